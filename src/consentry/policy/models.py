@@ -1,0 +1,108 @@
+"""The policy file as typed data: versions, purposes, region rules.
+
+These models mirror the YAML format in DESIGN.md one-to-one; `extra="forbid"`
+everywhere so a misspelt key is an error, not a silently ignored rule.
+Cross-field checks that need the whole document (country groups, region
+overlaps, version ordering) live in `consentry.policy.validate`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from consentry.vocab import Control, LegalBasis, Mode, Visibility
+
+__all__ = [
+    "ObjectionSettings",
+    "PolicyDocument",
+    "PurposeRule",
+    "RegionRule",
+    "VersionSpec",
+]
+
+PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ObjectionSettings(_Strict):
+    """How objection cases are handled under a version."""
+
+    response_days: int = Field(30, ge=1, le=366)
+    max_extension_days: int = Field(60, ge=0, le=366)
+    restrict_while_pending: bool = True
+
+
+class RegionRule(_Strict):
+    """A mode for a set of countries (ISO 3166-1 alpha-2 codes or group names)."""
+
+    countries: list[str] = Field(min_length=1)
+    mode: Mode
+
+
+class PurposeRule(_Strict):
+    """What a version says about one purpose."""
+
+    label: str = Field(min_length=1)
+    description: str | None = None
+    legal_basis: LegalBasis
+    assessment: str | None = None
+    control: Control = Control.SETTING
+    gpc: bool = False
+    mode: Mode
+    regions: list[RegionRule] = Field(default_factory=list)
+    min_age: int | None = Field(None, ge=0, le=120)
+    require_birth_date: bool = False
+    kinds: list[str] = Field(min_length=1)
+    visibility: list[Visibility] = Field(default_factory=lambda: [Visibility.PUBLIC], min_length=1)
+    pass_through: list[str] = Field(default_factory=list)
+
+    @field_validator("kinds", "pass_through")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        for n in names:
+            if not KIND_NAME.match(n):
+                raise ValueError(f"{n!r} is not a valid name; use lower_snake_case")
+        if len(set(names)) != len(names):
+            raise ValueError("lists a name twice; list each once")
+        return names
+
+
+class VersionSpec(_Strict):
+    """One version of the policy as written in the file."""
+
+    version: str = Field(min_length=1, max_length=64)
+    published_at: AwareDatetime
+    effective_at: AwareDatetime
+    notice_days: int = Field(ge=0, le=3650)
+    terms_url: str = Field(min_length=1)
+    objections: ObjectionSettings = Field(default_factory=ObjectionSettings)  # type: ignore[arg-type]
+    purposes: dict[str, PurposeRule] = Field(default_factory=dict)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: object) -> object:
+        # An unquoted 2024-11-20 reaches us as a date; it is still an id.
+        return v.isoformat() if isinstance(v, date | datetime) else v
+
+    @field_validator("purposes")
+    @classmethod
+    def _purpose_names(cls, purposes: dict[str, PurposeRule]) -> dict[str, PurposeRule]:
+        for name in purposes:
+            if not PURPOSE_NAME.match(name):
+                raise ValueError(f"purpose name {name!r} must be lower_snake_case")
+        return purposes
+
+
+class PolicyDocument(_Strict):
+    """A whole policy file: its name, country groups and version history."""
+
+    policy: str = Field(min_length=1)
+    country_groups: dict[str, list[str]] = Field(default_factory=dict)
+    versions: list[VersionSpec] = Field(min_length=1)

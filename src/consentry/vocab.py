@@ -1,0 +1,109 @@
+"""Closed vocabularies shared by every layer: reason codes, choices, sources, modes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "CaseStatus",
+    "Choice",
+    "Control",
+    "LegalBasis",
+    "Mode",
+    "ReasonCode",
+    "Source",
+    "Visibility",
+]
+
+
+class ReasonCode(StrEnum):
+    """Why a record may or may not be used; evaluated in this order (DESIGN.md)."""
+
+    MALFORMED = "MALFORMED"
+    CREATED_AFTER_AS_OF = "CREATED_AFTER_AS_OF"
+    UNKNOWN_MEMBER = "UNKNOWN_MEMBER"
+    NOT_DISCLOSED = "NOT_DISCLOSED"
+    REGION_EXCLUDED = "REGION_EXCLUDED"
+    NOTICE_PERIOD = "NOTICE_PERIOD"
+    MINOR = "MINOR"
+    AGE_UNKNOWN = "AGE_UNKNOWN"
+    CATEGORY_EXCLUDED = "CATEGORY_EXCLUDED"
+    VISIBILITY_EXCLUDED = "VISIBILITY_EXCLUDED"
+    ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
+    RECORD_DELETED = "RECORD_DELETED"
+    OBJECTION_PENDING = "OBJECTION_PENDING"
+    OBJECTION_UPHELD = "OBJECTION_UPHELD"
+    OPTED_OUT = "OPTED_OUT"
+    NOT_OPTED_IN = "NOT_OPTED_IN"
+    SCRUB_FAILED = "SCRUB_FAILED"
+    ALLOWED = "ALLOWED"
+
+    @property
+    def rank(self) -> int:
+        """Position in the evaluation order (0 = first checked)."""
+        return _ORDER.index(self)
+
+
+_ORDER = list(ReasonCode)
+
+
+class Choice(StrEnum):
+    """A member's choice for a purpose."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class Source(StrEnum):
+    """Where a consent event came from."""
+
+    SETTINGS = "settings"
+    OBJECTION_FORM = "objection_form"
+    GPC = "gpc"
+    IMPORT = "import"
+    ADMIN = "admin"
+    API = "api"
+
+
+class Mode(StrEnum):
+    """How a purpose applies in a region."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    EXCLUDED = "excluded"
+
+    @property
+    def strictness(self) -> int:
+        """Higher is stricter: excluded > opt_in > opt_out."""
+        return {Mode.OPT_OUT: 0, Mode.OPT_IN: 1, Mode.EXCLUDED: 2}[self]
+
+
+class Control(StrEnum):
+    """How a member expresses a choice for a purpose."""
+
+    SETTING = "setting"
+    OBJECTION_FORM = "objection_form"
+    NONE = "none"
+
+
+class LegalBasis(StrEnum):
+    """The legal basis a purpose relies on."""
+
+    CONSENT = "consent"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+
+
+class Visibility(StrEnum):
+    """Who can see a record on the platform."""
+
+    PUBLIC = "public"
+    CONNECTIONS = "connections"
+    PRIVATE = "private"
+
+
+class CaseStatus(StrEnum):
+    """The states of an objection case."""
+
+    RECEIVED = "received"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
