@@ -82,7 +82,7 @@ class VersionSpec(_Strict):
     effective_at: AwareDatetime
     notice_days: int = Field(ge=0, le=3650)
     terms_url: str = Field(min_length=1)
-    objections: ObjectionSettings = Field(default_factory=ObjectionSettings)  # type: ignore[arg-type]
+    objections: ObjectionSettings = Field(default_factory=ObjectionSettings)
     purposes: dict[str, PurposeRule] = Field(default_factory=dict)
 
     @field_validator("version", mode="before")

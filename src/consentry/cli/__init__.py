@@ -1,0 +1,23 @@
+"""The `consentry` command line: every command is parse → one library call → render.
+
+Each command group lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="consentry",
+    help="Consent-aware, disclosed-in-advance, PII-scrubbed training data — and the proof.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command groups register themselves below (one line each).
+
+
+def main() -> None:
+    """Entry point of the `consentry` script."""
+    app()

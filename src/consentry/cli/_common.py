@@ -1,0 +1,93 @@
+"""What every command shares: settings, opening the store, JSON output, clean errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from consentry.config import Settings
+from consentry.errors import ConsentryError
+from consentry.timeutil import iso, parse_instant, utcnow
+
+if TYPE_CHECKING:
+    from consentry.ledger.protocol import Store
+
+__all__ = ["console", "err_console", "fail", "handle_errors", "open_store", "print_json", "when"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    """Settings from the process environment."""
+    return Settings.from_environ(os.environ)
+
+
+def open_store(s: Settings | None = None) -> Store:
+    """Open (and migrate) the store CONSENTRY_DB names."""
+    from consentry.ledger import open_store as _open
+
+    return _open((s or settings()).db_url)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return iso(o)
+    if isinstance(o, date):
+        return o.isoformat()
+    if isinstance(o, Enum):
+        return o.value
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, set | frozenset | tuple):
+        return list(o)
+    if hasattr(o, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(o)
+    raise TypeError(f"cannot encode {type(o).__name__}")
+
+
+def print_json(obj: Any) -> None:
+    """Machine-readable output: one JSON document on stdout."""
+    sys.stdout.write(json.dumps(obj, default=_default, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one clean line to stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors into one line on stderr and exit 1 — never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ConsentryError as e:
+            raise fail(str(e)) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+
+    return wrapper
+
+
+def when(text: str | None, field: str = "--at") -> datetime:
+    """Parse an --at/--as-of option (now when omitted)."""
+    return utcnow() if text is None else parse_instant(text, field=field)
