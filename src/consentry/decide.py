@@ -65,13 +65,19 @@ MEMBER_VERDICT_SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class RecordFacts:
-    """The record-level facts a decision looks at (all optional for member-level questions)."""
+    """The record-level facts a decision looks at.
+
+    A missing kind or visibility excludes the record (fail closed), unless
+    `partial` is set: then only the facts given are checked ("may a public
+    post of this member be used?" without a concrete record).
+    """
 
     kind: str | None = None
     visibility: str | None = None
     created_at: datetime | None = None
     deleted_at: datetime | None = None
     malformed: bool = False
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,9 +190,9 @@ def decide(
     assert version is not None  # _gate_reason returns NOT_DISCLOSED otherwise
     rule = version.purposes[purpose]
     if record is not None:
-        if record.kind is not None and record.kind not in rule.kinds:
+        if not (record.partial and record.kind is None) and record.kind not in rule.kinds:
             return out(ReasonCode.CATEGORY_EXCLUDED)
-        if record.visibility is not None and record.visibility not in rule.visibility:
+        if not (record.partial and record.visibility is None) and record.visibility not in rule.visibility:
             return out(ReasonCode.VISIBILITY_EXCLUDED)
     if member.closed_at is not None and utc(member.closed_at) <= now:
         return out(ReasonCode.ACCOUNT_CLOSED)
@@ -277,7 +283,7 @@ def decide_for(
         at_case_id=case_at.case_id if case_at else None,
         now_case_id=case_now.case_id if case_now else None,
     )
-    record = RecordFacts(kind=kind, visibility=visibility) if kind or visibility else None
+    record = RecordFacts(kind=kind, visibility=visibility, partial=True) if kind or visibility else None
     return decide(policy, purpose, member, consent, at=at, now=now, record=record, member_id=member_id)
 
 

