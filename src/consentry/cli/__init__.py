@@ -16,6 +16,11 @@ app = typer.Typer(
 )
 
 # Command groups register themselves below (one line each).
+from consentry.cli.decide import decide_command  # noqa: E402
+from consentry.cli.demo import demo_command  # noqa: E402
+
+app.command("decide")(decide_command)
+app.command("demo")(demo_command)
 
 
 def main() -> None:

@@ -1,0 +1,55 @@
+# Two commands do everything on a fresh machine:
+#   make demo   — set up, then replay the story on an embedded SQLite store
+#   make test   — set up (PostgreSQL, Chromium included), then run the whole suite
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: demo test setup lint typecheck unit e2e services bench serve-demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/consentry demo
+
+serve-demo: setup
+	$(BIN)/consentry serve --demo
+
+# PostgreSQL and Chromium from Debian's packages; exports CONSENTRY_TEST_PG_URL.
+services:
+	bash scripts/test-services.sh
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -n 2 -m "not browser and not spark" -q
+
+e2e: setup
+	$(BIN)/pytest -m "browser or spark" -q
+
+test: setup
+	@. scripts/test-services.sh && \
+	$(MAKE) --no-print-directory lint && \
+	$(BIN)/pytest -n 2 -m "not browser and not spark" -q -p no:cacheprovider && \
+	$(BIN)/pytest -m "browser or spark" -q -p no:cacheprovider
+
+bench: setup
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/ledger.py --quick
+	$(BIN)/python bench/build.py --quick
+	$(BIN)/python bench/scrub.py --quick
+
+clean:
+	rm -rf $(VENV) .consentry .consentry-demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,26 @@
+"""`consentry demo`: the whole story on an embedded store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from consentry.cli._common import console, handle_errors
+
+
+@handle_errors
+def demo_command(
+    directory: Path = typer.Option(Path(".consentry-demo"), "--dir", help="Where the demo store goes (recreated)."),
+    members: int = typer.Option(20_000, "--members", min=100, help="How many synthetic members."),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy file (default: the reference policy)."),
+) -> None:
+    """Publish the reference policy, generate a platform, replay the story."""
+    from consentry.demo import run_demo
+
+    result = run_demo(directory, members=members, policy_path=policy, console=console)
+    console.print(
+        "\nNext: browse it —\n"
+        f"  CONSENTRY_DB={result.db_url} .venv/bin/consentry serve --demo\n"
+        "  then open http://127.0.0.1:8000/ (member pages) and http://127.0.0.1:8000/admin (staff console)"
+    )
