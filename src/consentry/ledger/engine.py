@@ -1,0 +1,121 @@
+"""Opening a database: engine settings per dialect and bringing the schema up to date.
+
+SQLite runs in WAL mode with `synchronous=FULL` and foreign keys on. Its
+transactions begin DEFERRED unless the connection carries the execution option
+``consentry_write=True``, in which case they begin IMMEDIATE: writers take the
+write lock up front, so appends to the hash chain are serialised and never
+fork. PostgreSQL (``postgresql+psycopg://``) serialises appends by locking the
+`ledger_head` row instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import QueuePool, StaticPool
+
+from consentry.errors import ConfigError, StoreError
+
+__all__ = ["MIGRATIONS_DIR", "WRITE", "create_store_engine", "upgrade"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+#: Execution options of a connection that will write (SQLite: BEGIN IMMEDIATE).
+WRITE: dict[str, Any] = {"consentry_write": True}
+
+_BUSY_TIMEOUT_S = 60.0
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for `url` (SQLite or PostgreSQL), configured for the ledger."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"{url!r} is not a database URL; use sqlite:///path/to/file.db "
+            "or postgresql+psycopg://user:password@host/db"
+        ) from None
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, u.database)
+    if backend == "postgresql":
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        return create_engine(u, pool_pre_ping=True, pool_size=8, max_overflow=32)
+    raise ConfigError(f"unsupported database {backend!r}; use sqlite:/// or postgresql+psycopg://")
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    memory = not database or database == ":memory:"
+    if not memory:
+        assert database is not None
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    pool: dict[str, Any] = (
+        {"poolclass": StaticPool}
+        if memory
+        else {"poolclass": QueuePool, "pool_size": 4, "max_overflow": 64, "pool_timeout": _BUSY_TIMEOUT_S}
+    )
+    engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False}, **pool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN, not the sqlite3 module.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("consentry_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@functools.cache
+def _script_heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _current_heads(conn: Connection) -> frozenset[str]:
+    return frozenset(MigrationContext.configure(conn).get_current_heads())
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to every head revision; cheap when it is already there."""
+    try:
+        with engine.connect() as conn:
+            if _current_heads(conn) == _script_heads():
+                return
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                # Two processes opening a fresh database must not both migrate it.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7406217)"))
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    except SQLAlchemyError as e:
+        raise StoreError(
+            f"cannot open or migrate the database ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+            "check CONSENTRY_DB and that the database is reachable"
+        ) from None
