@@ -1,0 +1,129 @@
+"""`consentry serve` (the web service) and `consentry staff …` (staff API keys and the audit log)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from consentry.cli._common import console, err_console, handle_errors, open_store, print_json, settings
+from consentry.config import Settings
+from consentry.errors import InputError
+
+if TYPE_CHECKING:
+    from consentry.service.staff import StaffRole
+from consentry.timeutil import parse_instant
+
+__all__ = ["register", "serve_command", "staff_app"]
+
+DEMO_DB = Path(".consentry-demo") / "consentry.db"
+
+staff_app = typer.Typer(help="Staff API keys (stored hashed) and the audit log.", no_args_is_help=True)
+
+
+def _role(value: str) -> StaffRole:
+    from consentry.service.staff import StaffRole
+
+    try:
+        return StaffRole(value)
+    except ValueError:
+        raise InputError(f"{value!r} is not a role; use viewer, reviewer or publisher", field="--role") from None
+
+
+@staff_app.command("add-key")
+@handle_errors
+def add_key(
+    role: str = typer.Option(..., "--role", help="viewer, reviewer (objections) or publisher (policy, builds)."),
+    name: str = typer.Option(..., "--name", help="Who or what holds the key."),
+) -> None:
+    """Create a staff key; the secret is printed once and only its hash is stored."""
+    from consentry.service.staff import StaffRegistry
+
+    issued = StaffRegistry(open_store()).add_key(name, _role(role))
+    print_json(
+        {"key_id": issued.key.key_id, "role": issued.key.role, "name": issued.key.name, "api_key": issued.secret}
+    )
+    err_console.print("Keep the api_key now: it cannot be shown again.")
+
+
+@staff_app.command("list-keys")
+@handle_errors
+def list_keys() -> None:
+    """Every staff key (ids, names, roles; never secrets)."""
+    from consentry.service.staff import StaffRegistry
+
+    print_json(StaffRegistry(open_store()).list_keys())
+
+
+@staff_app.command("revoke")
+@handle_errors
+def revoke(key_id: str = typer.Argument(..., help="The key id (from list-keys).")) -> None:
+    """Revoke a staff key at once."""
+    from consentry.service.staff import StaffRegistry
+
+    print_json(StaffRegistry(open_store()).revoke(key_id))
+
+
+@staff_app.command("audit")
+@handle_errors
+def audit(limit: int = typer.Option(100, "--limit", min=1, max=1000)) -> None:
+    """The latest staff actions, newest first."""
+    from consentry.service.staff import StaffRegistry
+
+    print_json(StaffRegistry(open_store()).audit_entries(limit))
+
+
+def _demo_settings() -> Settings:
+    s = settings()
+    if os.environ.get("CONSENTRY_DB") or not DEMO_DB.exists():
+        return s
+    return Settings(db_url=f"sqlite:///{DEMO_DB}", policy_path=s.policy_path, pseudonym_key=s.pseudonym_key)
+
+
+@handle_errors
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    demo: bool = typer.Option(False, "--demo", help="Enable the demo sign-in page and print demo staff keys."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Run the clock from this moment (demos)."),
+) -> None:
+    """Serve the member pages, the staff console and the JSON API."""
+    import uvicorn
+
+    from consentry.service import ServiceConfig, StaffRegistry, StaffRole, create_app
+
+    s = _demo_settings() if demo else settings()
+    store = open_store(s)
+    overrides: dict[str, object] = {"demo": demo}
+    if demo:
+        overrides["cookie_secure"] = False
+    if as_of:
+        overrides["clock_start"] = parse_instant(as_of, field="--as-of")
+    config = ServiceConfig.from_environ(os.environ, **overrides)
+    if demo:
+        registry = StaffRegistry(store)
+        for key in registry.list_keys():
+            if key.name.startswith("demo ") and key.revoked_at is None:
+                registry.revoke(key.key_id)
+        reviewer = registry.add_key("demo reviewer", StaffRole.REVIEWER)
+        publisher = registry.add_key("demo publisher", StaffRole.PUBLISHER)
+        base = f"http://{host}:{port}"
+        console.print(
+            f"[bold]Consentry demo[/] on {s.db_url}\n"
+            f"  member pages:  {base}/demo/sign-in  (pick a demo member)\n"
+            f"  staff console: {base}/admin/sign-in\n"
+            f"    reviewer key:  {reviewer.secret}\n"
+            f"    publisher key: {publisher.secret}\n"
+            f"  JSON API:      {base}/openapi.json",
+            highlight=False,
+        )
+    app = create_app(store, config)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` and the `staff` group to the CLI."""
+    app.command("serve")(serve_command)
+    app.add_typer(staff_app, name="staff")

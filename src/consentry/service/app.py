@@ -1,0 +1,85 @@
+"""The FastAPI application: member pages, the staff console and the JSON API over one store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+
+from consentry import __version__
+from consentry.ledger.protocol import Store
+from consentry.service.config import ServiceConfig
+from consentry.service.context import ServiceContext
+from consentry.service.errors import install_error_handlers
+from consentry.service.security import SecurityHeaders, csrf_token
+from consentry.timeutil import iso
+
+__all__ = ["SESSION_COOKIE", "create_app"]
+
+SESSION_COOKIE = "consentry_session"
+_HERE = Path(__file__).parent
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    env = templates.env
+    env.autoescape = True
+
+    def when(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+        return t.strftime(fmt) if t is not None else "—"
+
+    def day(t: datetime | None) -> str:
+        return t.strftime("%Y-%m-%d") if t is not None else "—"
+
+    def csrf(request: Request) -> str:
+        return csrf_token(request.session)
+
+    env.filters["when"] = when
+    env.filters["day"] = day
+    env.filters["iso"] = iso
+    env.globals["csrf"] = csrf
+    env.globals["version"] = __version__
+    return templates
+
+
+def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
+    """Build the service over `store` (see docs/service.md for identity modes and routes)."""
+    from consentry.service.routes import admin_api, admin_pages, demo, member_api, member_pages, meta
+
+    config = config or ServiceConfig()
+    app = FastAPI(
+        title="Consentry",
+        version=__version__,
+        description=(
+            "Member data-privacy settings, objections, transparency and the privacy staff console. "
+            'Errors have the body {"error": {"code", "message", "field"}}.'
+        ),
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ServiceContext(store, config)
+    app.state.templates = _templates()
+    app.state.demo = config.demo
+    install_error_handlers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=config.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=config.session_max_age_s,
+        same_site="lax",
+        https_only=config.cookie_secure,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+    routers: list[Any] = [meta.router, member_pages.router, member_api.router, admin_pages.router, admin_api.router]
+    for router in routers:
+        app.include_router(router)
+    if config.demo:
+        app.include_router(demo.router)
+    return app

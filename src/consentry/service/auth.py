@@ -1,0 +1,171 @@
+"""Who is asking: members (signed session or trusted gateway header) and staff (API keys).
+
+Trusted-header mode (production): an upstream gateway that has authenticated
+the member adds three headers to every request it forwards —
+
+    X-Consentry-Member:    the member id
+    X-Consentry-Timestamp: Unix time in seconds
+    X-Consentry-Signature: hex HMAC-SHA256(secret, "<timestamp>.<member id>")
+
+— with the secret shared through CONSENTRY_TRUSTED_HEADER_SECRET. A request
+with a bad signature or a timestamp more than five minutes off is refused.
+Without that mode (or in the `--demo` sign-in), the member id lives in the
+signed, HTTP-only, SameSite session cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+
+from consentry.service.context import ServiceContext, get_ctx
+from consentry.service.errors import ApiError, ErrorCode
+from consentry.service.security import CSRF_FIELD, CSRF_HEADER, check_csrf
+from consentry.service.staff import StaffKey, StaffRole
+
+__all__ = [
+    "MEMBER_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "StaffAuth",
+    "member_id",
+    "member_writer",
+    "require_role",
+    "sign_member_header",
+    "staff_auth",
+    "staff_writer",
+    "verify_csrf",
+]
+
+MEMBER_HEADER = "x-consentry-member"
+TIMESTAMP_HEADER = "x-consentry-timestamp"
+SIGNATURE_HEADER = "x-consentry-signature"
+
+
+def sign_member_header(secret: str, member: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers a trusted gateway adds for `member` (for gateways and tests)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    sig = hmac.new(secret.encode(), f"{ts}.{member}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Consentry-Member": member, "X-Consentry-Timestamp": ts, "X-Consentry-Signature": sig}
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, ErrorCode.UNAUTHENTICATED, message)
+
+
+def _from_trusted_header(request: Request, ctx: ServiceContext) -> str | None:
+    secret = ctx.config.trusted_header_secret
+    member = request.headers.get(MEMBER_HEADER)
+    if secret is None or member is None:
+        return None
+    ts = request.headers.get(TIMESTAMP_HEADER, "")
+    sig = request.headers.get(SIGNATURE_HEADER, "")
+    expected = sign_member_header(secret, member, int(ts) if ts.isdigit() else 0)["X-Consentry-Signature"]
+    fresh = ts.isdigit() and abs(time.time() - int(ts)) <= ctx.config.header_max_skew_s
+    if not (fresh and hmac.compare_digest(expected, sig)):
+        raise _unauthenticated("the gateway's member signature is invalid or expired")
+    if request.session.get("member") != member:
+        request.session.clear()
+        request.session["member"] = member
+    return member
+
+
+def member_id(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> str:
+    """The signed-in member's id (401 when nobody is signed in). Honours Sec-GPC: 1."""
+    member = _from_trusted_header(request, ctx)
+    if member is None:
+        session_member = request.session.get("member")
+        if not isinstance(session_member, str) or not session_member:
+            raise _unauthenticated("sign in to see your data-privacy settings")
+        member = session_member
+    if request.headers.get("sec-gpc", "").strip() == "1":
+        if ctx.store.find_member(member) is None:
+            raise _unauthenticated("your session names an unknown member; sign in again")
+        ctx.gpc_signal(member, ctx.now())
+    return member
+
+
+async def verify_csrf(request: Request) -> None:
+    """Check the CSRF token from the X-CSRF-Token header or the form's csrf_token field."""
+    supplied = request.headers.get(CSRF_HEADER)
+    if supplied is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    check_csrf(request.session, supplied)
+
+
+def member_writer(
+    request: Request,
+    member: str = Depends(member_id),
+    _csrf: None = Depends(verify_csrf),
+    ctx: ServiceContext = Depends(get_ctx),
+) -> str:
+    """A member allowed to write now: signed in, CSRF token checked, under the rate limit."""
+    ctx.limiter.hit(f"member:{member}")
+    return member
+
+
+@dataclass(frozen=True)
+class StaffAuth:
+    """A staff key and how it was presented (a session needs CSRF on writes, a bearer key does not)."""
+
+    key: StaffKey
+    via_session: bool
+
+
+def staff_auth(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> StaffAuth:
+    """The staff key presented as `Authorization: Bearer csk_…` or held by the console session."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        key = ctx.staff.authenticate(header[7:].strip())
+        if key is None:
+            raise _unauthenticated("the staff API key is unknown or revoked")
+        return StaffAuth(key, via_session=False)
+    key_id = request.session.get("staff")
+    key = ctx.staff.active(key_id) if isinstance(key_id, str) else None
+    if key is None:
+        raise _unauthenticated("staff sign-in required: present a staff API key")
+    return StaffAuth(key, via_session=True)
+
+
+def require_role(*roles: StaffRole) -> Any:
+    """A dependency: the staff key must hold one of `roles` (any role may view when none given)."""
+
+    def check(auth: StaffAuth = Depends(staff_auth)) -> StaffAuth:
+        if roles and auth.key.role not in roles:
+            need = " or ".join(r.value for r in roles)
+            raise ApiError(403, ErrorCode.FORBIDDEN, f"this action needs the {need} role")
+        return auth
+
+    return Depends(check)
+
+
+async def _staff_csrf(request: Request, auth: StaffAuth = Depends(staff_auth)) -> None:
+    if auth.via_session:
+        await verify_csrf(request)
+
+
+def staff_writer(*roles: StaffRole) -> Any:
+    """A dependency for staff writes: role checked, CSRF for console sessions, rate limited."""
+
+    def check(
+        request: Request,
+        auth: StaffAuth = Depends(staff_auth),
+        _csrf: None = Depends(_staff_csrf),
+        ctx: ServiceContext = Depends(get_ctx),
+    ) -> StaffAuth:
+        if roles and auth.key.role not in roles:
+            need = " or ".join(r.value for r in roles)
+            raise ApiError(403, ErrorCode.FORBIDDEN, f"this action needs the {need} role")
+        ctx.limiter.hit(f"staff:{auth.key.key_id}")
+        return auth
+
+    return Depends(check)

@@ -1,0 +1,81 @@
+"""Service settings, built from an injectable environment mapping."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from consentry.errors import ConfigError
+from consentry.receipts import Controller
+from consentry.timeutil import parse_instant
+
+__all__ = ["ServiceConfig"]
+
+
+def _truthy(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigError(f"{name}: must be at least 1")
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How the web service runs.
+
+    - `secret_key` signs session cookies (set CONSENTRY_SECRET_KEY so sessions survive restarts
+      and are shared by every worker; a random key is used otherwise);
+    - `trusted_header_secret` enables the trusted-header identity mode (docs/service.md);
+    - `demo` enables the demo sign-in page (never in production);
+    - `cookie_secure` marks cookies Secure (HTTPS only; off for the loopback demo);
+    - `write_limit` writes per `write_window_s` seconds per member or staff key;
+    - `clock_start` pins "now" to this instant at start-up (it then moves on in real time),
+      so a demo can be shown as of a moment in the policy's history.
+    """
+
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    trusted_header_secret: str | None = field(default=None, repr=False)
+    demo: bool = False
+    cookie_secure: bool = True
+    write_limit: int = 60
+    write_window_s: float = 60.0
+    clock_start: datetime | None = None
+    session_max_age_s: int = 8 * 3600
+    header_max_skew_s: int = 300
+    controller: Controller = field(default_factory=Controller)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServiceConfig:
+        """Read CONSENTRY_SECRET_KEY, CONSENTRY_TRUSTED_HEADER_SECRET, CONSENTRY_COOKIE_SECURE,
+        CONSENTRY_WRITE_LIMIT, CONSENTRY_WRITE_WINDOW_S and CONSENTRY_SERVICE_CLOCK."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if env.get("CONSENTRY_SECRET_KEY"):
+            key = env["CONSENTRY_SECRET_KEY"]
+            if len(key) < 16:
+                raise ConfigError("CONSENTRY_SECRET_KEY: use at least 16 random characters")
+            values["secret_key"] = key
+        if env.get("CONSENTRY_TRUSTED_HEADER_SECRET"):
+            values["trusted_header_secret"] = env["CONSENTRY_TRUSTED_HEADER_SECRET"]
+        values["cookie_secure"] = _truthy(env.get("CONSENTRY_COOKIE_SECURE"), True)
+        values["write_limit"] = _int(env, "CONSENTRY_WRITE_LIMIT", 60)
+        values["write_window_s"] = float(_int(env, "CONSENTRY_WRITE_WINDOW_S", 60))
+        if env.get("CONSENTRY_SERVICE_CLOCK"):
+            values["clock_start"] = parse_instant(env["CONSENTRY_SERVICE_CLOCK"], field="CONSENTRY_SERVICE_CLOCK")
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

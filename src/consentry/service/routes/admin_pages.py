@@ -1,0 +1,161 @@
+"""The staff console under /admin: objections queue, policy timeline, builds, replay, ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from consentry import staff_view
+from consentry.decide import decide_for
+from consentry.errors import InputError
+from consentry.service.auth import StaffAuth, require_role, staff_writer, verify_csrf
+from consentry.service.charts import reason_bars
+from consentry.service.context import ServiceContext, get_ctx
+from consentry.service.errors import ApiError, ErrorCode
+from consentry.service.routes._render import page
+from consentry.service.routes.admin_api import decide_objection, extend_objection
+from consentry.service.staff import StaffRole
+from consentry.timeutil import parse_instant
+from consentry.vocab import CaseStatus
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+Ctx = Annotated[ServiceContext, Depends(get_ctx)]
+Viewer = Annotated[StaffAuth, require_role()]
+Reviewer = Annotated[StaffAuth, staff_writer(StaffRole.REVIEWER)]
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request) -> Response:
+    """Paste a staff API key to open a console session."""
+    return page(request, "admin/sign_in.html", title="Staff sign-in", staff=None)
+
+
+@router.post("/sign-in", dependencies=[Depends(verify_csrf)])
+def sign_in(request: Request, ctx: Ctx, api_key: Annotated[str, Form(max_length=200)]) -> RedirectResponse:
+    """Exchange a valid key for a console session (the key itself is not kept in the cookie)."""
+    ctx.limiter.hit(f"ip:{request.client.host if request.client else 'unknown'}")
+    key = ctx.staff.authenticate(api_key.strip())
+    if key is None:
+        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "that staff API key is unknown or revoked", "api_key")
+    request.session.clear()
+    request.session["staff"] = key.key_id
+    ctx.staff.audit(key, "console.sign_in")
+    return RedirectResponse("/admin/objections", status_code=303)
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, auth: Viewer, _csrf: Annotated[None, Depends(verify_csrf)]) -> RedirectResponse:
+    """End the console session."""
+    request.session.pop("staff", None)
+    return RedirectResponse("/admin/sign-in", status_code=303)
+
+
+@router.get("")
+def home() -> RedirectResponse:
+    """The queue is the console's front page."""
+    return RedirectResponse("/admin/objections", status_code=303)
+
+
+@router.get("/objections")
+def objections(request: Request, auth: Viewer, ctx: Ctx) -> Response:
+    """Open cases sorted by due date, overdue ones marked, with decide and extend forms."""
+    ctx.staff.audit(auth.key, "view:objections")
+    items = staff_view.objection_queue(ctx.store, ctx.now())
+    closed = [
+        i
+        for i in staff_view.objection_queue(ctx.store, ctx.now(), include_closed=True)
+        if i.case.status is not CaseStatus.RECEIVED
+    ]
+    return page(
+        request,
+        "admin/objections.html",
+        items=items,
+        closed=closed[-20:],
+        staff=auth.key,
+        can_review=auth.key.role is StaffRole.REVIEWER,
+        title="Objections",
+    )
+
+
+@router.post("/objections/{case_id}/decision")
+def decide(
+    case_id: str,
+    auth: Reviewer,
+    ctx: Ctx,
+    outcome: Annotated[str, Form()],
+    grounds: Annotated[str, Form(max_length=5000)] = "",
+) -> RedirectResponse:
+    """Uphold, or reject with grounds."""
+    if outcome not in (CaseStatus.UPHELD.value, CaseStatus.REJECTED.value):
+        raise InputError("choose upheld or rejected", field="outcome")
+    decide_objection(ctx, auth, case_id, CaseStatus(outcome), grounds)
+    return RedirectResponse("/admin/objections", status_code=303)
+
+
+@router.post("/objections/{case_id}/extension")
+def extend(
+    case_id: str,
+    auth: Reviewer,
+    ctx: Ctx,
+    reasons: Annotated[str, Form(min_length=1, max_length=5000)],
+    days: Annotated[int, Form(ge=1, le=366)],
+) -> RedirectResponse:
+    """Extend once, within the first period, with reasons."""
+    extend_objection(ctx, auth, case_id, reasons, days)
+    return RedirectResponse("/admin/objections", status_code=303)
+
+
+@router.get("/policy")
+def policy(request: Request, auth: Viewer, ctx: Ctx) -> Response:
+    """Versions as a timeline."""
+    ctx.staff.audit(auth.key, "view:policy")
+    p = ctx.policy()
+    entries = staff_view.policy_timeline(p, ctx.now())
+    return page(request, "admin/policy.html", policy=p, entries=entries, staff=auth.key, title="Policy")
+
+
+@router.get("/builds")
+def builds(request: Request, auth: Viewer, ctx: Ctx) -> Response:
+    """Builds with per-reason counts as a chart; stale builds highlighted."""
+    ctx.staff.audit(auth.key, "view:builds")
+    rows = staff_view.build_rows(ctx.store, ctx.now())
+    chart = reason_bars(
+        [(f"{r.build_id[:12]} {r.build.purpose}", r.included, r.excluded, r.stale is not None) for r in rows]
+    )
+    return page(request, "admin/builds.html", rows=rows, chart=Markup(chart), staff=auth.key, title="Builds")
+
+
+@router.get("/replay")
+def replay(request: Request, auth: Viewer, ctx: Ctx) -> Response:
+    """Decision replay: member, purpose, moment → decision and evidence."""
+    q = request.query_params
+    decision = None
+    if q.get("member_id") and q.get("purpose"):
+        at = parse_instant(q["at"], field="at") if q.get("at") else ctx.now()
+        ctx.staff.audit(auth.key, "decision.replay", q["member_id"][:255], "ok", {"purpose": q["purpose"][:64]})
+        decision = decide_for(
+            ctx.store,
+            q["member_id"][:255],
+            q["purpose"][:64],
+            at=at,
+            kind=q.get("kind") or None,
+            visibility=q.get("visibility") or None,
+            policy=ctx.policy(),
+        )
+    purposes = ctx.policy().purposes()
+    return page(
+        request, "admin/replay.html", decision=decision, q=q, purposes=purposes, staff=auth.key, title="Decision replay"
+    )
+
+
+@router.get("/ledger")
+def ledger(request: Request, auth: Viewer, ctx: Ctx) -> Response:
+    """The hash chain's verification status, and the latest staff actions."""
+    report = ctx.store.verify()
+    ctx.staff.audit(auth.key, "ledger.verify", None, "ok" if report.ok else "broken")
+    entries = ctx.staff.audit_entries(50)
+    return page(request, "admin/ledger.html", report=report, entries=entries, staff=auth.key, title="Ledger")

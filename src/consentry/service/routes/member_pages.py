@@ -1,0 +1,95 @@
+"""Member pages: /settings/data-privacy, /settings/objection, /settings/my-data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from consentry import member_view
+from consentry.receipts import ReceiptFormat
+from consentry.service.auth import member_id, member_writer
+from consentry.service.context import ServiceContext, get_ctx
+from consentry.service.routes._render import page
+from consentry.vocab import Source
+
+router = APIRouter(include_in_schema=False)
+
+Member = Annotated[str, Depends(member_id)]
+Writer = Annotated[str, Depends(member_writer)]
+Ctx = Annotated[ServiceContext, Depends(get_ctx)]
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    """The settings page is the front door."""
+    return RedirectResponse("/settings/data-privacy", status_code=303)
+
+
+@router.get("/settings/data-privacy")
+def data_privacy(request: Request, member: Member, ctx: Ctx) -> Response:
+    """One control per disclosed purpose, as the policy says."""
+    view = member_view.settings_view(ctx.store, member, ctx.now(), ctx.policy())
+    gpc = request.headers.get("sec-gpc", "").strip() == "1"
+    return page(request, "settings.html", view=view, gpc_request=gpc, member=member, title="Data privacy")
+
+
+@router.post("/settings/data-privacy/{purpose}")
+def toggle(purpose: str, member: Writer, ctx: Ctx, enabled: Annotated[str, Form()]) -> RedirectResponse:
+    """One click to turn a setting off, one click to turn it on."""
+    member_view.set_choice(
+        ctx.store, member, purpose, enabled == "on", ctx.now(), source=Source.SETTINGS, policy=ctx.policy()
+    )
+    return RedirectResponse(f"/settings/data-privacy#purpose-{purpose}", status_code=303)
+
+
+@router.get("/settings/objection")
+def objection_form(request: Request, member: Member, ctx: Ctx) -> Response:
+    """Choose purposes, optional free text, submit; past cases and their status below."""
+    now = ctx.now()
+    view = member_view.settings_view(ctx.store, member, now, ctx.policy())
+    offered = [p for p in view.purposes if p.control is member_view.ControlKind.OBJECTION_FORM]
+    cases = sorted(ctx.store.objections(member_id=member), key=lambda c: c.received_at, reverse=True)
+    chosen = request.query_params.get("purpose")
+    return page(request, "objection.html", offered=offered, cases=cases, chosen=chosen, member=member, title="Object")
+
+
+@router.post("/settings/objection")
+async def file_objection(request: Request, member: Writer, ctx: Ctx) -> Response:
+    """File the case, then show its id and the date a decision is due."""
+    form = await request.form()
+    purposes = [str(p) for p in form.getlist("purposes")]
+    text = form.get("text")
+    case = await _file(ctx, member, purposes, text if isinstance(text, str) else None)
+    return RedirectResponse(f"/settings/objection/{case}", status_code=303)
+
+
+async def _file(ctx: ServiceContext, member: str, purposes: list[str], text: str | None) -> str:
+    from starlette.concurrency import run_in_threadpool
+
+    case = await run_in_threadpool(
+        member_view.file_objection, ctx.store, member, purposes, ctx.now(), text, ctx.policy()
+    )
+    return case.case_id
+
+
+@router.get("/settings/objection/{case_id}")
+def objection_case(request: Request, case_id: str, member: Member, ctx: Ctx) -> Response:
+    """The confirmation / status page of one of the member's cases."""
+    case = member_view.member_case(ctx.store, member, case_id)
+    return page(request, "objection_case.html", case=case, member=member, title="Your objection")
+
+
+@router.get("/settings/my-data")
+def my_data(request: Request, member: Member, ctx: Ctx) -> Response:
+    """History of choices (each with its receipt), builds that used the data, objection cases."""
+    data = member_view.member_data(ctx.store, member)
+    return page(request, "my_data.html", data=data, formats=list(ReceiptFormat), member=member, title="My data")
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, member: Writer) -> RedirectResponse:
+    """Forget the session."""
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)

@@ -1,0 +1,13 @@
+"""Service-level endpoints: health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/v1/health", summary="Liveness (the trivial endpoint benchmarks compare against)")
+def health() -> dict[str, str]:
+    """Always {"status": "ok"} while the process serves requests."""
+    return {"status": "ok"}

@@ -1,0 +1,108 @@
+"""Security headers, CSRF tokens and write rate limits."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import MutableMapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from consentry.service.errors import ApiError, ErrorCode
+
+__all__ = ["CSRF_FIELD", "CSRF_HEADER", "RateLimiter", "SecurityHeaders", "check_csrf", "csrf_token"]
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"interest-cohort=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Adds CSP (with frame-ancestors 'none'), nosniff and friends to every response."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in _HEADERS if k not in present)
+                if scope.get("path", "").startswith(("/settings", "/admin", "/v1/me", "/demo")):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def csrf_token(session: MutableMapping[str, Any]) -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str) or len(token) < 20:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf(session: MutableMapping[str, Any], supplied: str | None) -> None:
+    """Refuse the request (403 csrf_failed) unless `supplied` matches the session's token."""
+    expected = session.get("csrf")
+    if not isinstance(expected, str) or not supplied or not hmac.compare_digest(expected, supplied):
+        raise ApiError(
+            403,
+            ErrorCode.CSRF_FAILED,
+            "the form's security token is missing or stale; reload the page and try again",
+            CSRF_FIELD,
+        )
+
+
+class RateLimiter:
+    """A sliding-window limit on writes per identity (member id, staff key or client address)."""
+
+    def __init__(self, limit: int, window_s: float):
+        self.limit = limit
+        self.window_s = window_s
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, identity: str) -> None:
+        """Count one write; raise 429 rate_limited when the identity is over its limit."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(identity, deque())
+            while hits and hits[0] <= now - self.window_s:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                retry = max(1, int(hits[0] + self.window_s - now) + 1)
+                raise ApiError(
+                    429,
+                    ErrorCode.RATE_LIMITED,
+                    f"too many changes in a short time; try again in {retry} s",
+                    headers={"Retry-After": str(retry)},
+                )
+            hits.append(now)
+            if len(self._hits) > 100_000:  # forget idle identities rather than grow without bound
+                for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
+                    del self._hits[key]
