@@ -18,9 +18,11 @@ app = typer.Typer(
 # Command groups register themselves below (one line each).
 from consentry.cli.decide import decide_command  # noqa: E402
 from consentry.cli.demo import demo_command  # noqa: E402
+from consentry.cli.serve import register as _register_serve  # noqa: E402
 
 app.command("decide")(decide_command)
 app.command("demo")(demo_command)
+_register_serve(app)
 
 
 def main() -> None:
