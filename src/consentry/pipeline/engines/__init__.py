@@ -1,0 +1,83 @@
+"""Build engines: what the build asks of an engine, and how to pick one by name.
+
+An engine gets a `BuildPlan` (validated sources, the purpose's rules as of T,
+the per-member verdicts, the pseudonym key) and answers two questions: how
+many records fall under each reason (and which members' records are allowed),
+and the allowed records themselves, sorted by record_id, as Arrow batches.
+Everything around it — the ledger snapshot, the scrub step, the shard writer,
+the manifest, the atomic commit and the registry — is shared by all engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+import pyarrow as pa
+
+from consentry.errors import InputError
+from consentry.pipeline.sources import SourceSet
+from consentry.policy import Policy
+
+__all__ = ["ENGINES", "BuildPlan", "Decided", "Engine", "open_engine"]
+
+ENGINES = ("local",)
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What to build: one purpose, as of T, decided now, from these sources."""
+
+    purpose: str
+    policy: Policy
+    as_of: datetime
+    now: datetime
+    sources: SourceSet
+    pass_through: tuple[str, ...]
+    key: bytes
+    work_dir: Path
+    batch_rows: int = 65_536
+    memory_limit: str = "1GB"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """Counts per reason code (ALLOWED included) and the allowed members.
+
+    `members` has columns member_id, member_key, records (allowed records per member).
+    """
+
+    counts: dict[str, int]
+    members: pa.Table
+
+
+class Engine(Protocol):
+    """One way of running the record-level rules over the sources."""
+
+    name: str
+
+    def decide(self, members: pa.Table) -> Decided:
+        """Apply the rules to every record; `members` is `decide_members`' output."""
+        ...
+
+    def included(self) -> pa.RecordBatchReader:
+        """The allowed records sorted by record_id: output columns plus `_member_id`."""
+        ...
+
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+def open_engine(name: str, plan: BuildPlan) -> Engine:
+    """The engine called `name`, ready to run `plan`."""
+    if name == "local":
+        from consentry.pipeline.engines.local import LocalEngine
+
+        return LocalEngine(plan)
+    raise InputError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}", field="--engine")

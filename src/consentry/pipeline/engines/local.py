@@ -1,0 +1,178 @@
+"""The `local` engine: DuckDB, streaming in bounded memory over all cores.
+
+Chosen by measurement (issue 3): on 10M records DuckDB matched Polars on time
+and stayed at a fraction of its memory. The sources become one view `r` with
+the records contract's columns and `_malformed`; the member verdicts are the
+relation `m`; `consentry.decide.record_reason_sql` gives each record its
+reason. Two passes over the sources: one aggregate (counts per reason and
+allowed records per member), one sorted stream of the allowed records.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from itertools import groupby
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from consentry.decide import record_reason_sql
+from consentry.errors import BuildError, InputError
+from consentry.pipeline.engines import BuildPlan, Decided
+from consentry.pipeline.keys import hmac_sql
+from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
+from consentry.pipeline.steps import MEMBER_COLUMN
+
+__all__ = ["LocalEngine", "quote_path", "records_sql"]
+
+_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
+_HAS_ZONE = r"([Zz]|[+-]\d{2}(:?\d{2})?)$"
+
+
+def quote_path(path: Path) -> str:
+    """A path as a SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _time_text(col: str) -> str:
+    """Parse an RFC 3339 string column; NULL when it has no zone or does not parse."""
+    t = f"trim({col})"
+    return (
+        f"CASE WHEN regexp_matches({t}, '{_DATE_ONLY}') THEN TRY_CAST(TRY_CAST({t} AS DATE) AS TIMESTAMPTZ) "
+        f"WHEN regexp_matches({t}, '{_HAS_ZONE}') THEN TRY_CAST({t} AS TIMESTAMPTZ) END"
+    )
+
+
+def _parquet_group_sql(files: list[SourceFile], pass_through: tuple[str, ...]) -> str:
+    kinds = files[0].column_kinds()
+    paths = ", ".join(quote_path(f.path) for f in files)
+    inner = [f"CAST({c} AS VARCHAR) AS {c}" for c in ("record_id", "member_id", "kind", "visibility", "text")]
+    bad = [f"{c} IS NULL" for c in ("record_id", "member_id", "kind", "visibility", "text")]
+    bad.append("record_id = ''")
+    for col in ("created_at", "deleted_at"):
+        kind = kinds.get(col)
+        if kind is None:
+            inner.append(f"CAST(NULL AS TIMESTAMPTZ) AS {col}")
+        elif kind == "timestamp":
+            inner.append(f"CAST({col} AS TIMESTAMPTZ) AS {col}")
+            if col == "created_at":
+                bad.append("created_at IS NULL")
+        else:  # RFC 3339 text
+            inner.append(f"{col} AS _{col}_raw, {_time_text(col)} AS {col}")
+            raw = f"_{col}_raw"
+            if col == "created_at":
+                bad.append("created_at IS NULL")
+            else:
+                bad.append(f"({raw} IS NOT NULL AND trim({raw}) <> '' AND {col} IS NULL)")
+    for col in pass_through:
+        inner.append(f"{_ident(col)}" if col in kinds else f"CAST(NULL AS VARCHAR) AS {_ident(col)}")
+    select = ", ".join(inner)
+    return (
+        f"SELECT record_id, member_id, kind, visibility, created_at, deleted_at, text"
+        f"{''.join(', ' + _ident(c) for c in pass_through)}, ({' OR '.join(bad)}) AS _malformed "
+        f"FROM (SELECT {select} FROM read_parquet([{paths}], binary_as_string = false))"
+    )
+
+
+def records_sql(sources: SourceSet, pass_through: tuple[str, ...]) -> str:
+    """One SELECT over every source with the contract's columns, pass-through columns and `_malformed`."""
+    parts: list[str] = []
+    parquet = [f for f in sources.files if f.format is SourceFormat.PARQUET]
+    parquet.sort(key=lambda f: f.columns)
+    for _, group in groupby(parquet, key=lambda f: f.columns):
+        parts.append(_parquet_group_sql(list(group), pass_through))
+    if sources.staged:
+        cols = ["record_id", "member_id", "kind", "visibility", "created_at", "deleted_at", "text"]
+        cols += [_ident(c) for c in pass_through]
+        paths = ", ".join(quote_path(p) for p in sources.staged)
+        parts.append(f"SELECT {', '.join(cols)}, _malformed FROM read_parquet([{paths}])")
+    if not parts:
+        raise InputError("no readable source files", field="--source")
+    return "\nUNION ALL\n".join(parts)
+
+
+class LocalEngine:
+    """DuckDB over the sources; see the module docstring."""
+
+    name = "local"
+
+    def __init__(self, plan: BuildPlan):
+        self.plan = plan
+        self.con = duckdb.connect(config={"threads": os.cpu_count() or 1})
+        spill = plan.work_dir / "duckdb"
+        spill.mkdir(parents=True, exist_ok=True)
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET memory_limit = '{plan.memory_limit}'")
+        self.con.execute(f"SET temp_directory = {quote_path(spill)}")
+        self.con.execute("SET preserve_insertion_order = false")
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.con.close()
+
+    def decide(self, members: pa.Table) -> Decided:
+        """Counts per reason and the allowed members (see `Engine.decide`)."""
+        plan = self.plan
+        reason = record_reason_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m")
+        self.con.register("m", members)
+        try:
+            self.con.execute(f"CREATE TEMP VIEW r AS {records_sql(plan.sources, plan.pass_through)}")
+            self.con.execute(
+                f"CREATE TEMP VIEW d AS SELECT r.*, {reason} AS _reason FROM r LEFT JOIN m ON r.member_id = m.member_id"
+            )
+            tally = self.con.sql(
+                "SELECT _reason AS reason, CASE WHEN _reason = 'ALLOWED' THEN member_id END AS member_id, "
+                "count(*) AS n FROM d GROUP BY ALL"
+            ).to_arrow_table()
+        except duckdb.Error as e:
+            raise _engine_error(e) from None
+        per_reason = tally.group_by("reason").aggregate([("n", "sum")])
+        reasons, sums = per_reason["reason"].to_pylist(), per_reason["n_sum"].to_pylist()
+        counts = {str(r): int(n) for r, n in zip(reasons, sums, strict=True)}
+        allowed = tally.filter(pc.equal(tally["reason"], "ALLOWED")).select(["member_id", "n"])
+        self.con.register("allowed_tally", allowed)
+        self.con.execute(
+            f"CREATE TEMP TABLE k AS SELECT member_id, {hmac_sql(plan.key, 'member_id')} AS member_key, "
+            "n AS records FROM allowed_tally ORDER BY member_id"
+        )
+        self.con.unregister("allowed_tally")
+        keyed: pa.Table = self.con.sql(
+            "SELECT member_id, member_key, records FROM k ORDER BY member_id"
+        ).to_arrow_table()
+        return Decided(counts, keyed)
+
+    def included(self) -> pa.RecordBatchReader:
+        """The allowed records, sorted by record_id (ties broken by every other column)."""
+        pt = "".join(f", d.{_ident(c)}" for c in self.plan.pass_through)
+        sql = (
+            f"SELECT d.record_id, k.member_key, d.kind, d.created_at, d.text{pt}, d.member_id AS {MEMBER_COLUMN} "
+            "FROM d JOIN k ON d.member_id = k.member_id WHERE d._reason = 'ALLOWED' "
+            "ORDER BY d.record_id, d.member_id, d.created_at, d.kind, d.text"
+        )
+        try:
+            reader = self.con.sql(sql).to_arrow_reader(self.plan.batch_rows)
+        except duckdb.Error as e:
+            raise _engine_error(e) from None
+        return pa.RecordBatchReader.from_batches(reader.schema, _guarded(reader))
+
+
+def _guarded(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from reader
+    except duckdb.Error as e:
+        raise _engine_error(e) from None
+
+
+def _engine_error(e: duckdb.Error) -> BuildError:
+    text = str(e).splitlines()[0][:300]
+    return BuildError(f"the local engine could not read the sources: {text}")

@@ -1,0 +1,81 @@
+"""The keyed pseudonym that replaces member ids in build outputs.
+
+``member_key = HMAC-SHA256(key, member_id)`` in lowercase hex. The key comes
+from configuration (``CONSENTRY_PSEUDONYM_KEY``); when none is configured, one
+is generated once and kept in the store, so every build of the same store uses
+the same pseudonyms. The key is never written into a build's output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from consentry.config import Settings
+from consentry.ledger.protocol import Store
+
+__all__ = ["hmac_sql", "member_key", "pseudonym_key", "resolve_key"]
+
+_SECRET_NAME = "pseudonym_key"
+_BLOCK = 64
+
+secrets_table = sa.Table(
+    "pipeline_secrets",
+    sa.MetaData(),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+def member_key(key: bytes, member_id: str) -> str:
+    """The pseudonym of `member_id` under `key` (hex HMAC-SHA256)."""
+    return hmac.new(key, member_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _pads(key: bytes) -> tuple[str, str]:
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    ipad = bytes(b ^ 0x36 for b in key)
+    opad = bytes(b ^ 0x5C for b in key)
+    return ipad.hex(), opad.hex()
+
+
+def hmac_sql(key: bytes, column: str) -> str:
+    """A DuckDB/Spark-portable SQL expression computing `member_key` of a VARCHAR column.
+
+    HMAC spelt out with SHA-256 over the padded key blocks, so it runs
+    vectorised inside the engine; `member_key` is its reference.
+    """
+    ipad, opad = _pads(key)
+    inner = f"unhex(sha256(unhex('{ipad}') || encode({column})))"
+    return f"sha256(unhex('{opad}') || {inner})"
+
+
+def resolve_key(store: Store, key: bytes | None = None, environ: Mapping[str, str] | None = None) -> bytes:
+    """`key` if given, else CONSENTRY_PSEUDONYM_KEY from `environ` (default: the process's), else the store's."""
+    return pseudonym_key(store, key or Settings.from_environ(environ).pseudonym_key)
+
+
+def pseudonym_key(store: Store, configured: bytes | None) -> bytes:
+    """The configured key, else the store's own (created on first use)."""
+    if configured:
+        return configured
+    with store.engine.begin() as conn:
+        row = conn.execute(sa.select(secrets_table.c.value).where(secrets_table.c.name == _SECRET_NAME)).first()
+        if row is not None:
+            return bytes.fromhex(row[0])
+    fresh = secrets.token_hex(32)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(secrets_table.insert().values(name=_SECRET_NAME, value=fresh))
+    except IntegrityError:
+        pass  # another process created it first; use theirs
+    with store.engine.begin() as conn:
+        value = conn.execute(sa.select(secrets_table.c.value).where(secrets_table.c.name == _SECRET_NAME)).scalar_one()
+    return bytes.fromhex(value)

@@ -1,0 +1,83 @@
+"""The manifest: the proof of a build, written as OUT/manifest.json.
+
+Field names follow DESIGN.md ("Build output"); a few more are added
+(build_id, predecessor, sources, members, scrubber, decided_at). The JSON is
+written with sorted keys and a trailing newline so its SHA-256 is stable for
+the same content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from consentry.pipeline.writer import ShardFile
+
+__all__ = ["MANIFEST_NAME", "BuildManifest", "members_digest", "read_manifest"]
+
+MANIFEST_NAME = "manifest.json"
+
+
+def members_digest(member_keys: Iterable[str]) -> str:
+    """SHA-256 over the sorted, distinct member keys, one per line."""
+    h = hashlib.sha256()
+    for k in sorted(set(member_keys)):
+        h.update(k.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildManifest:
+    """Everything needed to show what a build used, why, and what it wrote."""
+
+    dataset_id: str
+    build_id: str
+    purpose: str
+    as_of: str
+    decided_at: str
+    policy: Mapping[str, Any]
+    terms_version: str | None
+    ledger: Mapping[str, Any]
+    counts: Mapping[str, Any]
+    pii: Mapping[str, int]
+    members: int
+    members_digest: str
+    files: list[Mapping[str, Any]]
+    engine: str
+    consentry_version: str
+    created_at: str
+    predecessor: str | None
+    sources: list[Mapping[str, Any]]
+    scrubber: Mapping[str, Any] | None
+    member_key: Mapping[str, str] = field(default_factory=lambda: {"algorithm": "HMAC-SHA256", "of": "member_id"})
+
+    @staticmethod
+    def file_entries(files: Iterable[ShardFile]) -> list[Mapping[str, Any]]:
+        """Manifest entries for written shards."""
+        return [{"path": f.path, "rows": f.rows, "bytes": f.bytes, "sha256": f.sha256} for f in files]
+
+    def to_json(self) -> bytes:
+        """The manifest as canonical JSON bytes."""
+        return (json.dumps(asdict(self), sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+    def write(self, directory: Path) -> str:
+        """Write manifest.json into `directory` (fsynced); return its SHA-256."""
+        data = self.to_json()
+        path = directory / MANIFEST_NAME
+        with path.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of a build directory as JSON data."""
+    data: dict[str, Any] = json.loads((directory / MANIFEST_NAME).read_text())
+    return data

@@ -1,0 +1,360 @@
+"""Reading record sources: resolve paths, validate columns, and normalise rows.
+
+Every engine reads the same validated description of the inputs, so the rules
+live here once:
+
+- a source is a Parquet file, a directory (searched recursively), or a glob;
+  JSONL (``.jsonl``/``.ndjson``/``.json``) and CSV files are accepted as well;
+- a required column that a file lacks, or a column of the wrong type, is an
+  `InputError` naming the file and the column (what to fix, before any work);
+- a row that cannot be read (missing id, unparseable time, text that is not a
+  string, a line that is not JSON) is *malformed*: it is kept with
+  ``_malformed = true`` so the build counts it under MALFORMED and never
+  includes it.
+
+JSONL and CSV are normalised row by row into staging Parquet files (bounded
+memory, streamed in batches); Parquet is read in place.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob as globlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from consentry.errors import InputError
+from consentry.timeutil import ARROW_TS, parse_instant
+
+__all__ = [
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "SourceFile",
+    "SourceFormat",
+    "SourceSet",
+    "resolve_sources",
+    "stage_text_sources",
+]
+
+#: Columns every record must have (the records contract in DESIGN.md).
+REQUIRED_COLUMNS = ("record_id", "member_id", "kind", "visibility", "created_at", "text")
+#: Columns a source may have; absent means "never deleted".
+OPTIONAL_COLUMNS = ("deleted_at",)
+_STRING_COLUMNS = ("record_id", "member_id", "kind", "visibility", "text")
+_TIME_COLUMNS = ("created_at", "deleted_at")
+_STAGE_BATCH = 32_768
+
+
+class SourceFormat(StrEnum):
+    """The file formats a build reads."""
+
+    PARQUET = "parquet"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+_SUFFIXES = {
+    ".parquet": SourceFormat.PARQUET,
+    ".pq": SourceFormat.PARQUET,
+    ".jsonl": SourceFormat.JSONL,
+    ".ndjson": SourceFormat.JSONL,
+    ".json": SourceFormat.JSONL,
+    ".csv": SourceFormat.CSV,
+}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file, its format and (for Parquet) its validated schema."""
+
+    path: Path
+    format: SourceFormat
+    size: int
+    # Parquet: column name -> "string" | "timestamp" | "text-time" | "other"
+    columns: tuple[tuple[str, str], ...] = ()
+
+    def column_kinds(self) -> dict[str, str]:
+        """The file's columns and how the readers treat them."""
+        return dict(self.columns)
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    """Every file a build reads, in a stable order, with the paths as given."""
+
+    given: tuple[str, ...]
+    files: tuple[SourceFile, ...]
+    staged: tuple[Path, ...] = field(default=())
+
+    def describe(self) -> list[dict[str, Any]]:
+        """A JSON-able list of the input files (for the manifest)."""
+        return [{"path": str(f.path), "format": f.format.value, "bytes": f.size} for f in self.files]
+
+
+def _format_of(path: Path) -> SourceFormat | None:
+    return _SUFFIXES.get(path.suffix.lower())
+
+
+def _expand(spec: str) -> list[Path]:
+    path = Path(spec)
+    if any(ch in spec for ch in "*?["):
+        return sorted(Path(p) for p in globlib.glob(spec, recursive=True) if Path(p).is_file())
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and _format_of(p) and not p.name.startswith("."))
+    if path.is_file():
+        return [path]
+    raise InputError("no such file or directory; check the --source path", where=spec)
+
+
+def resolve_sources(specs: Sequence[str | os.PathLike[str]], pass_through: Sequence[str] = ()) -> SourceSet:
+    """Expand and validate the sources of a build.
+
+    Raises InputError naming the file (and column) when a source is missing,
+    has an unknown format, lacks a required column or has one of the wrong type.
+    """
+    if not specs:
+        raise InputError("a build needs at least one source; pass --source PATH", field="--source")
+    files: list[SourceFile] = []
+    seen: set[Path] = set()
+    for spec in specs:
+        matched = _expand(str(spec))
+        if not matched:
+            raise InputError("matches no Parquet, JSONL or CSV file; check the path or pattern", where=str(spec))
+        for path in matched:
+            fmt = _format_of(path)
+            if fmt is None:
+                raise InputError("unknown file type; use .parquet, .jsonl/.ndjson/.json or .csv", where=str(path))
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            size = path.stat().st_size
+            columns = _parquet_columns(path, pass_through) if fmt is SourceFormat.PARQUET else ()
+            files.append(SourceFile(path, fmt, size, columns))
+    return SourceSet(tuple(str(s) for s in specs), tuple(files))
+
+
+def _type_kind(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_timestamp(t):
+        return "timestamp" if t.tz is not None else "naive-timestamp"
+    return "other"
+
+
+def _parquet_columns(path: Path, pass_through: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as e:
+        problem = f"cannot read this Parquet file ({type(e).__name__}); is it complete?"
+        raise InputError(problem, where=str(path)) from None
+    kinds = {name: _type_kind(schema.field(name).type) for name in schema.names}
+    for col in REQUIRED_COLUMNS:
+        if col not in kinds:
+            raise InputError(
+                "required column is missing; the records contract needs " + ", ".join(REQUIRED_COLUMNS),
+                where=str(path),
+                field=col,
+            )
+    for col in _STRING_COLUMNS:
+        if kinds[col] != "string":
+            raise InputError(
+                f"has type {schema.field(col).type}; it must be a string column", where=str(path), field=col
+            )
+    for col in _TIME_COLUMNS:
+        kind = kinds.get(col)
+        if kind is None:
+            continue
+        if kind == "string":
+            kinds[col] = "text-time"
+        elif kind == "naive-timestamp":
+            raise InputError(
+                "is a timestamp without a time zone; store UTC timestamps with tz='UTC' (or RFC 3339 strings)",
+                where=str(path),
+                field=col,
+            )
+        elif kind != "timestamp":
+            raise InputError(
+                f"has type {schema.field(col).type}; it must be a timestamp with time zone or an RFC 3339 string",
+                where=str(path),
+                field=col,
+            )
+    keep = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(pass_through)
+    return tuple((name, kind) for name, kind in kinds.items() if name in keep)
+
+
+# --------------------------------------------------------------------------- staging
+
+
+def staged_schema(pass_through: Sequence[str]) -> pa.Schema:
+    """The normalised schema JSONL and CSV rows are staged into."""
+    return pa.schema(
+        [
+            ("record_id", pa.string()),
+            ("member_id", pa.string()),
+            ("kind", pa.string()),
+            ("visibility", pa.string()),
+            ("created_at", ARROW_TS),
+            ("deleted_at", ARROW_TS),
+            ("text", pa.string()),
+            *[(c, pa.string()) for c in pass_through],
+            ("_malformed", pa.bool_()),
+        ]
+    )
+
+
+@dataclass
+class _ColumnTally:
+    present: int = 0
+    valid: int = 0
+
+
+class _Normaliser:
+    """Turns raw row dicts into typed columns, flagging rows that cannot be read."""
+
+    def __init__(self, pass_through: Sequence[str]):
+        self.pass_through = tuple(pass_through)
+        self.schema = staged_schema(pass_through)
+        self.tally = {c: _ColumnTally() for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+        self.objects = 0
+
+    def row(self, obj: object) -> dict[str, Any]:
+        """One normalised row; a non-object (or unreadable line) is all-null and malformed."""
+        if not isinstance(obj, dict):
+            return {"_malformed": True}
+        self.objects += 1
+        out: dict[str, Any] = {}
+        bad = False
+        for col in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS):
+            value = obj.get(col)
+            if value is None or value == "":
+                bad = bad or col in REQUIRED_COLUMNS
+                continue
+            tally = self.tally[col]
+            tally.present += 1
+            parsed = _parse_value(col, value)
+            if parsed is None:
+                bad = True
+                continue
+            tally.valid += 1
+            out[col] = parsed
+        for col in self.pass_through:
+            value = obj.get(col)
+            out[col] = value if value is None or isinstance(value, str) else json.dumps(value)
+        out["_malformed"] = bad
+        return out
+
+    def check(self, where: str) -> None:
+        """File-level errors: a required column absent everywhere, or never of the right type."""
+        if self.objects == 0:
+            return
+        for col, tally in self.tally.items():
+            if col in REQUIRED_COLUMNS and tally.present == 0:
+                raise InputError(
+                    "required column is missing from every row; the records contract needs "
+                    + ", ".join(REQUIRED_COLUMNS),
+                    where=where,
+                    field=col,
+                )
+            if tally.present and tally.valid == 0:
+                expected = "an RFC 3339 time with a zone" if col in _TIME_COLUMNS else "a string"
+                raise InputError(f"no row has {expected} here; fix the column's type", where=where, field=col)
+
+
+def _parse_value(col: str, value: object) -> object | None:
+    if col in _TIME_COLUMNS:
+        if not isinstance(value, str):
+            return None
+        try:
+            return parse_instant(value, field=col)
+        except InputError:
+            return None
+    return value if isinstance(value, str) else None
+
+
+def _jsonl_rows(path: Path) -> Iterator[object]:
+    with path.open("rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            try:
+                yield json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                yield None
+
+
+def _csv_rows(path: Path) -> Iterator[object]:
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise InputError("the header line cannot be read as CSV", where=f"{path}:1") from None
+        width = len(header)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield None
+                continue
+            if not values:
+                continue
+            yield dict(zip(header, values, strict=True)) if len(values) == width else None
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
+        return next(csv.reader(f), [])
+
+
+def stage_text_sources(sources: SourceSet, pass_through: Sequence[str], staging_dir: Path) -> SourceSet:
+    """Normalise every JSONL/CSV source into a staging Parquet file; return the set with them listed."""
+    staged: list[Path] = []
+    for n, src in enumerate(f for f in sources.files if f.format is not SourceFormat.PARQUET):
+        if src.format is SourceFormat.CSV:
+            header = _csv_header(src.path)
+            for col in REQUIRED_COLUMNS:
+                if col not in header:
+                    raise InputError(
+                        "required column is missing from the header line",
+                        where=f"{src.path}:1",
+                        field=col,
+                    )
+            rows = _csv_rows(src.path)
+        else:
+            rows = _jsonl_rows(src.path)
+        staging_dir.mkdir(parents=True, exist_ok=True)
+        out = staging_dir / f"staged-{n:05d}.parquet"
+        _stage(rows, _Normaliser(pass_through), out, str(src.path))
+        staged.append(out)
+    return SourceSet(sources.given, sources.files, tuple(staged))
+
+
+def _stage(rows: Iterator[object], norm: _Normaliser, out: Path, where: str) -> None:
+    writer = pq.ParquetWriter(out, norm.schema, compression="lz4")
+    try:
+        batch: list[dict[str, Any]] = []
+        for obj in rows:
+            batch.append(norm.row(obj))
+            if len(batch) >= _STAGE_BATCH:
+                writer.write_table(pa.Table.from_pylist(batch, schema=norm.schema))
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=norm.schema))
+    finally:
+        writer.close()
+    norm.check(where)

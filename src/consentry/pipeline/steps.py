@@ -1,0 +1,228 @@
+"""Pipeline steps: small objects that take a stream of Arrow batches and yield batches.
+
+Each step keeps its own `StepStats` (rows in, rows forwarded, rows dropped per
+reason code, findings per entity) so the manifest can account for every row.
+Batches carry the output columns plus ``_member_id`` (dropped by `Project`),
+which lets a step that drops rows say whose rows it dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from consentry.errors import BuildError
+from consentry.vocab import ReasonCode
+
+__all__ = ["Project", "Rechunk", "ScrubStep", "Step", "StepStats", "scrubber_available"]
+
+MEMBER_COLUMN = "_member_id"
+
+
+@dataclass
+class StepStats:
+    """What one step did: rows in, forwarded, dropped per reason, findings per entity."""
+
+    rows_in: int = 0
+    forwarded: int = 0
+    dropped: Counter[ReasonCode] = field(default_factory=Counter)
+    entities: Counter[str] = field(default_factory=Counter)
+    dropped_members: Counter[str] = field(default_factory=Counter)
+
+
+class Step(Protocol):
+    """One stage of the pipeline: batches in, batches out, stats kept."""
+
+    name: str
+    stats: StepStats
+
+    def run(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]: ...
+
+
+class Project:
+    """Cast to the output schema and drop working columns (``_member_id``)."""
+
+    name = "project"
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self.stats = StepStats()
+
+    def run(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Yield each batch with exactly the output schema's columns and types."""
+        for batch in batches:
+            self.stats.rows_in += batch.num_rows
+            cols = [batch.column(name).cast(f.type) for name, f in zip(self.schema.names, self.schema, strict=True)]
+            out = pa.RecordBatch.from_arrays(cols, schema=self.schema)
+            self.stats.forwarded += out.num_rows
+            yield out
+
+
+class Rechunk:
+    """Re-cut the stream into batches of exactly `rows` rows (the last may be shorter).
+
+    Row groups then depend only on the data, never on how an engine happened to
+    batch its output — one ingredient of byte-identical files.
+    """
+
+    name = "rechunk"
+
+    def __init__(self, rows: int):
+        if rows <= 0:
+            raise ValueError("rows must be positive")
+        self.rows = rows
+        self.stats = StepStats()
+
+    def run(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Yield batches of `rows` rows, buffering at most one batch's worth."""
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        for batch in batches:
+            self.stats.rows_in += batch.num_rows
+            pending.append(batch)
+            count += batch.num_rows
+            while count >= self.rows:
+                table = pa.Table.from_batches(pending)
+                head, rest = table.slice(0, self.rows), table.slice(self.rows)
+                yield from _one_batch(head)
+                self.stats.forwarded += self.rows
+                pending = rest.to_batches()
+                count = rest.num_rows
+        if count:
+            yield from _one_batch(pa.Table.from_batches(pending))
+            self.stats.forwarded += count
+
+
+def _one_batch(table: pa.Table) -> Iterator[pa.RecordBatch]:
+    combined = table.combine_chunks()
+    yield from combined.to_batches(max_chunksize=max(combined.num_rows, 1))
+
+
+# ---------------------------------------------------------------------------- scrubbing
+
+
+def scrubber_available() -> bool:
+    """True when the PII scrubber (`consentry.scrub`) can be imported."""
+    try:
+        from consentry.scrub import Scrubber  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_WORKER: Any = None
+
+
+def _init_worker(config_json: str, key: bytes) -> None:
+    global _WORKER
+    from consentry.scrub import Scrubber, ScrubConfig
+
+    _WORKER = Scrubber(ScrubConfig.model_validate_json(config_json), key=key, names=[])
+
+
+def _scrub_in_worker(texts: pa.Array) -> tuple[pa.Array, pa.Array, dict[str, int]]:
+    res = _WORKER.scrub_batch(texts)
+    return res.texts, res.failed, {str(getattr(k, "value", k)): int(v) for k, v in res.counts.items()}
+
+
+class ScrubStep:
+    """Scrub the `text` column; rows whose text cannot be scrubbed are dropped as SCRUB_FAILED.
+
+    Batches are scrubbed in a process pool over all cores (order preserved)
+    when `workers` > 1, else in this process. Never yields unscrubbed text.
+    """
+
+    name = "scrub"
+
+    def __init__(self, key: bytes, *, workers: int | None = None, config: Any = None):
+        try:
+            from consentry.scrub import Scrubber, ScrubConfig
+        except ImportError as e:
+            raise BuildError(
+                f"the PII scrubber cannot be loaded ({e}); build with --no-scrub only if the "
+                "sources hold no personal data"
+            ) from None
+        self.config = config if config is not None else ScrubConfig.default()
+        self.key = key
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.scrubber = Scrubber(self.config, key=key, names=[])
+        self.stats = StepStats()
+
+    @property
+    def version(self) -> str:
+        """The scrubber's version, for the manifest."""
+        return str(self.scrubber.version)
+
+    def config_json(self) -> Any:
+        """The scrubber configuration as JSON data, for the manifest."""
+        return json_data(self.config)
+
+    def run(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Yield batches with scrubbed text and the failed rows removed."""
+        if self.workers <= 1:
+            for batch in batches:
+                res = self.scrubber.scrub_batch(batch.column("text"))
+                counts = {str(getattr(k, "value", k)): int(v) for k, v in res.counts.items()}
+                yield self._apply(batch, res.texts, res.failed, counts)
+            return
+        yield from self._run_pool(batches)
+
+    def _run_pool(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # never fork a process running engine threads
+        cfg = self.config.model_dump_json()
+        with ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg, self.key)
+        ) as pool:
+            window: list[tuple[pa.RecordBatch, Future[tuple[pa.Array, pa.Array, dict[str, int]]]]] = []
+            for batch in batches:
+                window.append((batch, pool.submit(_scrub_in_worker, batch.column("text"))))
+                if len(window) > 2 * self.workers:
+                    done, fut = window.pop(0)
+                    yield self._apply(done, *fut.result())
+            for done, fut in window:
+                yield self._apply(done, *fut.result())
+
+    def _apply(
+        self, batch: pa.RecordBatch, texts: pa.Array, failed: pa.Array, counts: dict[str, int]
+    ) -> pa.RecordBatch:
+        self.stats.rows_in += batch.num_rows
+        self.stats.entities.update(counts)
+        failed = pc.fill_null(failed, True)  # unknown outcome: fail closed
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        idx = batch.schema.get_field_index("text")
+        scrubbed = batch.set_column(idx, "text", texts.cast(batch.schema.field("text").type))
+        n_failed = int(pc.sum(failed).as_py() or 0)
+        if n_failed:
+            self.stats.dropped[ReasonCode.SCRUB_FAILED] += n_failed
+            if MEMBER_COLUMN in batch.schema.names:
+                lost = pc.filter(batch.column(MEMBER_COLUMN), failed).to_pylist()
+                self.stats.dropped_members.update(str(m) for m in lost)
+            scrubbed = scrubbed.filter(pc.invert(failed))
+        self.stats.forwarded += scrubbed.num_rows
+        return scrubbed
+
+
+def json_data(obj: Any) -> Any:
+    """Plain JSON data for a pydantic model, dataclass or mapping."""
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, dict):
+        return obj
+    return str(obj)
+
+
+def chain(batches: Iterator[pa.RecordBatch], steps: Sequence[Step]) -> Iterator[pa.RecordBatch]:
+    """Compose steps: the output of each feeds the next."""
+    for step in steps:
+        batches = step.run(batches)
+    return batches

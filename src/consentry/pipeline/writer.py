@@ -1,0 +1,230 @@
+"""Writing the output: Parquet shards with fixed options, and the atomic output directory.
+
+Shards are ``part-NNNNN.parquet``, zstd level 3, a new shard once the current
+one passes `target_bytes`. Every option is fixed and row groups come from a
+`Rechunk` step, so the same rows give byte-identical files. The SHA-256 of each
+file is computed while it is written (no second read) and every file is
+fsynced before the directory is renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from consentry.errors import BuildError
+
+__all__ = ["OutputDir", "ShardFile", "ShardWriter"]
+
+TARGET_SHARD_BYTES = 128 * 1024 * 1024
+_WRITER_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": ["kind"],
+    "write_statistics": True,
+    "version": "2.6",
+    "data_page_version": "1.0",
+}
+
+
+@dataclass(frozen=True)
+class ShardFile:
+    """One written shard: its name in OUT, rows, size and SHA-256."""
+
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class _HashingFile:
+    """A binary file that hashes what is written through it."""
+
+    def __init__(self, path: Path):
+        self._f: IO[bytes] = path.open("wb")
+        self._h = hashlib.sha256()
+        self._pos = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._h.update(view)
+        self._f.write(view)
+        self._pos += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self.closed:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+            self._f.close()
+            self.closed = True
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+class ShardWriter:
+    """Write batches into size-bounded Parquet shards in `directory`, on a background thread.
+
+    The caller's thread keeps producing (engine, scrubbing) while this one
+    encodes and compresses; the queue is short so memory stays bounded.
+    """
+
+    def __init__(self, directory: Path, schema: pa.Schema, *, target_bytes: int = TARGET_SHARD_BYTES):
+        self.directory = directory
+        self.schema = schema
+        self.target_bytes = target_bytes
+        self.files: list[ShardFile] = []
+        self.rows = 0
+        self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=3)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="consentry-shard-writer", daemon=True)
+        self._current: tuple[pq.ParquetWriter, _HashingFile, str, int] | None = None
+        self._thread.start()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Queue one batch (blocks while the writer is behind)."""
+        if self._error is not None:
+            raise BuildError(f"writing the output failed: {self._error}") from self._error
+        self._queue.put(batch)
+
+    def write_all(self, batches: Iterable[pa.RecordBatch]) -> None:
+        """Queue every batch."""
+        for batch in batches:
+            self.write(batch)
+
+    def close(self) -> list[ShardFile]:
+        """Finish the last shard (an empty one if nothing was written) and return the shards."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise BuildError(f"writing the output failed: {self._error}") from self._error
+        return self.files
+
+    def _drain(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                self._write(batch)
+            if self._current is None and not self.files:
+                self._open()
+            self._finish()
+        except BaseException as e:  # handed to the producing thread
+            self._error = e
+            while self._queue.get() is not None:  # unblock the producer until it closes
+                pass
+
+    def _open(self) -> None:
+        name = f"part-{len(self.files):05d}.parquet"
+        sink = _HashingFile(self.directory / name)
+        writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), self.schema, **_WRITER_OPTIONS)
+        self._current = (writer, sink, name, 0)
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        if self._current is None:
+            self._open()
+        assert self._current is not None
+        writer, sink, name, rows = self._current
+        writer.write_batch(batch, row_group_size=batch.num_rows)
+        self._current = (writer, sink, name, rows + batch.num_rows)
+        self.rows += batch.num_rows
+        if sink.tell() >= self.target_bytes:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._current is None:
+            return
+        writer, sink, name, rows = self._current
+        writer.close()
+        sink.close()
+        self.files.append(ShardFile(name, rows, sink.tell(), sink.hexdigest()))
+        self._current = None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class OutputDir:
+    """The build's output directory, written aside and renamed into place last.
+
+    ``OUT`` is refused if it exists, unless `force`; the work happens in a
+    sibling ``.OUT.consentry-<build_id>`` directory that a failed build removes
+    and a killed build leaves behind (the next build to the same OUT clears it).
+    """
+
+    def __init__(self, out: Path, build_id: str, *, force: bool = False):
+        self.out = out.absolute()
+        self.force = force
+        self.build_id = build_id
+        self.temp = self.out.parent / f".{self.out.name}.consentry-{build_id}"
+        #: scratch space (staged sources, engine spill files); never part of OUT
+        self.work = self.out.parent / f".{self.out.name}.consentry-{build_id}-work"
+
+    def __enter__(self) -> OutputDir:
+        if self.out.exists() and not self.force:
+            raise BuildError(f"{self.out} already exists; choose another --out or pass --force to replace it")
+        if self.out.exists() and not self.out.is_dir():
+            raise BuildError(f"{self.out} exists and is not a directory; choose another --out")
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.parent.glob(f".{self.out.name}.consentry-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed build
+        self.temp.mkdir()
+        self.work.mkdir()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        for path in (self.temp, self.work):
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+
+    def commit(self) -> None:
+        """fsync everything, then rename the temporary directory to OUT (replacing it with force)."""
+        shutil.rmtree(self.work, ignore_errors=True)
+        for path in self.temp.iterdir():
+            if path.is_file():
+                with path.open("rb") as f:
+                    os.fsync(f.fileno())
+        _fsync_dir(self.temp)
+        old: Path | None = None
+        if self.out.exists():
+            if not self.force:
+                raise BuildError(f"{self.out} appeared during the build; nothing was replaced")
+            old = self.out.parent / f".{self.out.name}.consentry-old-{self.build_id}"
+            os.rename(self.out, old)
+        os.rename(self.temp, self.out)
+        _fsync_dir(self.out.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
