@@ -186,7 +186,11 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
         ctx.progress(BuildProgress(BuildStage.DECIDE))
         decided = eng.decide(verdicts)
         allowed = decided.counts.get(ReasonCode.ALLOWED.value, 0)
-        files = _write(ctx, eng.included(), target.temp, allowed)
+        write_output = getattr(eng, "write_output", None)  # engines that write OUT themselves (spark)
+        if write_output is not None:
+            files = write_output(target.temp, ctx.scrub)
+        else:
+            files = _write(ctx, eng.included(), target.temp, allowed)
     members = _final_members(ctx, decided)
     counts = _counts(ctx, decided)
     manifest = _manifest(ctx, staged, counts, members, files, head_events, head_hash)

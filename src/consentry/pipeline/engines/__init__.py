@@ -24,7 +24,7 @@ from consentry.policy import Policy
 
 __all__ = ["ENGINES", "BuildPlan", "Decided", "Engine", "open_engine"]
 
-ENGINES = ("local",)
+ENGINES = ("local", "spark")
 
 
 @dataclass(frozen=True)
@@ -80,4 +80,8 @@ def open_engine(name: str, plan: BuildPlan) -> Engine:
         from consentry.pipeline.engines.local import LocalEngine
 
         return LocalEngine(plan)
+    if name == "spark":
+        from consentry.pipeline.engines.spark import SparkEngine
+
+        return SparkEngine(plan)
     raise InputError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}", field="--engine")
