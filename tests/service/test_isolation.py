@@ -147,7 +147,7 @@ def test_a_forged_session_cookie_is_ignored(app: FastAPI, member_client: Client)
     bob = member_client("us-bob")
     cookie = bob.cookies.get("consentry_session")
     assert cookie
-    payload, _, sig = cookie.partition(".")
+    _payload, _, sig = cookie.partition(".")
     forged = base64.b64encode(b'{"member": "us-alice"}').decode() + "." + sig
     with TestClient(app, cookies={"consentry_session": forged}) as evil:
         assert evil.get("/v1/me/settings").status_code == 401
