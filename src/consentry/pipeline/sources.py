@@ -250,7 +250,10 @@ class _Normaliser:
             out[col] = parsed
         for col in self.pass_through:
             value = obj.get(col)
-            out[col] = value if value is None or isinstance(value, str) else json.dumps(value)
+            text = value if value is None or isinstance(value, str) else json.dumps(value)
+            if text is not None and not _utf8(text):
+                bad, text = True, None
+            out[col] = text
         out["_malformed"] = bad
         return out
 
@@ -266,7 +269,7 @@ class _Normaliser:
                     where=where,
                     field=col,
                 )
-            if tally.present and tally.valid == 0:
+            if col in REQUIRED_COLUMNS and tally.present and tally.valid == 0:
                 expected = "an RFC 3339 time with a zone" if col in _TIME_COLUMNS else "a string"
                 raise InputError(f"no row has {expected} here; fix the column's type", where=where, field=col)
 
@@ -279,7 +282,16 @@ def _parse_value(col: str, value: object) -> object | None:
             return parse_instant(value, field=col)
         except InputError:
             return None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and _utf8(value) else None
+
+
+def _utf8(text: str) -> bool:
+    """False for text Parquet cannot hold (lone surrogates from JSON escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _jsonl_rows(path: Path) -> Iterator[object]:

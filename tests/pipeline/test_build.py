@@ -1,0 +1,271 @@
+"""Builds end to end: every reason code, malformed rows, determinism, later withdrawals, readers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from consentry.errors import BuildError, InputError
+from consentry.pipeline import build, read_manifest
+from consentry.pipeline.keys import member_key
+from consentry.vocab import ReasonCode
+from pipeline.lake import (
+    AS_OF,
+    EXPECTED,
+    GENAI,
+    KEY,
+    Platform,
+    lake_records,
+    record,
+    t,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
+
+MANIFEST_FIELDS = {
+    "dataset_id",
+    "purpose",
+    "as_of",
+    "policy",
+    "terms_version",
+    "ledger",
+    "counts",
+    "pii",
+    "members_digest",
+    "files",
+    "engine",
+    "consentry_version",
+    "created_at",
+    "build_id",
+    "predecessor",
+    "scrubber",
+}
+
+
+def _build(p: Platform, sources: list[Path], out: str = "out", **kw: object) -> object:
+    kw.setdefault("as_of", AS_OF)
+    kw.setdefault("scrub", False)
+    kw.setdefault("key", KEY)
+    return build(p.store, GENAI, sources, p.root / out, **kw)  # type: ignore[arg-type]
+
+
+def _read(out: Path) -> pa.Table:
+    return pa.concat_tables([pq.read_table(p) for p in sorted(out.glob("part-*.parquet"))])
+
+
+def _excluded(manifest: dict[str, object]) -> dict[str, int]:
+    counts = manifest["counts"]
+    assert isinstance(counts, dict)
+    return {k: v for k, v in counts["excluded"].items() if v}
+
+
+def test_every_reason_of_a_build_is_counted_once(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake" / "records.parquet", lake_records())
+    result = _build(platform, [src])
+    manifest = read_manifest(platform.root / "out")
+    expected_excluded = {k: v for k, v in EXPECTED.items() if k != "ALLOWED"}
+    assert _excluded(manifest) == expected_excluded
+    assert manifest["counts"]["included"] == EXPECTED["ALLOWED"]
+    assert manifest["counts"]["input"] == sum(EXPECTED.values())
+    assert set(manifest) >= MANIFEST_FIELDS
+    assert manifest["policy"]["version"] == "2024-11-20"
+    assert manifest["ledger"]["events"] == platform.store.head()[0]
+    assert manifest["members"] == 2
+    assert result.members == 2  # type: ignore[attr-defined]
+    table = _read(platform.root / "out")
+    assert sorted(table.column("record_id").to_pylist()) == ["r-ok-br", "r-ok-us-0", "r-ok-us-1", "r-ok-us-2"]
+    assert table.column_names == ["record_id", "member_key", "kind", "created_at", "text", "language"]
+    assert set(table.column("member_key").to_pylist()) == {member_key(KEY, "ok_us"), member_key(KEY, "ok_br")}
+
+
+def test_output_never_holds_member_ids_or_the_key(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake.parquet", lake_records())
+    _build(platform, [src])
+    for f in (platform.root / "out").iterdir():
+        data = f.read_bytes()
+        assert b"ok_us" not in data and b"ok_br" not in data
+        assert KEY not in data and KEY.hex().encode() not in data
+
+
+def test_records_before_disclosure_and_in_the_notice_period(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake.parquet", lake_records())
+    _build(platform, [src], out="v1", as_of=t("2024-08-01"))
+    before = _excluded(read_manifest(platform.root / "v1"))
+    assert before == {"CREATED_AFTER_AS_OF": len(lake_records())}
+    assert read_manifest(platform.root / "v1")["counts"]["included"] == 0
+    early = [record("r-early", "ok_us", created="2024-07-01T00:00:00Z")]
+    src2 = write_parquet(platform.root / "early.parquet", early)
+    _build(platform, [src2], out="v1b", as_of=t("2024-08-01"))
+    assert _excluded(read_manifest(platform.root / "v1b")) == {"NOT_DISCLOSED": 1}
+    eu = [record("r-eu", "eu_fr", created="2025-11-05T00:00:00Z")]
+    src3 = write_parquet(platform.root / "eu.parquet", eu)
+    _build(platform, [src3], out="v3", as_of=t("2025-11-10"))
+    assert _excluded(read_manifest(platform.root / "v3")) == {"NOTICE_PERIOD": 1}
+
+
+def test_opt_in_purpose_without_allow_is_not_opted_in(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake.parquet", [record("r-profile", "ok_us", kind="profile")])
+    build(platform.store, "ads_partners", [src], platform.root / "ads", as_of=AS_OF, scrub=False, key=KEY)
+    assert _excluded(read_manifest(platform.root / "ads")) == {"NOT_OPTED_IN": 1}
+
+
+def test_malformed_rows_are_counted_never_included(platform: Platform) -> None:
+    good = [record("j-ok", "ok_us"), record("j-ok2", "ok_br")]
+    bad = [
+        record("j-bad-time", "ok_us", created="yesterday"),
+        record("j-naive-time", "ok_us", created="2024-12-01T00:00:00"),
+        record("j-bad-deleted", "ok_us", deleted="soon"),
+        {**record("j-int-text", "ok_us"), "text": 42},
+        {**record("", "ok_us")},
+        {k: v for k, v in record("j-no-member", "ok_us").items() if k != "member_id"},
+    ]
+    raw = ["{not json", "[1, 2]", '{"record_id": "j-surrogate", "text": "\\ud800"}']
+    src = write_jsonl(platform.root / "lake" / "a.jsonl", good + bad, raw)
+    _build(platform, [src])
+    manifest = read_manifest(platform.root / "out")
+    assert _excluded(manifest) == {"MALFORMED": len(bad) + len(raw)}
+    assert manifest["counts"]["included"] == 2
+
+
+def test_csv_and_parquet_sources_agree(platform: Platform) -> None:
+    rows = lake_records()
+    a = write_parquet(platform.root / "p" / "lake.parquet", rows)
+    b = write_csv(platform.root / "c" / "lake.csv", rows)
+    c = write_jsonl(platform.root / "j" / "lake.jsonl", rows)
+    _build(platform, [a], out="pq")
+    _build(platform, [b], out="csv")
+    _build(platform, [c], out="jsonl")
+    digests = {
+        name: [f["sha256"] for f in read_manifest(platform.root / name)["files"]] for name in ("pq", "csv", "jsonl")
+    }
+    assert digests["pq"] == digests["csv"] == digests["jsonl"]
+
+
+def test_same_inputs_give_byte_identical_files(platform: Platform) -> None:
+    rows = lake_records()
+    half = len(rows) // 2
+    write_parquet(platform.root / "lake" / "b.parquet", rows[:half])
+    write_parquet(platform.root / "lake" / "a.parquet", rows[half:])
+    _build(platform, [platform.root / "lake"], out="one")
+    _build(platform, [str(platform.root / "lake" / "*.parquet")], out="two")
+    one, two = read_manifest(platform.root / "one"), read_manifest(platform.root / "two")
+    assert one["files"] == two["files"]
+    assert one["members_digest"] == two["members_digest"]
+    for f in one["files"]:
+        data = (platform.root / "two" / f["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == f["sha256"]
+    ids = _read(platform.root / "one").column("record_id").to_pylist()
+    assert ids == sorted(ids)
+
+
+def test_a_withdrawal_effective_after_t_excludes_the_member_from_a_replay_of_t(platform: Platform) -> None:
+    from consentry.ledger.protocol import NewEvent
+    from consentry.vocab import Choice, Source
+
+    platform.store.record(NewEvent("ok_br", GENAI, Choice.DENY, t("2025-12-01"), Source.SETTINGS))
+    src = write_parquet(platform.root / "lake.parquet", lake_records())
+    _build(platform, [src])
+    manifest = read_manifest(platform.root / "out")
+    assert manifest["counts"]["excluded"]["OPTED_OUT"] == EXPECTED["OPTED_OUT"] + 1
+    assert manifest["counts"]["included"] == EXPECTED["ALLOWED"] - 1
+    assert member_key(KEY, "ok_br") not in _read(platform.root / "out").column("member_key").to_pylist()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ledger: SqlStore.snapshot() (ADBC path) misses events recorded after an earlier snapshot() "
+    "in the same process; reported to the ledger's owner",
+)
+def test_a_withdrawal_recorded_after_the_build_moment_wins_on_the_next_build(platform: Platform) -> None:
+    from consentry.ledger.protocol import NewEvent
+    from consentry.vocab import Choice, Source
+
+    src = write_parquet(platform.root / "lake.parquet", lake_records())
+    _build(platform, [src], out="before")
+    # effective long after T, recorded now: replaying T must not bring the data back
+    platform.store.record(NewEvent("ok_br", GENAI, Choice.DENY, t("2025-12-01"), Source.SETTINGS))
+    _build(platform, [src], out="after")
+    before, after = read_manifest(platform.root / "before"), read_manifest(platform.root / "after")
+    assert after["counts"]["included"] == before["counts"]["included"] - 1
+    assert after["counts"]["excluded"]["OPTED_OUT"] == before["counts"]["excluded"]["OPTED_OUT"] + 1
+    assert after["members_digest"] != before["members_digest"]
+
+
+def test_existing_out_is_refused_without_force(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake.parquet", lake_records())
+    first = _build(platform, [src])
+    with pytest.raises(BuildError, match="--force"):
+        _build(platform, [src])
+    second = _build(platform, [src], force=True)
+    assert second.build_id != first.build_id  # type: ignore[attr-defined]
+    assert read_manifest(platform.root / "out")["build_id"] == second.build_id  # type: ignore[attr-defined]
+    assert [p.name for p in platform.root.iterdir() if ".consentry-" in p.name] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda r: {k: v for k, v in r.items() if k != "visibility"}, "visibility"),
+        (lambda r: {**r, "text": 7}, "text"),
+        (lambda r: {**r, "created_at": 7}, "created_at"),
+    ],
+)
+def test_bad_parquet_schema_names_file_and_column(platform: Platform, change: object, field: str) -> None:
+    rows = [change(r) for r in lake_records()]  # type: ignore[operator]
+    path = platform.root / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with pytest.raises(InputError) as err:
+        _build(platform, [path])
+    assert str(path) in str(err.value) and field in str(err.value)
+    assert not (platform.root / "out").exists()
+
+
+def test_missing_source_and_missing_jsonl_column(platform: Platform) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        _build(platform, [platform.root / "nope.parquet"])
+    rows = [{k: v for k, v in r.items() if k != "kind"} for r in lake_records()]
+    path = write_jsonl(platform.root / "nokind.jsonl", rows)
+    with pytest.raises(InputError) as err:
+        _build(platform, [path])
+    assert "nokind.jsonl" in str(err.value) and "kind" in str(err.value)
+    assert not (platform.root / "out").exists()
+
+
+def test_output_reads_with_pyarrow_duckdb_and_datasets(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake.parquet", lake_records())
+    _build(platform, [src])
+    files = sorted(str(p) for p in (platform.root / "out").glob("part-*.parquet"))
+    n = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet({files!r})").fetchall()
+    assert n == [(EXPECTED["ALLOWED"],)]
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    from datasets import load_dataset
+
+    ds = load_dataset("parquet", data_files=files, split="train", cache_dir=str(platform.root / "hf"))
+    assert ds.num_rows == EXPECTED["ALLOWED"]
+    assert set(ds.column_names) >= {"record_id", "member_key", "text"}
+    assert json.loads((platform.root / "out" / "manifest.json").read_text())["files"][0]["rows"] == 4
+
+
+def test_unknown_purpose_and_future_as_of(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake.parquet", lake_records())
+    with pytest.raises(InputError, match="unknown purpose"):
+        build(platform.store, "nope", [src], platform.root / "o", scrub=False)
+    with pytest.raises(InputError, match="future"):
+        _build(platform, [src], as_of=t("2999-01-01"))
+
+
+def test_nothing_included_still_writes_a_readable_empty_shard(platform: Platform) -> None:
+    src = write_parquet(platform.root / "lake.parquet", [record("r-x", "eu_fr")])
+    _build(platform, [src])
+    table = _read(platform.root / "out")
+    assert table.num_rows == 0 and "member_key" in table.column_names
+    assert ReasonCode.REGION_EXCLUDED.value in _excluded(read_manifest(platform.root / "out"))
