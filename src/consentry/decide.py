@@ -363,7 +363,7 @@ SELECT
   CASE
     WHEN {restrict} AND coalesce(at_case_id, now_case_id) IS NOT NULL THEN 'OBJECTION_PENDING'
     WHEN deny_event IS NOT NULL AND deny_source = 'objection_form' THEN 'OBJECTION_UPHELD'
-    WHEN mode = 'opt_in' AND NOT (at_choice = 'allow' AND deny_event IS NULL) THEN 'NOT_OPTED_IN'
+    WHEN mode = 'opt_in' AND NOT coalesce(at_choice = 'allow' AND deny_event IS NULL, FALSE) THEN 'NOT_OPTED_IN'
     WHEN mode <> 'opt_in' AND deny_event IS NOT NULL THEN 'OPTED_OUT'
   END AS consent_reason,
   CASE
