@@ -1,0 +1,114 @@
+"""`consentry build` and `consentry builds …`: parse → one library call → render JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from consentry.cli._common import err_console, handle_errors, open_store, print_json, settings, when
+
+__all__ = ["build_command", "builds_app"]
+
+builds_app = typer.Typer(
+    help="Registered builds: list, lineage per member, stale builds, rebuild.", no_args_is_help=True
+)
+
+
+def _progress_bar() -> tuple[Progress, Callable[[Any], None]]:
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    task = bar.add_task("reading sources", total=None)
+
+    def report(p: Any) -> None:
+        labels = {"read": "reading sources", "decide": "deciding", "write": "writing", "commit": "committing"}
+        bar.update(task, description=labels.get(str(p.stage), str(p.stage)), completed=p.done, total=p.total or None)
+
+    return bar, report
+
+
+@handle_errors
+def build_command(
+    purpose: str = typer.Option(..., "--purpose", help="Purpose from the policy, e.g. genai_training."),
+    source: list[str] = typer.Option(..., "--source", help="Parquet/JSONL/CSV file, directory or glob (repeatable)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (must not exist unless --force)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Build as of this RFC 3339 time (default: now)."),
+    engine: str = typer.Option("local", "--engine", help="Engine: local."),
+    no_scrub: bool = typer.Option(False, "--no-scrub", help="Skip PII scrubbing (only for data without PII)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out directory."),
+) -> None:
+    """Build a consent-filtered training dataset; prints the build summary as JSON."""
+    from consentry.pipeline import build
+
+    store = open_store()
+    bar, report = _progress_bar()
+    with bar:
+        result = build(
+            store,
+            purpose,
+            source,
+            out,
+            as_of=when(as_of, "--as-of") if as_of else None,
+            engine=engine,
+            scrub=not no_scrub,
+            force=force,
+            key=settings().pseudonym_key,
+            progress=report,
+        )
+    print_json(result.to_dict())
+
+
+@builds_app.command("list")
+@handle_errors
+def list_command() -> None:
+    """Every registered build, oldest first."""
+    from consentry.pipeline import list_builds
+
+    print_json([b.to_dict() for b in list_builds(open_store())])
+
+
+@builds_app.command("for-member")
+@handle_errors
+def for_member_command(member: str = typer.Argument(..., help="The member id.")) -> None:
+    """The builds that used this member's data."""
+    from consentry.pipeline import builds_for_member
+
+    print_json([b.to_dict() for b in builds_for_member(open_store(), member)])
+
+
+@builds_app.command("stale")
+@handle_errors
+def stale_command(
+    at: str | None = typer.Option(None, "--at", help="Judge staleness as of this time (default: now)."),
+) -> None:
+    """Builds holding data of members who since withdrew, objected, closed their account or deleted records."""
+    from consentry.pipeline import stale_builds
+
+    found = stale_builds(open_store(), when(at, "--at"), key=settings().pseudonym_key)
+    print_json([s.to_dict() for s in found])
+
+
+@builds_app.command("rebuild")
+@handle_errors
+def rebuild_command(
+    build_id: str = typer.Argument(..., help="The build to redo."),
+    out: Path = typer.Option(..., "--out", help="Output directory for the new build."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out directory."),
+) -> None:
+    """Build the same purpose, sources and T again, excluding what was taken back since."""
+    from consentry.pipeline import rebuild
+
+    store = open_store()
+    bar, report = _progress_bar()
+    with bar:
+        result = rebuild(store, build_id, out, force=force, key=settings().pseudonym_key, progress=report)
+    print_json(result.to_dict())
