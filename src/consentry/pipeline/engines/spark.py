@@ -1,0 +1,322 @@
+"""The `spark` engine: the same build on Apache Spark, for lakes larger than one machine.
+
+The driver computes the member verdicts once (`decide_members`, from the
+ledger, which only the driver can reach), adds each member's keyed pseudonym
+and writes them as Parquet next to the job. Spark joins them with the records
+(broadcast when the table is small enough, shuffled otherwise) and evaluates
+`record_reason_sql(dialect="spark")` — plain Spark SQL, no Python UDFs — for
+the per-reason counts and the allowed rows. Scrubbing runs in `mapInArrow`
+batches with the same scrubber as local builds, and Spark writes the output
+shards; the driver then commits them, writes the manifest and registers the
+build exactly as for the local engine.
+
+Two passes over the sources, as locally: one aggregate, one sorted write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from consentry.decide import record_reason_sql
+from consentry.errors import BuildError, InputError
+from consentry.pipeline.engines import BuildPlan, Decided
+from consentry.pipeline.engines.spark_io import records_frame
+from consentry.pipeline.engines.spark_scrub import FAILED, ScrubInArrow, ScrubTally, member_key_of
+from consentry.pipeline.keys import hmac_sql
+from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
+from consentry.pipeline.writer import ShardFile
+from consentry.vocab import ReasonCode
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["DEFAULT_MASTER", "SparkEngine", "SparkOptions", "parse_spark_conf", "spark_session"]
+
+DEFAULT_MASTER = "local[*]"
+#: Session settings every build needs; user --spark-conf cannot override these.
+REQUIRED_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+#: Defaults for sessions this engine creates; --spark-conf overrides them.
+DEFAULT_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "128m",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "8192",
+    "spark.sql.parquet.compression.codec": "zstd",
+}
+_TIE_ORDER = ("record_id", "member_id", "created_at", "kind", "text")
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """Where and how to run: master URL, extra Spark configuration, staging URI, broadcast limit."""
+
+    master: str = DEFAULT_MASTER
+    conf: Mapping[str, str] = field(default_factory=dict)
+    app_name: str = "consentry-build"
+    #: member verdict tables smaller than this (in Arrow bytes) are broadcast to every executor
+    broadcast_bytes: int = 512 * 1024 * 1024
+
+
+def parse_spark_conf(items: Sequence[str]) -> dict[str, str]:
+    """`key=value` strings (from --spark-conf) as a mapping; InputError names a bad one."""
+    conf: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{item!r} is not key=value (e.g. spark.executor.memory=4g)", field="--spark-conf")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def spark_session(options: SparkOptions) -> SparkSession:
+    """A new (or the active) SparkSession with the engine's required settings."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise BuildError("--engine spark needs PySpark: pip install 'consentry[spark]' (and Java 17)") from None
+    builder = SparkSession.builder.master(options.master).appName(options.app_name)
+    for key, value in {**DEFAULT_CONF, **options.conf, **REQUIRED_CONF}.items():
+        builder = builder.config(key, value)
+    try:
+        return builder.getOrCreate()
+    except Exception as e:  # the JVM failed to start: report it, without a traceback
+        raise BuildError(f"Spark could not start ({type(e).__name__}: {str(e)[:200]}); is Java 17 installed?") from None
+
+
+class SparkEngine:
+    """Runs a `BuildPlan` on Spark; see the module docstring.
+
+    Uses `session` if given, else the active session (as under spark-submit),
+    else starts one from `options` and stops it on exit.
+    """
+
+    name = "spark"
+
+    def __init__(self, plan: BuildPlan, options: SparkOptions | None = None, session: SparkSession | None = None):
+        self.plan = plan
+        self.options = options or SparkOptions()
+        self._session = session
+        self._owned = False
+        self.staging = plan.work_dir / "spark"
+        self._decided: DataFrame | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> SparkEngine:
+        if self._session is None:
+            from pyspark.sql import SparkSession
+
+            active = SparkSession.getActiveSession()
+            self._owned = active is None
+            self._session = active if active is not None else spark_session(self.options)
+        for key, value in REQUIRED_CONF.items():
+            self._session.conf.set(key, value)
+        self.staging.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._owned and self._session is not None:
+            self._session.stop()
+        self._session = None
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    @property
+    def spark(self) -> SparkSession:
+        """The session (only inside `with`)."""
+        if self._session is None:
+            raise BuildError("the Spark engine is used outside its `with` block")
+        return self._session
+
+    # ------------------------------------------------------------------ deciding
+
+    def _members_frame(self, members: pa.Table) -> DataFrame:
+        """Member verdicts plus member_key, written as Parquet next to the job, read back by Spark."""
+        con = duckdb.connect()
+        try:
+            con.register("m", members)
+            keyed: pa.Table = con.sql(
+                f"SELECT *, {hmac_sql(self.plan.key, 'member_id')} AS member_key FROM m"
+            ).to_arrow_table()
+        finally:
+            con.close()
+        path = self.staging / "members.parquet"
+        pq.write_table(keyed, path, compression="zstd")
+        frame = self.spark.read.parquet(str(path.absolute()))
+        if keyed.nbytes <= self.options.broadcast_bytes:
+            from pyspark.sql.functions import broadcast
+
+            frame = broadcast(frame)
+        return frame
+
+    def decide(self, members: pa.Table) -> Decided:
+        """Counts per reason and the allowed members (see `Engine.decide`)."""
+        plan = self.plan
+        reason = record_reason_sql(
+            plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m", dialect="spark"
+        )
+        records = records_frame(self.spark, plan.sources, plan.pass_through).alias("r")
+        verdicts = self._members_frame(members).alias("m")
+        joined = records.join(verdicts, records["member_id"] == verdicts["member_id"], "left")
+        self._decided = joined.selectExpr("r.*", "m.member_key AS member_key", f"{reason} AS _reason")
+        tally = (
+            self._decided.selectExpr(
+                "_reason AS reason",
+                "CASE WHEN _reason = 'ALLOWED' THEN member_id END AS member_id",
+                "CASE WHEN _reason = 'ALLOWED' THEN member_key END AS member_key",
+            )
+            .groupBy("reason", "member_id", "member_key")
+            .count()
+        )
+        rows = _collect(tally)
+        counts: dict[str, int] = {}
+        allowed: dict[str, list[Any]] = {"member_id": [], "member_key": [], "records": []}
+        for reason_code, member_id, member_key, n in zip(
+            rows["reason"].to_pylist(),
+            rows["member_id"].to_pylist(),
+            rows["member_key"].to_pylist(),
+            rows["count"].to_pylist(),
+            strict=True,
+        ):
+            counts[reason_code] = counts.get(reason_code, 0) + int(n)
+            if reason_code == ReasonCode.ALLOWED.value:
+                allowed["member_id"].append(member_id)
+                allowed["member_key"].append(member_key)
+                allowed["records"].append(int(n))
+        table = pa.table(
+            allowed,
+            schema=pa.schema([("member_id", pa.string()), ("member_key", pa.string()), ("records", pa.int64())]),
+        )
+        return Decided(counts, table.sort_by("member_id"))
+
+    def _included_frame(self) -> DataFrame:
+        if self._decided is None:
+            raise BuildError("the Spark engine was asked for rows before deciding")
+        pt = [f"`{c}`" for c in self.plan.pass_through]
+        return (
+            self._decided.where("_reason = 'ALLOWED'")
+            .orderBy(*_TIE_ORDER)
+            .selectExpr("record_id", "member_key", "kind", "created_at", "text", *pt, f"member_id AS {MEMBER_COLUMN}")
+        )
+
+    # ------------------------------------------------------------------ output
+
+    def included(self) -> Iterator[pa.RecordBatch]:
+        """The allowed records sorted by record_id, streamed back to the driver (output columns + `_member_id`).
+
+        Spark writes them to the staging directory; the driver reads the files
+        in order. `write_output` is the faster path that never brings rows back.
+        """
+        target = self.staging / "included"
+        _write(self._included_frame(), target)
+        for path in _part_files(target):
+            yield from pq.ParquetFile(path).iter_batches(self.plan.batch_rows)
+
+    def write_output(self, directory: Path, scrub: Any | None) -> list[ShardFile]:
+        """Write the allowed rows (scrubbed when `scrub` is a ScrubStep) as OUT shards in `directory`.
+
+        Spark writes, sorted by record_id; the files are then moved into
+        `directory` as part-NNNNN.parquet and hashed. `scrub.stats` is filled
+        exactly as the local scrub step fills it.
+        """
+        frame = self._included_frame()
+        tally = None
+        if scrub is not None:
+            from pyspark.sql.types import StructType
+
+            out_schema = StructType([f for f in frame.schema.fields if f.name != MEMBER_COLUMN])
+            tally = self.spark.sparkContext.accumulator(_empty_tally(), ScrubTally())  # type: ignore[arg-type]
+            body = ScrubInArrow(scrub.config.model_dump_json(), scrub.key, tally, MEMBER_COLUMN)
+            frame = frame.mapInArrow(body, out_schema)
+        else:
+            frame = frame.drop(MEMBER_COLUMN)
+        target = self.staging / "out"
+        _write(frame, target)
+        files = _commit_parts(target, directory)
+        if scrub is not None and tally is not None:
+            _fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
+        return files
+
+
+def _empty_tally() -> Any:
+    from collections import Counter
+
+    return Counter()
+
+
+def _fill_stats(stats: StepStats, tally: Mapping[str, int], written: int) -> None:
+    failed = int(tally.get(FAILED, 0))
+    stats.rows_in += written + failed
+    stats.forwarded += written
+    if failed:
+        stats.dropped[ReasonCode.SCRUB_FAILED] += failed
+    for key, n in tally.items():
+        member = member_key_of(key)
+        if member is not None:
+            stats.dropped_members[member] += int(n)
+        elif key.startswith("entity:"):
+            stats.entities[key[len("entity:") :]] += int(n)
+
+
+def _collect(frame: DataFrame) -> pa.Table:
+    try:
+        table: pa.Table = frame.toArrow()
+    except Exception as e:  # Spark's errors come from the JVM: keep the first line
+        raise _spark_error(e) from None
+    return table
+
+
+def _write(frame: DataFrame, target: Path) -> None:
+    try:
+        frame.write.mode("overwrite").option("compression", "zstd").parquet(str(target.absolute()))
+    except Exception as e:
+        raise _spark_error(e) from None
+
+
+def _spark_error(e: Exception) -> BuildError:
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+    return BuildError(f"the Spark engine could not run the build: {text}")
+
+
+def _part_files(target: Path) -> list[Path]:
+    """Spark's part files in partition order (their names start part-<partition>-)."""
+    return sorted(p for p in target.iterdir() if p.name.startswith("part-") and p.name.endswith(".parquet"))
+
+
+def _commit_parts(target: Path, directory: Path) -> list[ShardFile]:
+    """Move Spark's non-empty part files into `directory` as part-NNNNN.parquet, hashing them.
+
+    An empty result keeps one (empty) part, as a local build writes one empty shard.
+    """
+    parts = [(p, pq.ParquetFile(p).metadata.num_rows) for p in _part_files(target)]
+    keep = [(p, rows) for p, rows in parts if rows] or parts[:1]
+    if not keep:
+        raise BuildError("Spark wrote no output file; see the Spark driver log")
+    files: list[ShardFile] = []
+    for n, (path, rows) in enumerate(keep):
+        name = f"part-{n:05d}.parquet"
+        dest = directory / name
+        os.replace(path, dest)
+        files.append(ShardFile(name, rows, dest.stat().st_size, _sha256(dest)))
+    return files
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,137 @@
+"""Spark side of reading the sources and handing back written files.
+
+`records_frame` turns a validated `SourceSet` into one DataFrame with the
+records contract's columns, the pass-through columns and `_malformed`, by the
+same rules as the local engine (`engines/local.py`): a row is malformed when
+record_id, member_id, kind, visibility or text is missing, record_id is
+empty, created_at is missing or does not parse, or a deleted_at given as text
+does not parse. RFC 3339 text needs a zone; a bare date means midnight UTC.
+
+Sources on Hadoop-compatible file systems (``s3a://``, ``hdfs://``, …) are
+read by Spark directly and validated from the schema Spark reports
+(`remote_sources_frame`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from consentry.errors import InputError
+from consentry.pipeline.sources import REQUIRED_COLUMNS, SourceFile, SourceFormat, SourceSet
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["has_scheme", "records_frame", "remote_sources_frame"]
+
+_STRINGS = ("record_id", "member_id", "kind", "visibility", "text")
+_DATE_ONLY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_HAS_ZONE = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def has_scheme(spec: str) -> bool:
+    """True for a URI with a file-system scheme (``s3a://bucket/x``), False for a local path."""
+    head, sep, _ = spec.partition("://")
+    return bool(sep) and head.isalnum() and len(head) > 1
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _time_text(col: str) -> str:
+    """Parse an RFC 3339 string column; NULL when it has no zone or does not parse."""
+    t = f"trim({_q(col)})"
+    return (
+        f"CASE WHEN {t} RLIKE '{_DATE_ONLY}' THEN try_cast({t} AS TIMESTAMP) "
+        f"WHEN {t} RLIKE '{_HAS_ZONE}' THEN try_cast({t} AS TIMESTAMP) END"
+    )
+
+
+def _normalised(df: DataFrame, kinds: dict[str, str], pass_through: Sequence[str]) -> DataFrame:
+    """The contract's columns, typed, plus pass-through columns and `_malformed`."""
+    cols = [f"CAST({_q(c)} AS STRING) AS {c}" for c in _STRINGS]
+    bad = [f"{c} IS NULL" for c in _STRINGS] + ["record_id = ''"]
+    for col in ("created_at", "deleted_at"):
+        kind = kinds.get(col)
+        if kind is None:
+            cols.append(f"CAST(NULL AS TIMESTAMP) AS {col}")
+        elif kind == "timestamp":
+            cols.append(f"CAST({_q(col)} AS TIMESTAMP) AS {col}")
+        else:  # RFC 3339 text
+            cols += [f"{_q(col)} AS _{col}_raw", f"{_time_text(col)} AS {col}"]
+            if col == "deleted_at":
+                bad.append(f"(_{col}_raw IS NOT NULL AND trim(_{col}_raw) <> '' AND {col} IS NULL)")
+        if col == "created_at":
+            bad.append("created_at IS NULL")
+    for col in pass_through:
+        cols.append(f"CAST({_q(col)} AS STRING) AS {_q(col)}" if col in kinds else f"CAST(NULL AS STRING) AS {_q(col)}")
+    typed = df.selectExpr(*cols)
+    keep = [*_STRINGS[:4], "created_at", "deleted_at", "text", *(_q(c) for c in pass_through)]
+    return typed.selectExpr(*keep, f"coalesce({' OR '.join(bad)}, TRUE) AS _malformed")
+
+
+def _parquet_group(spark: SparkSession, files: list[SourceFile], pass_through: Sequence[str]) -> DataFrame:
+    df = spark.read.parquet(*(str(f.path.absolute()) for f in files))
+    return _normalised(df, files[0].column_kinds(), pass_through)
+
+
+def records_frame(spark: SparkSession, sources: SourceSet, pass_through: Sequence[str]) -> DataFrame:
+    """One DataFrame over every (validated, local) source; JSONL and CSV must already be staged."""
+    parts: list[DataFrame] = []
+    parquet = sorted((f for f in sources.files if f.format is SourceFormat.PARQUET), key=lambda f: f.columns)
+    for _, group in groupby(parquet, key=lambda f: f.columns):
+        parts.append(_parquet_group(spark, list(group), pass_through))
+    if sources.staged:
+        cols = ["record_id", "member_id", "kind", "visibility", "created_at", "deleted_at", "text"]
+        cols += [_q(c) for c in pass_through]
+        staged = spark.read.parquet(*(str(Path(p).absolute()) for p in sources.staged))
+        parts.append(staged.selectExpr(*cols, "_malformed"))
+    if not parts:
+        raise InputError("no readable source files", field="--source")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out
+
+
+def _spark_kind(data_type: object) -> str:
+    from pyspark.sql.types import StringType, TimestampNTZType, TimestampType
+
+    if isinstance(data_type, StringType):
+        return "string"
+    if isinstance(data_type, TimestampType):
+        return "timestamp"
+    if isinstance(data_type, TimestampNTZType):
+        return "naive-timestamp"
+    return "other"
+
+
+def remote_sources_frame(spark: SparkSession, uri: str, pass_through: Sequence[str]) -> DataFrame:
+    """Parquet under a Hadoop-compatible URI, validated from Spark's schema (InputError names the URI)."""
+    try:
+        df = spark.read.parquet(uri)
+    except Exception as e:  # Spark raises its own AnalysisException family for missing paths
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise InputError(f"Spark cannot read Parquet here ({first}); check the URI", where=uri) from None
+    kinds = {f.name: _spark_kind(f.dataType) for f in df.schema.fields}
+    for col in REQUIRED_COLUMNS:
+        if col not in kinds:
+            raise InputError(
+                "required column is missing; the records contract needs " + ", ".join(REQUIRED_COLUMNS),
+                where=uri,
+                field=col,
+            )
+    for col in _STRINGS:
+        if kinds[col] != "string":
+            raise InputError("must be a string column", where=uri, field=col)
+    for col in ("created_at", "deleted_at"):
+        kind = kinds.get(col)
+        if kind == "string":
+            kinds[col] = "text-time"
+        elif kind is not None and kind != "timestamp":
+            raise InputError("must be a timestamp with time zone (UTC) or an RFC 3339 string", where=uri, field=col)
+    return _normalised(df, kinds, pass_through)
