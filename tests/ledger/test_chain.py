@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -43,7 +44,7 @@ def test_chain_links_each_event_to_the_previous(ready: SqlStore) -> None:
     events = ready.events()
     assert [e.event_id for e in events] == [1, 2, 3, 4, 5, 6]
     assert events[0].prev_hash == EMPTY_HASH
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
     assert ready.head() == (6, events[-1].hash)
     report = ready.verify()

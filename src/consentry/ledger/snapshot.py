@@ -1,10 +1,15 @@
 """Point-in-time snapshots: each member's latest choice for a purpose as of T and as of now.
 
-The members and the purpose's events are read as Arrow columns — through
-ADBC on a SQLite file when `adbc-driver-sqlite` is installed (several times
-faster than row-by-row fetching), else through SQLAlchemy — and the latest
+The members and the purpose's events are read as Arrow columns and the latest
 event per member is found by a vectorised "last row of each group" pass over
-events read in (member_id, at, event_id) order, served by the covering index.
+events in (member_id, at, event_id) order, served by the covering index.
+
+On SQLite, fetching a million rows one Python tuple at a time costs seconds,
+so SQLite renders each result as one CSV text (`group_concat`, strings quoted
+and their quotes doubled) that Arrow's CSV reader parses in C. (A second
+SQLite library in the process, such as ADBC's, is not an option: two copies of
+SQLite in one process break each other's locks and read stale WAL data.)
+PostgreSQL rows are fetched through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 from sqlalchemy import Connection
 
 from consentry.ledger.protocol import SNAPSHOT_SCHEMA
@@ -21,8 +27,7 @@ from consentry.timeutil import ARROW_TS
 
 __all__ = ["build_snapshot", "latest_per_member"]
 
-# ADBC's SQLite driver infers a column's type from its first rows and fails
-# when a NULL came first; sentinels keep every column one type end to end.
+# Sentinels for NULL keep every fetch path's columns non-null and one type.
 _NO_INT = -(2**62)
 _NO_DAY = -(2**30)
 
@@ -60,52 +65,75 @@ _CASES_COLS = [
     ("decided_us", pa.int64()),
 ]
 
+# The ORDER BY of every query, as column names (members: member_id only).
+_ORDER_KEYS = ("member_id", "at_us", "received_us", "event_id", "case_id")
+
 Columns = list[tuple[str, pa.DataType]]
 Fetch = Callable[[str, tuple[Any, ...], Columns], pa.Table]
 
 
-def build_snapshot(c: Connection, purpose: str, at_us: int, now_us: int) -> pa.Table:
-    """SNAPSHOT_SCHEMA for `purpose`: one row per member, ordered by member_id."""
+def build_snapshot(c: Connection, purpose: str, at_us: int, now_us: int, *, fast: bool = True) -> pa.Table:
+    """SNAPSHOT_SCHEMA for `purpose`: one row per member, ordered by member_id.
+
+    `fast=False` fetches row by row on SQLite too (the reference the fast path is tested against).
+    """
     upto = max(at_us, now_us)
-    if c.dialect.name == "sqlite" and _adbc_path(c) is not None:
-        return _with_adbc(str(_adbc_path(c)), purpose, at_us, now_us, upto)
     if c.dialect.name == "postgresql":
         c = c.execution_options(isolation_level="REPEATABLE READ")
-    return _assemble(_sqlalchemy_fetch(c), purpose, at_us, now_us, upto)
+    fetch = _csv_fetch(c) if fast and c.dialect.name == "sqlite" else _row_fetch(c)
+    return _assemble(fetch, purpose, at_us, now_us, upto)
 
 
-def _adbc_path(c: Connection) -> str | None:
-    db = c.engine.url.database
-    if not db or db == ":memory:" or db.startswith("file:"):
-        return None
-    try:
-        import adbc_driver_sqlite  # noqa: F401
-    except ImportError:
-        return None
-    return db
+def _csv_fetch(c: Connection) -> Fetch:
+    """SQLite: the whole result as one CSV text built by SQLite, parsed by Arrow."""
+
+    def fetch(sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
+        cells = []
+        for name, ty in columns:
+            if pa.types.is_string(ty):
+                cells.append(f"""'"' || replace({name}, '"', '""') || '"'""")
+            else:
+                cells.append(f"{name}")
+        row = " || ',' || ".join(cells)
+        inner = sql.format(p="?", t="?")
+        text = c.exec_driver_sql(f"SELECT group_concat({row}, char(10)) FROM ({inner})", params).scalar()
+        if not text:
+            return _empty(columns)
+        table = pcsv.read_csv(
+            pa.py_buffer(text.encode()),
+            read_options=pcsv.ReadOptions(column_names=[n for n, _ in columns]),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict(columns), strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+        return _sorted(table)
+
+    return fetch
 
 
-def _with_adbc(path: str, purpose: str, at_us: int, now_us: int, upto: int) -> pa.Table:
-    import adbc_driver_sqlite.dbapi as adbc
-
-    with adbc.connect(path) as conn, conn.cursor() as cur:
-
-        def fetch(sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
-            cur.execute(sql.format(p="?", t="?"), parameters=params)
-            got = cur.fetch_arrow_table()
-            return pa.table(
-                [col.cast(ty) for col, (_, ty) in zip(got.columns, columns, strict=True)], names=[n for n, _ in columns]
-            )
-
-        return _assemble(fetch, purpose, at_us, now_us, upto)
+def _sorted(table: pa.Table) -> pa.Table:
+    # SQLite concatenates in the subquery's order; re-sort in the rare case it did not.
+    ids = table.column("member_id").combine_chunks()
+    n = len(ids)
+    if n < 2 or pc.all(pc.less_equal(ids.slice(0, n - 1), ids.slice(1))).as_py():
+        return table
+    keys = [k for k in _ORDER_KEYS if k in table.column_names]
+    return table.sort_by([(k, "ascending") for k in keys])
 
 
-def _sqlalchemy_fetch(c: Connection) -> Fetch:
+def _empty(columns: Columns) -> pa.Table:
+    return pa.table([pa.array([], ty) for _, ty in columns], names=[n for n, _ in columns])
+
+
+def _row_fetch(c: Connection) -> Fetch:
     mark = "?" if c.dialect.paramstyle == "qmark" else "%s"
 
     def fetch(sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
         rows = c.exec_driver_sql(sql.format(p=mark, t=mark), params).all()
-        cols = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+        if not rows:
+            return _empty(columns)
+        cols = list(zip(*rows, strict=True))
         return pa.table(
             [pa.array(col, ty) for col, (_, ty) in zip(cols, columns, strict=True)], names=[n for n, _ in columns]
         )
