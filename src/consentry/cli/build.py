@@ -42,16 +42,19 @@ def build_command(
     source: list[str] = typer.Option(..., "--source", help="Parquet/JSONL/CSV file, directory or glob (repeatable)."),
     out: Path = typer.Option(..., "--out", help="Output directory (must not exist unless --force)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Build as of this RFC 3339 time (default: now)."),
-    engine: str = typer.Option("local", "--engine", help="Engine: local."),
+    engine: str = typer.Option("local", "--engine", help="Engine: local or spark."),
     no_scrub: bool = typer.Option(False, "--no-scrub", help="Skip PII scrubbing (only for data without PII)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out directory."),
+    spark_master: str | None = typer.Option(None, "--spark-master", help="Spark master URL (default local[*])."),
+    spark_conf: list[str] = typer.Option([], "--spark-conf", help="Spark setting key=value (repeatable)."),
 ) -> None:
     """Build a consent-filtered training dataset; prints the build summary as JSON."""
     from consentry.pipeline import build
+    from consentry.pipeline.engines.spark import spark_scope
 
     store = open_store()
     bar, report = _progress_bar()
-    with bar:
+    with spark_scope(engine, spark_master, spark_conf), bar:
         result = build(
             store,
             purpose,

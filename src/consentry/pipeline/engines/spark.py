@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -41,7 +42,7 @@ from consentry.vocab import ReasonCode
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["DEFAULT_MASTER", "SparkEngine", "SparkOptions", "parse_spark_conf", "spark_session"]
+__all__ = ["DEFAULT_MASTER", "SparkEngine", "SparkOptions", "parse_spark_conf", "spark_scope", "spark_session"]
 
 DEFAULT_MASTER = "local[*]"
 #: Session settings every build needs; user --spark-conf cannot override these.
@@ -52,6 +53,7 @@ REQUIRED_CONF = {
 #: Defaults for sessions this engine creates; --spark-conf overrides them.
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.advisoryPartitionSizeInBytes": "128m",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "8192",
@@ -95,6 +97,26 @@ def spark_session(options: SparkOptions) -> SparkSession:
         return builder.getOrCreate()
     except Exception as e:  # the JVM failed to start: report it, without a traceback
         raise BuildError(f"Spark could not start ({type(e).__name__}: {str(e)[:200]}); is Java 17 installed?") from None
+
+
+@contextmanager
+def spark_scope(engine: str, master: str | None = None, conf: Sequence[str] = ()) -> Iterator[None]:
+    """For the CLI: with `--engine spark`, a session from --spark-master/--spark-conf for the block.
+
+    Builds inside the block use it (it is the active session); it is stopped
+    afterwards. Other engines get no session, and Spark options are refused.
+    """
+    if engine != "spark":
+        if master is not None or conf:
+            raise InputError("Spark options need --engine spark", field="--spark-master" if master else "--spark-conf")
+        yield
+        return
+    session = spark_session(SparkOptions(master=master or DEFAULT_MASTER, conf=parse_spark_conf(conf)))
+    session.sparkContext.setLogLevel("WARN")
+    try:
+        yield
+    finally:
+        session.stop()
 
 
 class SparkEngine:
