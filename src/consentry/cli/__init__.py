@@ -16,6 +16,11 @@ app = typer.Typer(
 )
 
 # Command groups register themselves below (one line each).
+from consentry.cli import consent as _consent  # noqa: E402
+from consentry.cli import ledger as _ledger  # noqa: E402
+from consentry.cli import members as _members  # noqa: E402
+from consentry.cli import objection as _objection  # noqa: E402
+from consentry.cli import policy as _policy  # noqa: E402
 from consentry.cli.build import build_command, builds_app  # noqa: E402
 from consentry.cli.decide import decide_command  # noqa: E402
 from consentry.cli.demo import demo_command  # noqa: E402
@@ -26,6 +31,14 @@ app.add_typer(builds_app, name="builds")
 app.command("decide")(decide_command)
 app.command("demo")(demo_command)
 _register_serve(app)
+for _name, _group in (
+    ("policy", _policy),
+    ("members", _members),
+    ("consent", _consent),
+    ("objection", _objection),
+    ("ledger", _ledger),
+):
+    app.add_typer(_group.app, name=_name)
 
 
 def main() -> None:
