@@ -112,15 +112,26 @@ def replay(store: Store, policy: Policy, purpose: str, moments: list[tuple[str, 
 
 
 def _table(purpose: str, counts: dict[str, Counter[str]], moments: list[tuple[str, str]]) -> Table:
-    table = Table(title=f"{purpose}: members whose data may be used, by moment", title_justify="left")
+    table = Table(title=f"{purpose}: why each member's data may or may not be used", title_justify="left")
     table.add_column("reason")
-    for day, what in moments:
-        table.add_column(f"{day}\n[dim]{what}[/]", justify="right")
+    for day, _ in moments:
+        table.add_column(day, justify="right")
     seen = {r for c in counts.values() for r in c}
     for reason in [r.value for r in ReasonCode if r.value in seen]:
         style = "bold green" if reason == "ALLOWED" else None
         table.add_row(reason, *[f"{counts[d].get(reason, 0):,}" for d, _ in moments], style=style)
     return table
+
+
+def _chart(counts: dict[str, Counter[str]], moments: list[tuple[str, str]], width: int = 28) -> Table:
+    """Share of members allowed at each moment, as bars, with what happened then."""
+    chart = Table.grid(padding=(0, 1))
+    for day, what in moments:
+        total = sum(counts[day].values()) or 1
+        share = counts[day].get("ALLOWED", 0) / total
+        bar = "█" * round(share * width)
+        chart.add_row(day, f"[green]{bar:<{width}}[/]", f"{share:6.1%}", f"[dim]{what}[/]")
+    return chart
 
 
 def run_demo(
@@ -152,6 +163,8 @@ def run_demo(
     _populate(store, platform, console)
     counts = replay(store, policy, "genai_training", MOMENTS)
     console.print(_table("genai_training", counts, MOMENTS))
+    console.print("[bold]share of members whose data may be used[/]")
+    console.print(_chart(counts, MOMENTS))
     verify = store.verify()
     console.print(f"ledger: {verify.events:,} events, head {verify.head_hash[:16]}…, intact: {verify.ok}")
     return DemoResult(directory, db_url, counts)
