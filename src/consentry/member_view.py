@@ -174,8 +174,26 @@ def _sentence(label: str, kind: ControlKind, enabled: bool, changed_by: ChangedB
     return f"{label} is {state}. {who}"
 
 
+@dataclass(frozen=True)
+class _Ledger:
+    """The member's events and cases, read once per view (the same rules as `Store.state`/`open_case`)."""
+
+    events: tuple[ConsentEvent, ...]
+    cases: tuple[ObjectionCase, ...]
+
+    def state(self, purpose: str, at: datetime) -> ConsentEvent | None:
+        """Latest event for the purpose with `at` <= T, ties broken by the higher event id."""
+        candidates = [e for e in self.events if e.purpose == purpose and e.at <= at]
+        return max(candidates, key=lambda e: (e.at, e.event_id)) if candidates else None
+
+    def open_case(self, purpose: str, at: datetime) -> ObjectionCase | None:
+        """The latest-received case covering the purpose that is open at T."""
+        open_ = [c for c in self.cases if purpose in c.purposes and c.open_at(at)]
+        return max(open_, key=lambda c: (c.received_at, c.case_id)) if open_ else None
+
+
 def _purpose_setting(
-    store: Store, version: PolicyVersion, member: Member, purpose: str, at: datetime
+    ledger: _Ledger, version: PolicyVersion, member: Member, purpose: str, at: datetime
 ) -> PurposeSetting | None:
     rule = version.purposes[purpose]
     mode = version.mode_for(purpose, member.country)
@@ -189,14 +207,14 @@ def _purpose_setting(
             Control.OBJECTION_FORM: ControlKind.OBJECTION_FORM,
             Control.NONE: ControlKind.NONE,
         }[rule.control]
-    event = store.state(member.member_id, purpose, at)
+    event = ledger.state(purpose, at)
     if mode is Mode.EXCLUDED:
         enabled, since, changed_by = False, None, ChangedBy.DEFAULT
     elif event is None:
         enabled, since, changed_by = _default_enabled(mode), None, ChangedBy.DEFAULT
     else:
         enabled, since, changed_by = event.choice is Choice.ALLOW, event.at, _CHANGED_BY[event.source]
-    case = store.open_case(member.member_id, purpose, at)
+    case = ledger.open_case(purpose, at)
     return PurposeSetting(
         purpose=purpose,
         label=rule.label,
@@ -220,10 +238,14 @@ def settings_view(store: Store, member_id: str, at: datetime, policy: Policy | N
     version = policy.version_at(at)
     if version is None:
         return SettingsView(member_id, member.country, at, None, None, (), False)
+    ledger = _Ledger(
+        tuple(store.events(member_id=member_id)),
+        tuple(store.objections(member_id=member_id)),
+    )
     settings = tuple(
         s
         for purpose in sorted(version.purposes)
-        if (s := _purpose_setting(store, version, member, purpose, at)) is not None
+        if (s := _purpose_setting(ledger, version, member, purpose, at)) is not None
     )
     gpc = any(s.changed_by is ChangedBy.GPC for s in settings)
     return SettingsView(member_id, member.country, at, version.version, version.terms_url, settings, gpc)

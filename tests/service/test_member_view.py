@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from consentry import member_view
 from consentry.errors import InputError, NotFoundError
 from consentry.ledger import SqlStore
+from consentry.ledger.protocol import Member
 from consentry.member_view import ChangedBy, ControlKind
 from consentry.vocab import CaseStatus, Choice, Source
 
@@ -123,3 +126,25 @@ def test_history_is_the_members_own_newest_first(svc_store: SqlStore) -> None:
     assert [e.event_id for e in member_view.choice_history(svc_store, "us-alice")] == [b.event_id, a.event_id]
     with pytest.raises(NotFoundError):
         member_view.member_event(svc_store, "us-bob", a.event_id)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["genai_training", "ads_partners"]), st.booleans(), st.integers(0, 5)),
+        min_size=1,
+        max_size=8,
+    ),
+    probe=st.integers(0, 6),
+)
+def test_view_state_agrees_with_the_ledger(svc_store: SqlStore, steps: list[tuple[str, bool, int]], probe: int) -> None:
+    """The view reads the member's events once; its state must be the store's own `state()`."""
+    member = f"us-h{len(svc_store.events())}"
+    svc_store.add_members([Member(member, "US", date(1985, 1, 1), datetime(2020, 1, 1, tzinfo=UTC))])
+    for purpose, enabled, minutes in steps:
+        member_view.set_choice(svc_store, member, purpose, enabled, T + timedelta(minutes=minutes))
+    at = T + timedelta(minutes=probe)
+    view = _by_purpose(member_view.settings_view(svc_store, member, at))
+    for purpose in ("genai_training", "ads_partners"):
+        expected = svc_store.state(member, purpose, at)
+        assert view[purpose].event_id == (expected.event_id if expected else None)

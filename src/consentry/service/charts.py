@@ -32,7 +32,7 @@ def reason_bars(rows: Sequence[tuple[str, int, Mapping[str, int], bool]], width:
     get a red outline. Returns an <svg> element with a legend, safe to embed.
     """
     reasons = sorted({r for _, _, excl, _ in rows for r in excl})
-    colours = {"ALLOWED": "#2f6f4f", **{r: _PALETTE[(i + 1) % len(_PALETTE)] for i, r in enumerate(reasons)}}
+    colours = {"included": "#2f6f4f", **{r: _PALETTE[(i + 1) % len(_PALETTE)] for i, r in enumerate(reasons)}}
     label_w, bar_h, gap = 170, 18, 8
     plot_w = width - label_w - 10
     height = len(rows) * (bar_h + gap) + 30 + 18 * ((len(reasons) + 4) // 4)
@@ -45,7 +45,7 @@ def reason_bars(rows: Sequence[tuple[str, int, Mapping[str, int], bool]], width:
         total = included + sum(excl.values()) or 1
         parts.append(f'<text x="0" y="{y + 13}" font-size="12">{escape(label[:26])}</text>')
         x = float(label_w)
-        for reason, n in [("ALLOWED", included), *sorted(excl.items())]:
+        for reason, n in [("included", included), *sorted(excl.items())]:
             if n <= 0:
                 continue
             w = plot_w * n / total
@@ -60,7 +60,7 @@ def reason_bars(rows: Sequence[tuple[str, int, Mapping[str, int], bool]], width:
                 f'stroke="#d00000" stroke-width="3"><title>stale</title></rect>'
             )
     y0 = 10 + len(rows) * (bar_h + gap) + 6
-    for j, reason in enumerate(["ALLOWED", *reasons]):
+    for j, reason in enumerate(["included", *reasons]):
         lx, ly = (j % 4) * (width // 4), y0 + (j // 4) * 18
         parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{colours[reason]}"/>')
         parts.append(f'<text x="{lx + 16}" y="{ly + 11}" font-size="11">{escape(reason)}</text>')

@@ -124,7 +124,7 @@ def builds(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     ctx.staff.audit(auth.key, "view:builds")
     rows = staff_view.build_rows(ctx.store, ctx.now())
     chart = reason_bars(
-        [(f"{r.build_id[:12]} {r.build.purpose}", r.included, r.excluded, r.stale is not None) for r in rows]
+        [(f"{r.build.purpose} {r.build_id[-8:]}", r.included, r.excluded, r.stale is not None) for r in rows]
     )
     return page(request, "admin/builds.html", rows=rows, chart=Markup(chart), staff=auth.key, title="Builds")
 

@@ -1,0 +1,251 @@
+"""Web service benchmark: throughput and latency of settings reads and toggles, and toggle integrity.
+
+Runs `consentry serve` (uvicorn, one process) on loopback in a child process,
+and loads it from this process with a bounded async HTTPX loop:
+
+1. side by side in the same run, at C concurrent connections: the trivial
+   endpoint `GET /v1/health`, `GET /v1/me/settings` (members picked round-robin)
+   and toggling (`POST /v1/me/choices`) — requests/s, p50 and p99 latency;
+2. 1,000 concurrent toggles by ONE member: every acknowledged toggle is one
+   ledger event (none lost, none duplicated), the member's final state is the
+   last acknowledged choice in ledger order, and the hash chain verifies.
+
+    .venv/bin/python bench/api.py              # 200 connections, 6 s per endpoint, 3 rounds
+    .venv/bin/python bench/api.py --quick      # smoke run
+
+Members authenticate through the documented trusted-header mode (a gateway
+signature), so the load loop needs no browser; writes carry the CSRF token.
+The machine is shared: report medians of the rounds and ratios from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = ROOT / "examples" / "policies" / "social-network.yaml"
+SECRET = "bench-gateway-secret-0123456789"
+PURPOSE = "genai_training"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_store(db: Path, members: int) -> str:
+    """A SQLite store with the reference policy and `members` US adults."""
+    from consentry.ledger import open_store
+    from consentry.ledger.protocol import Member
+    from consentry.policy import load_policy
+
+    url = f"sqlite:///{db}"
+    store = open_store(url)
+    store.publish(load_policy(POLICY))
+    created = datetime(2020, 1, 1, tzinfo=UTC)
+    store.add_members(Member(f"m{i:06d}", "US", date(1980, 1, 1), created) for i in range(members))
+    store.close()
+    return url
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    """`consentry serve` in a child process, ready when /v1/health answers."""
+    env = dict(os.environ)
+    env.update(
+        CONSENTRY_DB=url,
+        CONSENTRY_TRUSTED_HEADER_SECRET=SECRET,
+        CONSENTRY_SECRET_KEY="bench-session-secret-0123456789",
+        CONSENTRY_COOKIE_SECURE="0",
+        CONSENTRY_WRITE_LIMIT="100000000",
+    )
+    exe = shutil.which("consentry", path=str(ROOT / ".venv" / "bin")) or "consentry"
+    proc = subprocess.Popen([exe, "serve", "--port", str(port)], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def gateway_headers(member: str) -> dict[str, str]:
+    from consentry.service.auth import sign_member_header
+
+    return sign_member_header(SECRET, member)
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+async def _session(client: httpx.AsyncClient, member: str) -> dict[str, str]:
+    """Headers for one member: the gateway signature plus the session's CSRF token."""
+    headers = gateway_headers(member)
+    r = await client.get("/v1/session", headers=headers)
+    r.raise_for_status()
+    return {**headers, "X-CSRF-Token": r.json()["csrf_token"]}
+
+
+async def load(base: str, name: str, concurrency: int, seconds: float, members: int) -> Result:
+    """Closed-loop load: `concurrency` workers, each with its own member session, for `seconds`."""
+    latencies: list[float] = []
+    errors = 0
+    ready = 0
+    go = asyncio.Event()
+    window: list[float] = []
+
+    async def worker(i: int) -> None:
+        nonlocal errors, ready
+        member = f"m{i % members:06d}"
+        async with httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=1), timeout=30) as c:
+            headers = await _session(c, member)
+            ready += 1
+            if ready == concurrency:  # every session is set up: start the clock
+                window.append(time.perf_counter())
+                go.set()
+            await go.wait()
+            flip = False
+            end = window[0] + seconds
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                if name == "trivial":
+                    r = await c.get("/v1/health")
+                elif name == "settings":
+                    r = await c.get("/v1/me/settings", headers=headers)
+                else:
+                    flip = not flip
+                    r = await c.post("/v1/me/choices", json={"purpose": PURPOSE, "enabled": flip}, headers=headers)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code >= 300:
+                    errors += 1
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - window[0]
+    qs = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
+    return Result(name, len(latencies), elapsed, qs[49] * 1000, qs[98] * 1000, errors)
+
+
+async def concurrent_toggles(base: str, url: str, n: int) -> dict[str, object]:
+    """`n` toggles by one member at once; check the ledger against the acknowledgements."""
+    from consentry.ledger import open_store
+
+    member = "m000000"
+    store = open_store(url)
+    before = {e.event_id for e in store.events(member_id=member)}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as c:
+        headers = await _session(c, member)
+        bodies = [{"purpose": PURPOSE, "enabled": i % 2 == 0} for i in range(n)]
+        responses = await asyncio.gather(*(c.post("/v1/me/choices", json=b, headers=headers) for b in bodies))
+    acked = [r.json() for r in responses if r.status_code == 201]
+    events = [e for e in store.events(member_id=member) if e.event_id not in before]
+    acked_ids = [a["event_id"] for a in acked]
+    last = max(events, key=lambda e: (e.at, e.event_id)) if events else None
+    state = store.state(member, PURPOSE)
+    verify = store.verify()
+    store.close()
+    return {
+        "sent": n,
+        "acknowledged": len(acked),
+        "new_events": len(events),
+        "duplicate_acks": len(acked_ids) - len(set(acked_ids)),
+        "lost": len(set(acked_ids) - {e.event_id for e in events}),
+        "unacknowledged_events": len({e.event_id for e in events} - set(acked_ids)),
+        "final_state_is_last_acknowledged": state is not None
+        and last is not None
+        and state.event_id == last.event_id
+        and last.event_id in set(acked_ids),
+        "ledger_ok": verify.ok,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--toggles", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="50 connections, 2 s, 1 round, 200 toggles")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    a = parser.parse_args()
+    if a.quick:
+        a.concurrency, a.seconds, a.rounds, a.toggles = 50, 2.0, 1, 200
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = prepare_store(Path(tmp) / "bench.db", a.members)
+        port = _free_port()
+        proc = start_server(url, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            rounds: dict[str, list[Result]] = {"trivial": [], "settings": [], "toggle": []}
+            for r in range(a.rounds):
+                for name in rounds:
+                    res = asyncio.run(load(base, name, a.concurrency, a.seconds, a.members))
+                    rounds[name].append(res)
+                    print(
+                        f"round {r + 1} {name:9s} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.1f} ms  "
+                        f"p99 {res.p99_ms:6.1f} ms  errors {res.errors}",
+                        flush=True,
+                    )
+            integrity = asyncio.run(concurrent_toggles(base, url, a.toggles))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+    med = {
+        name: {
+            "rps": statistics.median(r.rps for r in rs),
+            "p50_ms": statistics.median(r.p50_ms for r in rs),
+            "p99_ms": statistics.median(r.p99_ms for r in rs),
+            "errors": sum(r.errors for r in rs),
+        }
+        for name, rs in rounds.items()
+    }
+    ratios = [s.rps / t.rps for s, t in zip(rounds["settings"], rounds["trivial"], strict=True)]
+    summary = {
+        "concurrency": a.concurrency,
+        "seconds_per_endpoint": a.seconds,
+        "rounds": a.rounds,
+        "cores": os.cpu_count(),
+        "median": med,
+        "settings_vs_trivial_rps_ratio": statistics.median(ratios),
+        "concurrent_toggles_one_member": integrity,
+        "python": sys.version.split()[0],
+    }
+    print(json.dumps(summary, indent=2))
+    if a.json:
+        a.json.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
