@@ -9,7 +9,7 @@ moved, all in the caller's transaction: either every event lands or none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,9 @@ EVENT_COLUMNS = (
     "hash",
 )
 _KEY_CHUNK = 500
+# Enum members hash and compare as their values: one lookup validates and converts.
+_CHOICES = {c.value: c.value for c in Choice}
+_SOURCES = {s.value: s.value for s in Source}
 _COPY_THRESHOLD = 200
 
 
@@ -70,8 +73,17 @@ def row_to_event(row: Sequence[Any]) -> ConsentEvent:
     )
 
 
-def append_events(conn: Connection, events: Sequence[NewEvent], *, want_events: bool) -> AppendResult:
-    """Append `events` in order; a repeated idempotency key yields the earlier event instead."""
+def append_events(
+    conn: Connection,
+    events: Sequence[NewEvent],
+    *,
+    want_events: bool,
+    version_at: Callable[[int], str | None] = lambda _us: None,
+) -> AppendResult:
+    """Append `events` in order; a repeated idempotency key yields the earlier event instead.
+
+    An event without a policy_version gets `version_at(at_us)`: the version in effect at its time.
+    """
     head_q = select(ledger_head.c.events, ledger_head.c.last_event_id, ledger_head.c.hash).where(ledger_head.c.id == 1)
     if conn.dialect.name == "postgresql":
         head_q = head_q.with_for_update()
@@ -86,16 +98,17 @@ def append_events(conn: Connection, events: Sequence[NewEvent], *, want_events: 
             out.append(existing[key])
             continue
         last_id += 1
+        at_us = to_us(e.at)
         fields = (
             last_id,
             e.member_id,
             e.purpose,
-            Choice(e.choice).value,
-            to_us(e.at),
+            _CHOICES[e.choice],
+            at_us,
             recorded_us,
-            Source(e.source).value,
+            _SOURCES[e.source],
             e.actor,
-            e.policy_version,
+            e.policy_version or version_at(at_us),
             key,
             e.case_id,
         )

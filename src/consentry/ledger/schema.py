@@ -70,10 +70,18 @@ consent_events = Table(
     Column("case_id", String(64), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    # Point-in-time lookups: latest event per (purpose, member) with at <= T;
-    # covering (choice, source) so snapshots never touch the table itself.
-    Index("ix_consent_events_purpose_member_at", "purpose", "member_id", "at_us", "event_id", "choice", "source"),
-    Index("ix_consent_events_member", "member_id", "event_id"),
+    # The one secondary index (each costs appends): a member's history, state()
+    # and snapshots (latest per member with at <= T). Covering choice and source
+    # so snapshots read the index alone.
+    Index(
+        "ix_consent_events_member_purpose_at",
+        "member_id",
+        "purpose",
+        "at_us",
+        "event_id",
+        "choice",
+        "source",
+    ),
 )
 
 #: One row (id = 1): the chain's length and last hash. Appends lock it, and

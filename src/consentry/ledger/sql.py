@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,8 @@ from consentry.vocab import CaseStatus, Choice, Source
 __all__ = ["SqlStore"]
 
 _EVENT_COLS = [consent_events.c[name] for name in EVENT_COLUMNS]
+_CHOICES = frozenset(c.value for c in Choice)
+_SOURCES = frozenset(s.value for s in Source)
 
 
 class SqlStore:
@@ -228,15 +231,16 @@ class SqlStore:
         with self._write() as c:
             if c.execute(select(members.c.member_id).where(members.c.member_id == event.member_id)).first() is None:
                 raise NotFoundError(f"no member {event.member_id!r}; import the members file first")
-            prepared = self._prepare(c, [event])
-            return append_events(c, prepared, want_events=True).events[0]
+            version_at = self._check(c, [event])
+            return append_events(c, [event], want_events=True, version_at=version_at).events[0]
 
     def record_many(self, events: Iterable[NewEvent]) -> int:
         """Append events in one transaction, all or nothing; returns how many were new."""
         with self._write() as c:
-            prepared = self._prepare(c, list(events))
+            batch = list(events)
+            version_at = self._check(c, batch)
             try:
-                return append_events(c, prepared, want_events=False).inserted
+                return append_events(c, batch, want_events=False, version_at=version_at).inserted
             except self._integrity_errors() as e:
                 raise InputError(
                     f"an event names a member who is not in the store; import the members first ({type(e).__name__})"
@@ -259,39 +263,33 @@ class SqlStore:
                     )
                 if e.purpose not in known:
                     raise InputError(_unknown_purpose(e.purpose, known), where=where, field="purpose")
-            prepared = self._prepare(c, [e for _, e in lines])
-            return append_events(c, prepared, want_events=False).inserted
+            batch = [e for _, e in lines]
+            return append_events(c, batch, want_events=False, version_at=self._check(c, batch)).inserted
 
-    def _prepare(self, c: Connection, events: list[NewEvent]) -> list[NewEvent]:
-        """Check purposes and times; fill in the policy version in effect at each event's `at`."""
+    def _check(self, c: Connection, events: list[NewEvent]) -> Callable[[int], str | None]:
+        """Check purposes, choices, sources and times; return the version-in-effect lookup."""
         try:
             policy: Policy | None = self._policy(c)
         except NotFoundError:
             policy = None
         known = frozenset(policy.purposes()) if policy else frozenset()
-        out: list[NewEvent] = []
         for e in events:
             if e.purpose not in known:
                 raise InputError(_unknown_purpose(e.purpose, known), field="purpose")
             if e.at.tzinfo is None:
                 raise InputError("time has no time zone; write it as RFC 3339, e.g. 2025-01-01T00:00:00Z", field="at")
-            Choice(e.choice), Source(e.source)
-            if e.policy_version is None and policy is not None:
-                v = policy.version_at(e.at)
-                if v is not None:
-                    e = NewEvent(
-                        e.member_id,
-                        e.purpose,
-                        e.choice,
-                        e.at,
-                        e.source,
-                        e.actor,
-                        v.version,
-                        e.idempotency_key,
-                        e.case_id,
-                    )
-            out.append(e)
-        return out
+            if e.choice not in _CHOICES or e.source not in _SOURCES:
+                raise InputError(f"choice must be allow|deny and source one of {', '.join(_SOURCES)}")
+        if policy is None:
+            return lambda _us: None
+        starts = [to_us(v.effective_at) for v in policy.versions]
+        ids = [v.version for v in policy.versions]
+
+        def version_at(at_us: int) -> str | None:
+            i = bisect.bisect_right(starts, at_us)
+            return ids[i - 1] if i else None
+
+        return version_at
 
     def _integrity_errors(self) -> type[Exception]:
         dbapi = self._engine.dialect.loaded_dbapi
@@ -395,7 +393,7 @@ class SqlStore:
                     )
                     for p in case.purposes
                 ]
-                append_events(c, self._prepare(c, denies), want_events=False)
+                append_events(c, denies, want_events=False, version_at=self._check(c, denies))
         return case
 
     def objection(self, case_id: str) -> ObjectionCase:
@@ -452,7 +450,7 @@ class SqlStore:
             if c.execute(select(members.c.member_id).where(members.c.member_id == member_id)).first() is None:
                 raise NotFoundError(f"no member {member_id!r}; import the members file first")
             version = self._policy(c).version_at(at)
-            if version is None:
+            if version is None or not any(rule.gpc for rule in version.purposes.values()):
                 return []
             denies = [
                 NewEvent(
@@ -468,7 +466,7 @@ class SqlStore:
                 for p, rule in sorted(version.purposes.items())
                 if rule.gpc
             ]
-            return append_events(c, self._prepare(c, denies), want_events=True).events if denies else []
+            return append_events(c, denies, want_events=True, version_at=self._check(c, denies)).events
 
 
 def _unknown_purpose(purpose: str, known: frozenset[str]) -> str:
