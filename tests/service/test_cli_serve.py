@@ -1,0 +1,80 @@
+"""`consentry staff …` through the CLI runner, and `consentry serve --demo` as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from consentry.cli import app
+from consentry.ledger import SqlStore
+from consentry.service import StaffRegistry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(svc_store: SqlStore) -> dict[str, str]:
+    return {"CONSENTRY_DB": str(svc_store.engine.url)}
+
+
+def test_add_list_revoke_keys(env: dict[str, str], svc_store: SqlStore) -> None:
+    runner = CliRunner()
+    added = runner.invoke(app, ["staff", "add-key", "--role", "reviewer", "--name", "Pat"], env=env)
+    assert added.exit_code == 0, added.output
+    body = json.loads(added.stdout)
+    assert body["role"] == "reviewer" and body["api_key"].startswith("csk_")
+    assert StaffRegistry(svc_store).authenticate(body["api_key"]) is not None
+    listed = json.loads(runner.invoke(app, ["staff", "list-keys"], env=env).stdout)
+    assert [k["key_id"] for k in listed] == [body["key_id"]] and "api_key" not in listed[0]
+    assert body["api_key"] not in runner.invoke(app, ["staff", "list-keys"], env=env).stdout
+    revoked = runner.invoke(app, ["staff", "revoke", body["key_id"]], env=env)
+    assert revoked.exit_code == 0 and json.loads(revoked.stdout)["revoked_at"] is not None
+    assert StaffRegistry(svc_store).authenticate(body["api_key"]) is None
+
+
+def test_bad_role_and_unknown_key_are_clean_errors(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app, ["staff", "add-key", "--role", "admin", "--name", "x"], env=env)
+    assert bad.exit_code == 1 and "viewer, reviewer or publisher" in bad.output and "Traceback" not in bad.output
+    missing = runner.invoke(app, ["staff", "revoke", "nope"], env=env)
+    assert missing.exit_code == 1 and "no staff key 'nope'" in missing.output
+
+
+def test_serve_demo_runs_and_prints_where_to_go(env: dict[str, str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = shutil.which("consentry", path=str(ROOT / ".venv" / "bin"))
+    assert exe
+    proc = subprocess.Popen(
+        [exe, "serve", "--demo", "--port", str(port), "--as-of", "2025-01-15T00:00:00Z"],
+        env={**os.environ, **env, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/demo/sign-in", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and "us-alice" in r.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert "/demo/sign-in" in out and "/admin/sign-in" in out and "reviewer key:  csk_" in out
+    assert "Traceback" not in err
