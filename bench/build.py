@@ -81,8 +81,8 @@ def make_lake(records: int, members: int, lake: Path) -> Path:
             f"""COPY (SELECT
               'r' || lpad((({f} + i) * 2654435761 % 4294967296)::VARCHAR, 10, '0') || '-' || ({f} + i) AS record_id,
               'm' || lpad((hash({f} + i) % {members})::VARCHAR, 8, '0') AS member_id,
-              (['post','post','post','comment','comment','article','profile','private_message'])[(1 + hash(i * 3) % 8)::BIGINT]
-                AS kind,
+              (['post','post','post','comment','comment','article','profile','private_message'])
+                [(1 + hash(i * 3) % 8)::BIGINT] AS kind,
               CASE WHEN hash(i * 5) % 10 < 8 THEN 'public' ELSE 'connections' END AS visibility,
               TIMESTAMPTZ '2024-12-01 00:00:00+00' + to_seconds((hash(i * 11) % 18000000)::BIGINT) AS created_at,
               CASE WHEN hash(i * 13) % 100 = 0 THEN TIMESTAMPTZ '2025-06-01 00:00:00+00' END AS deleted_at,
@@ -161,7 +161,7 @@ def bench(records: int, members: int, repeat: int) -> dict[str, float]:
         if proc.returncode:
             raise SystemExit(proc.stderr[-3000:])
         build_rss.append(json.loads(proc.stderr.strip().splitlines()[-1])["maxrss_mb"])
-        rows = json.loads(proc.stdout)["counts"]["included"]
+        rows = json.JSONDecoder().raw_decode(proc.stdout.lstrip())[0]["counts"]["included"]
         members_file = work / "allowed.parquet"
         if i == 0:
             _allowed_members(url, out, key, members_file)

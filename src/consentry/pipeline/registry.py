@@ -190,16 +190,18 @@ def register_pending(store: Store, record: BuildRecord, members: pa.Table) -> No
     }
     ids = members.column("member_id").to_pylist()
     counts = members.column("records").to_pylist()
+    rows = [(record.build_id, m, int(n)) for m, n in zip(ids, counts, strict=True)]
     with store.engine.begin() as conn:
         conn.execute(builds_table.insert().values(**values))
-        for i in range(0, len(ids), _CHUNK):
-            conn.execute(
-                build_members_table.insert(),
-                [
-                    {"build_id": record.build_id, "member_id": m, "records": int(n)}
-                    for m, n in zip(ids[i : i + _CHUNK], counts[i : i + _CHUNK], strict=True)
-                ],
-            )
+        # the driver's executemany: several times faster than Core inserts for 10^5..10^6 rows
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"INSERT INTO build_members (build_id, member_id, records) VALUES ({mark}, {mark}, {mark})"
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for i in range(0, len(rows), _CHUNK):
+                cursor.executemany(sql, rows[i : i + _CHUNK])
+        finally:
+            cursor.close()
 
 
 def mark_complete(store: Store, build_id: str) -> None:
