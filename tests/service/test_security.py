@@ -177,3 +177,12 @@ def test_console_forms_need_csrf(app: FastAPI, member_client: Callable[[str], Te
 def test_sign_in_helper_sets_token(app: FastAPI) -> None:
     with TestClient(app) as c:
         assert len(sign_in(c, "us-alice")) >= 20
+
+
+def test_trusted_header_mode_needs_the_header_on_every_request(svc_store: SqlStore) -> None:
+    secret = "gateway-secret-0123456789"
+    app = create_app(svc_store, make_config(demo=False, trusted_header_secret=secret))
+    with TestClient(app) as c:
+        assert c.get("/v1/me/settings", headers=sign_member_header(secret, "us-alice")).status_code == 200
+        assert c.cookies.get("consentry_session")
+        assert c.get("/v1/me/settings").status_code == 401  # the cookie alone does not identify the member

@@ -9,8 +9,9 @@ the member adds three headers to every request it forwards —
 
 — with the secret shared through CONSENTRY_TRUSTED_HEADER_SECRET. A request
 with a bad signature or a timestamp more than five minutes off is refused.
-Without that mode (or in the `--demo` sign-in), the member id lives in the
-signed, HTTP-only, SameSite session cookie.
+In that mode every request needs the headers (the session cookie then only
+carries the CSRF token). Otherwise (the `--demo` sign-in) the member id lives
+in the signed, HTTP-only, SameSite session cookie.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def _from_trusted_header(request: Request, ctx: ServiceContext) -> str | None:
 def member_id(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> str:
     """The signed-in member's id (401 when nobody is signed in). Honours Sec-GPC: 1."""
     member = _from_trusted_header(request, ctx)
+    if member is None and ctx.config.trusted_header_secret is not None and not ctx.config.demo:
+        # Behind a gateway, every request must say who it is for: a session alone is not enough.
+        raise _unauthenticated("sign in on the platform: the gateway did not identify you")
     if member is None:
         session_member = request.session.get("member")
         if not isinstance(session_member, str) or not session_member:

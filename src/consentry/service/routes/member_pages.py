@@ -56,22 +56,15 @@ def objection_form(request: Request, member: Member, ctx: Ctx) -> Response:
 
 
 @router.post("/settings/objection")
-async def file_objection(request: Request, member: Writer, ctx: Ctx) -> Response:
+def file_objection(
+    member: Writer,
+    ctx: Ctx,
+    purposes: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006 - FastAPI copies defaults
+    text: Annotated[str | None, Form(max_length=5000)] = None,
+) -> RedirectResponse:
     """File the case, then show its id and the date a decision is due."""
-    form = await request.form()
-    purposes = [str(p) for p in form.getlist("purposes")]
-    text = form.get("text")
-    case = await _file(ctx, member, purposes, text if isinstance(text, str) else None)
-    return RedirectResponse(f"/settings/objection/{case}", status_code=303)
-
-
-async def _file(ctx: ServiceContext, member: str, purposes: list[str], text: str | None) -> str:
-    from starlette.concurrency import run_in_threadpool
-
-    case = await run_in_threadpool(
-        member_view.file_objection, ctx.store, member, purposes, ctx.now(), text, ctx.policy()
-    )
-    return case.case_id
+    case = member_view.file_objection(ctx.store, member, purposes, ctx.now(), text, ctx.policy())
+    return RedirectResponse(f"/settings/objection/{case.case_id}", status_code=303)
 
 
 @router.get("/settings/objection/{case_id}")
