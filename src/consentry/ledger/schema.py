@@ -70,13 +70,13 @@ consent_events = Table(
     Column("case_id", String(64), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    # The one secondary index (each costs appends): a member's history, state()
-    # and snapshots (latest per member with at <= T). Covering choice and source
-    # so snapshots read the index alone.
+    # The one secondary index (each costs appends): snapshots range-scan one
+    # purpose in (member, at, id) order reading the index alone (it covers
+    # choice and source); state() and a member's history seek (purpose, member).
     Index(
-        "ix_consent_events_member_purpose_at",
-        "member_id",
+        "ix_consent_events_purpose_member_at",
         "purpose",
+        "member_id",
         "at_us",
         "event_id",
         "choice",

@@ -54,9 +54,9 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
     )
     op.create_index(
-        "ix_consent_events_member_purpose_at",
+        "ix_consent_events_purpose_member_at",
         "consent_events",
-        ["member_id", "purpose", "at_us", "event_id", "choice", "source"],
+        ["purpose", "member_id", "at_us", "event_id", "choice", "source"],
     )
     head = op.create_table(
         "ledger_head",
@@ -109,6 +109,6 @@ def downgrade() -> None:
     op.drop_index("ix_objection_cases_member", "objection_cases")
     op.drop_table("objection_cases")
     op.drop_table("ledger_head")
-    op.drop_index("ix_consent_events_member_purpose_at", "consent_events")
+    op.drop_index("ix_consent_events_purpose_member_at", "consent_events")
     op.drop_table("consent_events")
     op.drop_table("members")
