@@ -126,7 +126,8 @@ async def load(base: str, name: str, concurrency: int, seconds: float, members: 
     async def worker(i: int) -> None:
         nonlocal errors, ready
         member = f"m{i % members:06d}"
-        async with httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=1), timeout=30) as c:
+        limits = httpx.Limits(max_connections=1, keepalive_expiry=1.0)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as c:
             headers = await _session(c, member)
             ready += 1
             if ready == concurrency:  # every session is set up: start the clock
@@ -154,6 +155,76 @@ async def load(base: str, name: str, concurrency: int, seconds: float, members: 
     return Result(name, len(latencies), elapsed, qs[49] * 1000, qs[98] * 1000, errors)
 
 
+_WRK_SCRIPT = """
+local sessions = {SESSIONS}
+local n = #sessions
+local i = 0
+local flip = false
+request = function()
+  i = i % n + 1
+  local s = sessions[i]
+  local headers = {{}}
+  for k, v in pairs(s) do headers[k] = v end
+  if "{NAME}" == "toggle" then
+    flip = not flip
+    headers["Content-Type"] = "application/json"
+    local on = '{{"purpose":"genai_training","enabled":true}}'
+    local off = '{{"purpose":"genai_training","enabled":false}}'
+    local body = flip and on or off
+    return wrk.format("POST", "/v1/me/choices", headers, body)
+  end
+  return wrk.format("GET", "{PATH}", headers)
+end
+"""
+
+
+def _lua(value: dict[str, str]) -> str:
+    return "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in value.items()) + "}"
+
+
+def _ms(text: str) -> float:
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+    for unit in ("us", "ms", "s", "m"):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * units[unit]
+    return float(text)
+
+
+def load_wrk(base: str, name: str, concurrency: int, seconds: float, sessions: list[dict[str, str]]) -> Result:
+    """The same load with wrk (C, two threads), rotating over many members' sessions."""
+    import re
+
+    path = {"trivial": "/v1/health", "settings": "/v1/me/settings", "toggle": "/v1/me/choices"}[name]
+    lua = _WRK_SCRIPT.format(SESSIONS="{" + ", ".join(_lua(x) for x in sessions) + "}", NAME=name, PATH=path)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    cmd = ["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, int(seconds))}s", "--latency", "--timeout", "30s"]
+    try:
+        out = subprocess.run([*cmd, "-s", script.name, base + path], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script.name)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    elapsed = _ms(re.search(r"requests in ([\d.]+\w+),", out).group(1)) / 1000  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in errs.groups()) if errs else 0)
+    return Result(name, total, elapsed, p50, p99, errors)
+
+
+async def wrk_sessions(base: str, members: int) -> list[dict[str, str]]:
+    """Gateway headers, session cookie and CSRF token for `members` members (m000001 …), for wrk."""
+    out: list[dict[str, str]] = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        for i in range(1, members + 1):
+            c.cookies.clear()
+            headers = await _session(c, f"m{i:06d}")
+            cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+            out.append({**headers, "Cookie": cookie})
+    return out
+
+
 async def concurrent_toggles(base: str, url: str, n: int) -> dict[str, object]:
     """`n` toggles by one member at once; check the ledger against the acknowledgements."""
     from consentry.ledger import open_store
@@ -161,12 +232,15 @@ async def concurrent_toggles(base: str, url: str, n: int) -> dict[str, object]:
     member = "m000000"
     store = open_store(url)
     before = {e.event_id for e in store.events(member_id=member)}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as c:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=1.0)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as c:
         headers = await _session(c, member)
         bodies = [{"purpose": PURPOSE, "enabled": i % 2 == 0} for i in range(n)]
-        responses = await asyncio.gather(*(c.post("/v1/me/choices", json=b, headers=headers) for b in bodies))
-    acked = [r.json() for r in responses if r.status_code == 201]
+        responses = await asyncio.gather(
+            *(c.post("/v1/me/choices", json=b, headers=headers) for b in bodies), return_exceptions=True
+        )
+    ok = [r for r in responses if isinstance(r, httpx.Response)]
+    acked = [r.json() for r in ok if r.status_code == 201]
     events = [e for e in store.events(member_id=member) if e.event_id not in before]
     acked_ids = [a["event_id"] for a in acked]
     last = max(events, key=lambda e: (e.at, e.event_id)) if events else None
@@ -176,6 +250,8 @@ async def concurrent_toggles(base: str, url: str, n: int) -> dict[str, object]:
     return {
         "sent": n,
         "acknowledged": len(acked),
+        "transport_errors": len(responses) - len(ok),
+        "refused": sum(1 for r in ok if r.status_code != 201),
         "new_events": len(events),
         "duplicate_acks": len(acked_ids) - len(set(acked_ids)),
         "lost": len(set(acked_ids) - {e.event_id for e in events}),
@@ -197,6 +273,12 @@ def main() -> None:
     parser.add_argument("--toggles", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="50 connections, 2 s, 1 round, 200 toggles")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--tool",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator (default: wrk when installed: apt-get install wrk)",
+    )
     a = parser.parse_args()
     if a.quick:
         a.concurrency, a.seconds, a.rounds, a.toggles = 50, 2.0, 1, 200
@@ -208,9 +290,13 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             rounds: dict[str, list[Result]] = {"trivial": [], "settings": [], "toggle": []}
+            sessions = asyncio.run(wrk_sessions(base, min(a.members - 1, 1000))) if a.tool == "wrk" else []
             for r in range(a.rounds):
                 for name in rounds:
-                    res = asyncio.run(load(base, name, a.concurrency, a.seconds, a.members))
+                    if a.tool == "wrk":
+                        res = load_wrk(base, name, a.concurrency, a.seconds, sessions)
+                    else:
+                        res = asyncio.run(load(base, name, a.concurrency, a.seconds, a.members))
                     rounds[name].append(res)
                     print(
                         f"round {r + 1} {name:9s} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.1f} ms  "
@@ -233,6 +319,8 @@ def main() -> None:
     }
     ratios = [s.rps / t.rps for s, t in zip(rounds["settings"], rounds["trivial"], strict=True)]
     summary = {
+        "tool": a.tool,
+        "members_rotated": min(a.members - 1, 1000) if a.tool == "wrk" else a.concurrency,
         "concurrency": a.concurrency,
         "seconds_per_endpoint": a.seconds,
         "rounds": a.rounds,

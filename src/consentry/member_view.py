@@ -25,6 +25,7 @@ from consentry.errors import InputError, NotFoundError
 from consentry.ledger.protocol import ConsentEvent, Member, NewEvent, ObjectionCase, Store
 from consentry.pipeline.registry import BuildRecord, builds_for_member
 from consentry.policy import Policy, PolicyVersion
+from consentry.timeutil import iso
 from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, Source
 
 __all__ = [
@@ -104,7 +105,7 @@ class PurposeSetting:
             "control": self.control.value,
             "mode": self.mode.value,
             "enabled": self.enabled,
-            "since": self.since,
+            "since": iso(self.since),
             "changed_by": self.changed_by.value,
             "event_id": self.event_id,
             "open_case_id": self.open_case_id,
@@ -129,7 +130,7 @@ class SettingsView:
         return {
             "member_id": self.member_id,
             "country": self.country,
-            "at": self.at,
+            "at": iso(self.at),
             "policy_version": self.policy_version,
             "terms_url": self.terms_url,
             "gpc_honoured": self.gpc_honoured,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -53,7 +56,16 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
     from consentry.service.routes import admin_api, admin_pages, demo, member_api, member_pages, meta
 
     config = config or ServiceConfig()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync handlers run in worker threads, each holding a store connection while it works.
+        # More threads than the store keeps pooled connections only churns connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = config.worker_threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Consentry",
         version=__version__,
         description=(

@@ -44,6 +44,8 @@ class ServiceConfig:
     - `demo` enables the demo sign-in page (never in production);
     - `cookie_secure` marks cookies Secure (HTTPS only; off for the loopback demo);
     - `write_limit` writes per `write_window_s` seconds per member or staff key;
+    - `worker_threads` bounds the threads serving sync handlers (CONSENTRY_WORKER_THREADS);
+      keep it near the store's connection pool size;
     - `clock_start` pins "now" to this instant at start-up (it then moves on in real time),
       so a demo can be shown as of a moment in the policy's history.
     """
@@ -56,6 +58,7 @@ class ServiceConfig:
     write_window_s: float = 60.0
     clock_start: datetime | None = None
     session_max_age_s: int = 8 * 3600
+    worker_threads: int = 4
     header_max_skew_s: int = 300
     controller: Controller = field(default_factory=Controller)
 
@@ -75,6 +78,7 @@ class ServiceConfig:
         values["cookie_secure"] = _truthy(env.get("CONSENTRY_COOKIE_SECURE"), True)
         values["write_limit"] = _int(env, "CONSENTRY_WRITE_LIMIT", 60)
         values["write_window_s"] = float(_int(env, "CONSENTRY_WRITE_WINDOW_S", 60))
+        values["worker_threads"] = _int(env, "CONSENTRY_WORKER_THREADS", 4)
         if env.get("CONSENTRY_SERVICE_CLOCK"):
             values["clock_start"] = parse_instant(env["CONSENTRY_SERVICE_CLOCK"], field="CONSENTRY_SERVICE_CLOCK")
         values.update(overrides)

@@ -9,7 +9,7 @@ from datetime import datetime
 from starlette.requests import Request
 
 from consentry.ledger.protocol import Store
-from consentry.member_view import honour_gpc
+from consentry.member_view import SettingsView, honour_gpc, settings_view
 from consentry.policy import Policy
 from consentry.service.config import ServiceConfig
 from consentry.service.security import RateLimiter
@@ -19,6 +19,11 @@ from consentry.timeutil import utcnow
 __all__ = ["ServiceContext", "get_ctx"]
 
 _POLICY_TTL_S = 2.0
+#: How long a member's settings view may be served from memory. Writes through this
+#: process invalidate it at once; changes made elsewhere (CLI, another worker) show
+#: within this delay.
+_VIEW_TTL_S = 1.0
+_VIEW_CACHE_MAX = 100_000
 
 
 class ServiceContext:
@@ -34,6 +39,8 @@ class ServiceContext:
         self._policy_loaded = 0.0
         self._lock = threading.Lock()
         self._gpc_seen: set[tuple[str, str]] = set()
+        self._views: dict[str, tuple[float, SettingsView]] = {}
+        self._generation: dict[str, int] = {}
 
     def now(self) -> datetime:
         """The service's "now": real time, or the pinned clock moving on from start-up."""
@@ -57,6 +64,32 @@ class ServiceContext:
         """Drop the cached policy (after a publish)."""
         with self._lock:
             self._policy = None
+            self._views.clear()
+
+    def settings(self, member_id: str) -> SettingsView:
+        """The member's settings now, from a short-lived cache that this process's writes invalidate."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._views.get(member_id)
+            generation = self._generation.get(member_id, 0)
+        if hit is not None and now - hit[0] < _VIEW_TTL_S:
+            return hit[1]
+        view = settings_view(self.store, member_id, self.now(), self.policy())
+        with self._lock:
+            # A write that landed while the view was computed makes it stale: do not keep it.
+            if self._generation.get(member_id, 0) == generation:
+                if len(self._views) >= _VIEW_CACHE_MAX:
+                    self._views.clear()
+                self._views[member_id] = (now, view)
+        return view
+
+    def member_changed(self, member_id: str) -> None:
+        """Forget the member's cached view (after any write that concerns them)."""
+        with self._lock:
+            self._views.pop(member_id, None)
+            self._generation[member_id] = self._generation.get(member_id, 0) + 1
+            if len(self._generation) > _VIEW_CACHE_MAX:
+                self._generation = {member_id: self._generation[member_id]}
 
     def gpc_signal(self, member_id: str, at: datetime) -> None:
         """Honour a Sec-GPC: 1 request once per member and policy version (the store is idempotent too)."""
@@ -68,13 +101,14 @@ class ServiceContext:
             if key in self._gpc_seen:
                 return
         honour_gpc(self.store, member_id, at)
+        self.member_changed(member_id)
         with self._lock:
             if len(self._gpc_seen) > 200_000:
                 self._gpc_seen.clear()
             self._gpc_seen.add(key)
 
 
-def get_ctx(request: Request) -> ServiceContext:
-    """The app's ServiceContext (a FastAPI dependency)."""
+async def get_ctx(request: Request) -> ServiceContext:
+    """The app's ServiceContext (a FastAPI dependency; async so it costs no thread hop)."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx

@@ -90,7 +90,7 @@ def queue_item_dict(item: staff_view.QueueItem) -> dict[str, Any]:
     return d
 
 
-@router.get("/objections", summary="The objection queue, earliest due first")
+@router.get("/objections", summary="The objection queue, earliest due first", response_model=None)
 def objections(auth: Viewer, ctx: Ctx, show: Annotated[QueueFilter, Query()] = QueueFilter.OPEN) -> dict[str, Any]:
     """Open cases (or all with show=all), overdue ones flagged."""
     ctx.staff.audit(auth.key, "view:objections")
@@ -98,7 +98,7 @@ def objections(auth: Viewer, ctx: Ctx, show: Annotated[QueueFilter, Query()] = Q
     return {"cases": [queue_item_dict(i) for i in items]}
 
 
-@router.post("/objections/{case_id}/decision", summary="Uphold or reject a case (reviewer)")
+@router.post("/objections/{case_id}/decision", summary="Uphold or reject a case (reviewer)", response_model=None)
 def decide_case(case_id: str, body: DecisionIn, auth: Reviewer, ctx: Ctx) -> dict[str, Any]:
     """Upholding records a deny per purpose; a rejection needs grounds."""
     return decide_objection(ctx, auth, case_id, CaseStatus(body.outcome.value), body.grounds)
@@ -115,11 +115,12 @@ def decide_objection(
     except Exception:
         ctx.staff.audit(auth.key, "objection.decide", case_id, "refused", {"outcome": outcome.value})
         raise
+    ctx.member_changed(case.member_id)
     ctx.staff.audit(auth.key, "objection.decide", case_id, "ok", {"outcome": outcome.value})
     return staff_view.case_to_dict(case)
 
 
-@router.post("/objections/{case_id}/extension", summary="Extend a case once (reviewer)")
+@router.post("/objections/{case_id}/extension", summary="Extend a case once (reviewer)", response_model=None)
 def extend_case(case_id: str, body: ExtensionIn, auth: Reviewer, ctx: Ctx) -> dict[str, Any]:
     """Only within the first period, and only once."""
     return extend_objection(ctx, auth, case_id, body.reasons, body.days)
@@ -132,11 +133,12 @@ def extend_objection(ctx: ServiceContext, auth: StaffAuth, case_id: str, reasons
     except Exception:
         ctx.staff.audit(auth.key, "objection.extend", case_id, "refused", {"days": days})
         raise
+    ctx.member_changed(case.member_id)
     ctx.staff.audit(auth.key, "objection.extend", case_id, "ok", {"days": days})
     return staff_view.case_to_dict(case)
 
 
-@router.get("/policy/versions", summary="Policy versions as a timeline")
+@router.get("/policy/versions", summary="Policy versions as a timeline", response_model=None)
 def policy_versions(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Published, effective, notice window, purposes and region changes of every version."""
     ctx.staff.audit(auth.key, "view:policy")
@@ -145,7 +147,7 @@ def policy_versions(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     return {"policy": policy.name, "versions": [e.to_dict() for e in entries]}
 
 
-@router.post("/policy/versions", status_code=201, summary="Publish a policy file (publisher)")
+@router.post("/policy/versions", status_code=201, summary="Publish a policy file (publisher)", response_model=None)
 def publish(body: PublishIn, auth: Publisher, ctx: Ctx) -> dict[str, Any]:
     """Stores every version; unchanged ones are a no-op, changing a published one is refused (409)."""
     try:
@@ -158,7 +160,7 @@ def publish(body: PublishIn, auth: Publisher, ctx: Ctx) -> dict[str, Any]:
     return {"versions": [{"version": o.version, "sha256": o.sha256, "status": o.status} for o in outcomes]}
 
 
-@router.get("/builds", summary="Registered builds with per-reason counts")
+@router.get("/builds", summary="Registered builds with per-reason counts", response_model=None)
 def builds(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Newest first; stale ones carry what made them stale."""
     ctx.staff.audit(auth.key, "view:builds")
@@ -176,7 +178,7 @@ def builds(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@router.get("/builds/{build_id}", summary="One build")
+@router.get("/builds/{build_id}", summary="One build", response_model=None)
 def build(build_id: str, auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """The registry entry of one build (404 if unknown)."""
     from consentry.pipeline.registry import get_build
@@ -185,7 +187,7 @@ def build(build_id: str, auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     return dict(plain(get_build(ctx.store, build_id)))
 
 
-@router.get("/decisions", summary="Replay a decision as of a moment")
+@router.get("/decisions", summary="Replay a decision as of a moment", response_model=None)
 def decision(
     auth: Viewer,
     ctx: Ctx,
@@ -210,7 +212,7 @@ def decision(
     return d.to_dict()
 
 
-@router.get("/ledger/verify", summary="Verify the ledger's hash chain")
+@router.get("/ledger/verify", summary="Verify the ledger's hash chain", response_model=None)
 def verify(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """ok, number of events, head hash, and the first bad event if any."""
     report = ctx.store.verify()
@@ -218,7 +220,7 @@ def verify(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     return dict(plain(report))
 
 
-@router.get("/audit", summary="The staff audit log, newest first")
+@router.get("/audit", summary="The staff audit log, newest first", response_model=None)
 def audit(auth: Viewer, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     """Every staff action: who (key id and role), what, on what, and the outcome."""
     return {"entries": [plain(e) for e in ctx.staff.audit_entries(limit)]}

@@ -39,19 +39,19 @@ class ObjectionIn(BaseModel):
     text: str | None = Field(default=None, max_length=5000)
 
 
-@router.get("/session", summary="Who is signed in, and the CSRF token for writes")
+@router.get("/session", summary="Who is signed in, and the CSRF token for writes", response_model=None)
 def session(request: Request, member: Member) -> dict[str, Any]:
     """Send the token back as `X-CSRF-Token` on every write."""
     return {"member_id": member, "csrf_token": csrf_token(request.session)}
 
 
-@router.get("/me/settings", summary="The member's data-privacy settings now")
-def settings(member: Member, ctx: Ctx) -> dict[str, Any]:
+@router.get("/me/settings", summary="The member's data-privacy settings now", response_model=None)
+def settings(member: Member, ctx: Ctx) -> JSONResponse:
     """One entry per purpose the terms in effect disclose, with control, state, since and why."""
-    return member_view.settings_view(ctx.store, member, ctx.now(), ctx.policy()).to_dict()
+    return JSONResponse(ctx.settings(member).to_dict())
 
 
-@router.post("/me/choices", status_code=201, summary="Turn a setting on or off")
+@router.post("/me/choices", status_code=201, summary="Turn a setting on or off", response_model=None)
 def set_choice(
     body: ChoiceIn,
     member: Writer,
@@ -70,16 +70,17 @@ def set_choice(
         policy=ctx.policy(),
         idempotency_key=key,
     )
+    ctx.member_changed(member)
     return event_dict(event)
 
 
-@router.get("/me/choices", summary="The member's history of choices, newest first")
+@router.get("/me/choices", summary="The member's history of choices, newest first", response_model=None)
 def choices(member: Member, ctx: Ctx) -> dict[str, Any]:
     """Every consent event recorded for the member."""
     return {"choices": [event_dict(e) for e in member_view.choice_history(ctx.store, member)]}
 
 
-@router.get("/me/choices/{event_id}/receipt", summary="A consent receipt for one choice")
+@router.get("/me/choices/{event_id}/receipt", summary="A consent receipt for one choice", response_model=None)
 def receipt(
     event_id: int,
     member: Member,
@@ -93,7 +94,7 @@ def receipt(
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/me/objections", summary="The member's objection cases")
+@router.get("/me/objections", summary="The member's objection cases", response_model=None)
 def objections(member: Member, ctx: Ctx) -> dict[str, Any]:
     """Open and closed cases, newest first, and the purposes the form offers now."""
     data = ctx.store.objections(member_id=member)
@@ -102,20 +103,21 @@ def objections(member: Member, ctx: Ctx) -> dict[str, Any]:
     return {"cases": [member_case_dict(c) for c in cases], "purposes": offered}
 
 
-@router.post("/me/objections", status_code=201, summary="File an objection")
+@router.post("/me/objections", status_code=201, summary="File an objection", response_model=None)
 def file_objection(body: ObjectionIn, member: Writer, ctx: Ctx) -> dict[str, Any]:
     """Returns the case with its id and the date by which a decision is due."""
     case = member_view.file_objection(ctx.store, member, body.purposes, ctx.now(), body.text, ctx.policy())
+    ctx.member_changed(member)
     return member_case_dict(case)
 
 
-@router.get("/me/objections/{case_id}", summary="One of the member's objection cases")
+@router.get("/me/objections/{case_id}", summary="One of the member's objection cases", response_model=None)
 def objection(case_id: str, member: Member, ctx: Ctx) -> dict[str, Any]:
     """404 for a case that is not the member's."""
     return member_case_dict(member_view.member_case(ctx.store, member, case_id))
 
 
-@router.get("/me/data-use", summary="Builds that used the member's data")
+@router.get("/me/data-use", summary="Builds that used the member's data", response_model=None)
 def data_use(member: Member, ctx: Ctx) -> dict[str, Any]:
     """Which training-data builds included the member's records, and when."""
     data = member_view.member_data(ctx.store, member)

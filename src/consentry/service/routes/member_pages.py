@@ -30,7 +30,7 @@ def home() -> RedirectResponse:
 @router.get("/settings/data-privacy")
 def data_privacy(request: Request, member: Member, ctx: Ctx) -> Response:
     """One control per disclosed purpose, as the policy says."""
-    view = member_view.settings_view(ctx.store, member, ctx.now(), ctx.policy())
+    view = ctx.settings(member)
     gpc = request.headers.get("sec-gpc", "").strip() == "1"
     return page(request, "settings.html", view=view, gpc_request=gpc, member=member, title="Data privacy")
 
@@ -41,6 +41,7 @@ def toggle(purpose: str, member: Writer, ctx: Ctx, enabled: Annotated[str, Form(
     member_view.set_choice(
         ctx.store, member, purpose, enabled == "on", ctx.now(), source=Source.SETTINGS, policy=ctx.policy()
     )
+    ctx.member_changed(member)
     return RedirectResponse(f"/settings/data-privacy#purpose-{purpose}", status_code=303)
 
 
@@ -64,6 +65,7 @@ def file_objection(
 ) -> RedirectResponse:
     """File the case, then show its id and the date a decision is due."""
     case = member_view.file_objection(ctx.store, member, purposes, ctx.now(), text, ctx.policy())
+    ctx.member_changed(member)
     return RedirectResponse(f"/settings/objection/{case.case_id}", status_code=303)
 
 

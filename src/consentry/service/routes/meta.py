@@ -7,7 +7,7 @@ from fastapi import APIRouter
 router = APIRouter(tags=["service"])
 
 
-@router.get("/v1/health", summary="Liveness (the trivial endpoint benchmarks compare against)")
+@router.get("/v1/health", summary="Liveness (the trivial endpoint benchmarks compare against)", response_model=None)
 def health() -> dict[str, str]:
     """Always {"status": "ok"} while the process serves requests."""
     return {"status": "ok"}
