@@ -1,0 +1,205 @@
+"""Name lexicons shipped as package data (derived from Faker's MIT-licensed person providers).
+
+Provenance: bench/corpora/make_name_lexicon.py unions the given and family names
+of every Faker locale (Faker is MIT-licensed) and Faker's English word list
+plus spaCy's English stop words (MIT) as `common_words`. No download at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+from dataclasses import dataclass
+from importlib import resources
+
+__all__ = ["TITLES", "Lexicon", "load_lexicon"]
+
+#: Honorifics that announce a name; not part of the name span.
+TITLES = frozenset(
+    [
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Miss",
+        "Mx",
+        "Dr",
+        "Prof",
+        "Sir",
+        "Dame",
+        "Lord",
+        "Lady",
+        "Herr",
+        "Frau",
+        "Mme",
+        "Mlle",
+        "Madame",
+        "Monsieur",
+        "Sr",
+        "Sra",
+        "Srta",
+        "Dra",
+        "Dott",
+        "Sig",
+        "Signora",
+        "Rev",
+        "Fr",
+        "Capt",
+        "Col",
+        "Gen",
+        "Sgt",
+        "Lt",
+        "Officer",
+        "Judge",
+        "Justice",
+        "Senator",
+        "Sen",
+        "Rep",
+        "President",
+        "Rabbi",
+        "Imam",
+        "Pastor",
+    ]
+)
+
+#: Words that start many capitalised runs but are not names even when a lexicon lists them.
+_EXTRA_COMMON = [
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "thanks",
+    "thank",
+    "cheers",
+    "regards",
+    "best",
+    "love",
+    "yours",
+    "sincerely",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "today",
+    "tomorrow",
+    "yesterday",
+    "god",
+    "lol",
+    "omg",
+    "ok",
+    "okay",
+    "yes",
+    "no",
+    "please",
+    "sorry",
+    "congrats",
+    "happy",
+    "new",
+    "year",
+    "christmas",
+    "easter",
+    "team",
+    "company",
+    "group",
+    "street",
+    "road",
+    "avenue",
+    "city",
+    "university",
+    "school",
+    "bank",
+    "hospital",
+    "church",
+    "river",
+    "lake",
+    "mount",
+    "park",
+    "north",
+    "south",
+    "east",
+    "west",
+    "english",
+    "french",
+    "german",
+    "spanish",
+    "italian",
+    "american",
+    "british",
+    "european",
+    "african",
+    "asian",
+    "chinese",
+    "japanese",
+    "indian",
+    "russian",
+    "internet",
+    "email",
+    "phone",
+    "app",
+    "ai",
+    "ceo",
+    "cto",
+    "vp",
+    "hr",
+    "it",
+    "pm",
+    "am",
+    "via",
+    "rue",
+    "rua",
+    "calle",
+    "apt",
+    "suite",
+    "unit",
+]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Given names, family names and common words (lower-cased)."""
+
+    given: frozenset[str]
+    family: frozenset[str]
+    common: frozenset[str]
+    places: frozenset[str]
+
+
+def _read(name: str) -> list[str]:
+    data = resources.files("consentry.scrub").joinpath("data").joinpath(name).read_bytes()
+    return gzip.decompress(data).decode("utf-8").split()
+
+
+@functools.cache
+def load_lexicon() -> Lexicon:
+    """The shipped lexicons, loaded once per process."""
+    common = {w.lower() for w in _read("common_words.txt.gz")} | set(_EXTRA_COMMON)
+    return Lexicon(
+        given=frozenset(_read("given_names.txt.gz")),
+        family=frozenset(_read("family_names.txt.gz")),
+        common=frozenset(common),
+        places=_places(),
+    )
+
+
+def _places() -> frozenset[str]:
+    """Country and subdivision names (pycountry), so "New York" or "Georgia" alone is not a person."""
+    import pycountry
+
+    names: set[str] = set()
+    for c in pycountry.countries:
+        names.update({c.name, getattr(c, "common_name", c.name)})
+    names.update(s.name for s in pycountry.subdivisions)
+    return frozenset(n for n in names if " " in n or n not in {"Jordan", "Chad"})

@@ -1,0 +1,250 @@
+"""PERSON without a model: lexicons + capitalisation + context, and the member directory.
+
+`LexiconPersonDetector` groups runs of capitalised tokens and scores each run by
+what its tokens are (known given name, family name, common word, unknown) and by
+cues around it ("I'm", "Dr.", "thanks", greetings, sign-offs). `DirectoryDetector`
+matches the platform's own member names exactly (Aho-Corasick, case-insensitive).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import ahocorasick
+
+from consentry.scrub.detectors.base import Detector
+from consentry.scrub.detectors.lexicon import TITLES, Lexicon, load_lexicon
+from consentry.scrub.entities import EntityType
+from consentry.scrub.findings import Finding
+
+__all__ = ["DirectoryDetector", "LexiconPersonDetector", "directory_tokens"]
+
+
+def _upper_class() -> str:
+    chars = [chr(c) for c in range(0x41, 0x2000) if chr(c).isupper() and chr(c).isalpha()]
+    return "[" + "".join(re.escape(c) for c in chars) + "]"
+
+
+_TOKEN = re.compile(rf"(?<![\w@#/&.'’-]){_upper_class()}[^\W\d_]*(?:['’-][^\W\d_]+)*\.?")
+_PARTS = re.compile(r"[-'’]")
+_PARTICLES = frozenset(
+    [
+        "de",
+        "del",
+        "da",
+        "do",
+        "dos",
+        "das",
+        "di",
+        "della",
+        "la",
+        "le",
+        "van",
+        "von",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "bin",
+        "binti",
+        "al",
+        "el",
+        "y",
+        "e",
+        "du",
+        "des",
+    ]
+)
+_CUE_BEFORE = re.compile(
+    r"(?:\b(?:i'?m|i am|my name is|name is|name's|named|called|hi|hello|hey|dear|thanks|thank you|thx|cc|"
+    r"with|by|from|met|meet|ask|asked|tell|told|love|congrats|congratulations|to|and|mate|friend|"
+    r"brother|sister|wife|husband|son|daughter|mom|dad|mother|father|boss|colleague|partner|"
+    r"ft\.?|feat\.?|credit|per|regards|cheers|best|sincerely|yours|—|-)[\s,:]*|@)$",
+    re.IGNORECASE,
+)
+_CUE_AFTER = re.compile(
+    r"^(?:'s\b|’s\b|\s+(?:said|says|wrote|writes|told|asked|replied|thinks|posted|shared|is|was|and i|who|"
+    r"here|from|\(|,\s*(?:ceo|cto|founder|manager|engineer|director))|[,:]?\s*$|,\s*\n|\s*\n)",
+    re.IGNORECASE,
+)
+_NOT_PERSON_AFTER = re.compile(
+    r"^\s+(?:Inc|Ltd|LLC|Corp|Corporation|GmbH|PLC|AG|SA|Co|Company|Group|University|College|School|Bank|"
+    r"Hospital|Street|St|Road|Rd|Avenue|Ave|Lane|Drive|Boulevard|Foundation|Institute|Museum|Airport|"
+    r"Station|Park|Hotel|Restaurant|Cafe|Café|Church|River|Lake|Mountain|Island|County|City|Building|Center|"
+    r"Centre|Hall|Tower|Bridge|Square|Stadium|Award|Prize|Act|Law|Day)\b"
+)
+
+
+class LexiconPersonDetector(Detector):
+    """Person names from shipped given/family lexicons, capitalisation and context cues."""
+
+    name = "person_lexicon"
+    entities = frozenset({EntityType.PERSON})
+
+    def __init__(self, min_score: float = 0.5, extra_tokens: Iterable[str] = ()) -> None:
+        self.min_score = min_score
+        self.lex: Lexicon = load_lexicon()
+        self.extra = frozenset(t for t in extra_tokens if t.lower() not in self.lex.common)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LexiconPersonDetector, (self.min_score, tuple(self.extra)))
+
+    def detect(self, text: str) -> list[Finding]:
+        """Person-name findings in `text`."""
+        out: list[Finding] = []
+        for run in self._runs(text):
+            out.extend(self._score_run(text, run))
+        return out
+
+    def _runs(self, text: str) -> list[list[tuple[int, int]]]:
+        runs: list[list[tuple[int, int]]] = []
+        cur: list[tuple[int, int]] = []
+        for m in _TOKEN.finditer(text):
+            s, e = m.span()
+            if cur:
+                prev = text[cur[-1][0] : cur[-1][1]]
+                sentence_end = prev.endswith(".") and len(prev) > 2 and prev[:-1] not in TITLES
+                gap = "" if sentence_end else text[cur[-1][1] : s]
+                if gap == " " or (gap.strip() and all(w in _PARTICLES for w in gap.split()) and gap[0] == " "):
+                    cur.append((s, e))
+                    continue
+                runs.append(cur)
+            cur = [(s, e)]
+        if cur:
+            runs.append(cur)
+        return runs
+
+    def _kind(self, tok: str) -> str:
+        word = tok.rstrip(".")
+        low = word.lower()
+        if word in TITLES:
+            return "T"
+        if len(word) == 1:
+            return "I" if tok.endswith(".") else "S"
+        if tok.endswith(".") and low in self.lex.common:
+            return "S"
+        named = self._named(word)
+        if word.isupper() and len(word) <= 3:
+            return "S"
+        if word.isupper():
+            named = named or word.title() in self.lex.given or word.title() in self.lex.family
+            if not named:
+                return "S"
+        if low in self.lex.common:
+            return "A" if named else "S"
+        if word in self.extra:
+            return "X"
+        parts = [p for p in _PARTS.split(word) if len(p) > 1] or [word]
+        if any(p in self.lex.given or p.title() in self.lex.given for p in parts):
+            return "G"
+        if any(p in self.lex.family or p.title() in self.lex.family for p in parts):
+            return "F"
+        return "U"
+
+    def _named(self, word: str) -> bool:
+        lex = self.lex
+        if word in lex.given or word in lex.family or word in self.extra:
+            return True
+        parts = [p for p in _PARTS.split(word) if len(p) > 1]
+        return len(parts) > 1 and any(p in lex.given or p in lex.family for p in parts)
+
+    def _score_run(self, text: str, run: list[tuple[int, int]]) -> list[Finding]:
+        if text[run[0][0] : run[-1][1]].rstrip(".") in self.lex.places:
+            return []
+        kinds = [self._kind(text[s:e]) for s, e in run]
+        out: list[Finding] = []
+        i = 0
+        while i < len(run):
+            if kinds[i] in "ST":
+                i += 1
+                continue
+            j = i
+            while j < len(run) and kinds[j] not in "ST":
+                j += 1
+            titled = i > 0 and kinds[i - 1] == "T"
+            f = self._finding(text, run[i:j], "".join(kinds[i:j]), titled)
+            if f is not None:
+                out.append(f)
+            i = j
+        return out
+
+    def _finding(self, text: str, toks: list[tuple[int, int]], kinds: str, titled: bool) -> Finding | None:
+        while kinds and kinds[-1] == "I":
+            toks, kinds = toks[:-1], kinds[:-1]
+        if not kinds or (kinds[0] == "I" and len(kinds) == 1):
+            return None
+        start, end = toks[0][0], toks[-1][1]
+        if text[end - 1] == "." and text[start:end].count(".") and kinds[-1] != "I":
+            end -= 1
+        known = sum(k in "GFX" for k in kinds)
+        if len(kinds) > 4:
+            return None
+        if known and len(kinds) >= 2:
+            score = 0.85 if known >= 2 or "U" not in kinds else 0.7
+        elif known:
+            score = {"G": 0.6, "X": 0.75, "F": 0.45}.get(kinds.replace("I", "")[0], 0.45)
+        elif "A" in kinds and len(kinds) >= 2:
+            score = 0.55
+        else:
+            score = 0.3 if "A" in kinds else 0.2
+        notes = [f"tokens {kinds}"]
+        if titled:
+            score += 0.4
+            notes.append("title")
+        if _CUE_BEFORE.search(text, max(0, start - 24), start):
+            score += 0.25
+            notes.append("cue before")
+        elif _CUE_AFTER.match(text[end : end + 24]):
+            score += 0.15
+            notes.append("cue after")
+        if _NOT_PERSON_AFTER.match(text, end) is not None or (start >= 4 and text[start - 4 : start].lower() == "the "):
+            score -= 0.5
+            notes.append("organisation/place cue")
+        score = min(score, 0.95)
+        if score < self.min_score:
+            return None
+        return Finding(start, end, EntityType.PERSON, score, self.name, "capitalised_run", None, "; ".join(notes))
+
+
+class DirectoryDetector(Detector):
+    """Exact, case-insensitive matches of the member directory's names (Aho-Corasick)."""
+
+    name = "member_directory"
+    entities = frozenset({EntityType.PERSON})
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(n for n in names if isinstance(n, str) and len(n.strip()) >= 2)
+        self._auto: Any = None
+        if self.names:
+            auto = ahocorasick.Automaton()
+            for n in self.names:
+                key = " ".join(n.split()).lower()
+                if len(key) == len(" ".join(n.split())):
+                    auto.add_word(key, len(key))
+            auto.make_automaton()
+            self._auto = auto
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DirectoryDetector, (self.names,))
+
+    def detect(self, text: str) -> list[Finding]:
+        """Every whole-word occurrence of a directory name."""
+        if self._auto is None:
+            return []
+        low = text.lower()
+        if len(low) != len(text):  # a few characters change length when lower-cased
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        out: list[Finding] = []
+        for end_idx, length in self._auto.iter(low):
+            start, end = end_idx - length + 1, end_idx + 1
+            if (start > 0 and low[start - 1].isalnum()) or (end < len(low) and low[end].isalnum()):
+                continue
+            out.append(Finding(start, end, EntityType.PERSON, 0.95, self.name, "exact_name", True, "directory"))
+        return out
+
+
+def directory_tokens(names: Sequence[str]) -> list[str]:
+    """The individual given/family tokens of directory names, for the lexicon detector."""
+    return sorted({t for n in names if isinstance(n, str) for t in n.split() if len(t) >= 3 and t[0].isupper()})

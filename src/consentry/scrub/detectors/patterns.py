@@ -1,0 +1,371 @@
+"""The catalogue of structured-identifier patterns: data, not code.
+
+Every pattern is linear-time by construction: a left-boundary lookbehind so a
+match can only start at a token boundary, and bounded repeats.
+"""
+
+from __future__ import annotations
+
+import re
+
+from consentry.scrub.detectors.base import ContextRule, Pattern
+from consentry.scrub.detectors.validators import (
+    validate_card,
+    validate_iban,
+    validate_ip,
+    validate_national_id,
+    validate_phone_shape,
+    validate_secret_value,
+    validate_ssn,
+)
+from consentry.scrub.entities import EntityType as E
+
+__all__ = ["PATTERNS"]
+
+_PHONE_CTX = ContextRule(
+    (
+        "phone",
+        "call",
+        "tel",
+        "telephone",
+        "mobile",
+        "cell",
+        "fax",
+        "whatsapp",
+        "text me",
+        "ring",
+        "number",
+        "contact",
+        "reach me",
+        "office",
+        "desk",
+        "landline",
+        "sms",
+        "signal",
+        "ph",
+        "mob",
+        "dial",
+    ),
+    0.35,
+    before=40,
+    after=12,
+)
+_SSN_CTX = ContextRule(("ssn", "social security", "ss#", "ssn#", "social"), 0.4)
+_BIRTH_CTX = ContextRule(
+    (
+        "born",
+        "birthday",
+        "birth",
+        "dob",
+        "d.o.b",
+        "b.",
+        "birthdate",
+        "geboren",
+        "né",
+        "née",
+        "nacido",
+        "nacida",
+        "nata",
+        "nato",
+        "naissance",
+        "bday",
+    ),
+    0.6,
+    before=45,
+)
+_ADDRESS_CTX = ContextRule(
+    (
+        "address",
+        "live",
+        "lives",
+        "living",
+        "located",
+        "moved",
+        "ship",
+        "deliver",
+        "visit",
+        "at",
+        "on",
+        "reside",
+        "resides",
+        "house",
+        "home",
+        "office",
+        "flat",
+        "apartment",
+        "wohne",
+        "habite",
+        "vivo",
+    ),
+    0.3,
+)
+_DL_CTX = ContextRule(
+    (
+        "driver's license",
+        "drivers license",
+        "driver license",
+        "driving licence",
+        "driving license",
+        "dl",
+        "license number",
+        "licence number",
+        "license no",
+        "license",
+        "licence",
+        "dl#",
+    ),
+    0.6,
+    before=50,
+)
+_NATID_CTX = ContextRule(
+    (
+        "bsn",
+        "pesel",
+        "aadhaar",
+        "cpf",
+        "dni",
+        "nie",
+        "nir",
+        "national id",
+        "id number",
+        "identity number",
+        "personal number",
+        "codice fiscale",
+        "sin",
+    ),
+    0.3,
+)
+_IP_NEG = ContextRule(("version", "v", "release", "build"), -0.5, before=12)
+
+_STREET_SUFFIX = (
+    "Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Row|"
+    "Square|Sq|Highway|Hwy|Parkway|Pkwy|Circle|Cir|Close|Crescent|Trail|Alley|Walk|Gardens|Grove|Mews|"
+    "Pike|Plaza|Ridge|Loop|Crossing|Heights|Expressway|Freeway|Turnpike|Causeway|Wharf|Quay|Hill|Park"
+)
+_STREET_PREFIX = (
+    "Via|Viale|Vicolo|Corso|Piazza|Rua|Avenida|Av\\.|Calle|Carrer|Camino|Paseo|Plaza|Praça|Largo|Travessa|"
+    "Rue|Boulevard|Bd|Chemin|Allée|Impasse|Quai|Ulica|ul\\.|Strada|Estrada|Rambla|Odos|Jalan|Jl\\."
+)
+_STREET_COMPOUND = (
+    "straße|strasse|str\\.|weg|gasse|platz|allee|ring|damm|ufer|laan|straat|gracht|plein|kade|gatan|vägen|"
+    "gränd|gade|vej|veien|vegen|gata|katu|tie|utca|út|ulica|iela|gatvė|tänav|tee"
+)
+_CAP = "[A-ZÀ-ÖØ-ÞĀ-Ž][\\w'’.-]{0,30}"
+_PARTICLES = "de|del|da|do|dos|das|di|della|la|le|les|des|du|von|van|der|den|of|the"
+_MONTHS = (
+    "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+    "Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+)
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+
+PATTERNS: tuple[Pattern, ...] = (
+    Pattern(
+        "email",
+        E.EMAIL,
+        r"(?<![\w.+%-])[\w][\w.+%-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){1,8}[A-Za-z]{2,24}(?![\w-])",
+        0.95,
+        hint=r"@[A-Za-z0-9]",
+    ),
+    Pattern(
+        "profile_url",
+        E.USERNAME,
+        r"(?<![\w@./])(?:https?://)?(?:www\.|m\.)?(?:linkedin\.com/in/|(?:twitter|x|facebook|instagram|github)"
+        r"\.com/|tiktok\.com/@|youtube\.com/@|mastodon\.social/@|threads\.net/@)[\w.-]{2,64}/?",
+        0.9,
+        strip_trailing=".-",
+        hint=r"(?:linkedin\.com/in/|(?:twitter|x|facebook|instagram|github)\.com/|tiktok\.com/@|youtube\.com/@"
+        r"|mastodon\.social/@|threads\.net/@)",
+    ),
+    Pattern("url", E.URL, r"(?<![\w@./])(?:https?://|www\.)[^\s<>\"'`]{2,2048}", 0.6, strip_trailing=".,;:!?)]}'\"»…"),
+    Pattern("handle", E.USERNAME, r"(?<![\w@./`])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?(?![\w@])", 0.8),
+    Pattern(
+        "ipv4",
+        E.IP_ADDRESS,
+        rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?[0-9])(?!\w)",
+        0.8,
+        validator=validate_ip,
+        context=(_IP_NEG,),
+    ),
+    Pattern(
+        "ipv6",
+        E.IP_ADDRESS,
+        r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{3,39}(?![\w:])",
+        0.8,
+        validator=validate_ip,
+        hint=r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+    ),
+    Pattern(
+        "card",
+        E.CREDIT_CARD,
+        r"(?<![\d-])(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}(?:[ -][0-9]{4}){2,3}(?:[ -]?[0-9]{1,3})?"
+        r"|3[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9])",
+        0.9,
+        validator=validate_card,
+    ),
+    Pattern(
+        "iban",
+        E.IBAN,
+        r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
+        0.95,
+        validator=validate_iban,
+    ),
+    Pattern(
+        "ssn",
+        E.US_SSN,
+        r"(?<![\d-])[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}(?![\d-])",
+        0.7,
+        validator=validate_ssn,
+        context=(_SSN_CTX,),
+    ),
+    Pattern(
+        "phone",
+        E.PHONE,
+        r"(?<![\w+/.-])(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,14}"
+        r"(?:(?:[ .-]|/)[0-9]{1,8}){0,6}(?![0-9])(?![.-/][0-9])",
+        0.6,
+        validator=validate_phone_shape,
+        context=(_PHONE_CTX,),
+    ),
+    Pattern(
+        "cpf",
+        E.NATIONAL_ID,
+        r"(?<![\d.])[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9])",
+        0.9,
+        validator=validate_national_id,
+    ),
+    Pattern("dni_nie", E.NATIONAL_ID, r"(?<!\w)[XYZ]?[0-9]{7,8}-?[A-Z](?!\w)", 0.85, validator=validate_national_id),
+    Pattern(
+        "codice_fiscale",
+        E.NATIONAL_ID,
+        r"(?<!\w)[A-Z]{6}[0-9]{2}[A-Z][0-9]{2}[A-Z][0-9]{3}[A-Z](?!\w)",
+        0.95,
+        validator=validate_national_id,
+    ),
+    Pattern(
+        "aadhaar",
+        E.NATIONAL_ID,
+        r"(?<![\d-])[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}(?![\d-])",
+        0.5,
+        validator=validate_national_id,
+        context=(_NATID_CTX,),
+    ),
+    Pattern(
+        "nir",
+        E.NATIONAL_ID,
+        r"(?<!\w)[12][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?(?:[0-9]{2}|2[AB])[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{2}(?!\w)",
+        0.75,
+        validator=validate_national_id,
+    ),
+    Pattern(
+        "digits_id",
+        E.NATIONAL_ID,
+        r"(?<![\d-])[0-9]{9}(?:[0-9]{2})?(?![\d-])",
+        0.3,
+        validator=validate_national_id,
+        context=(_NATID_CTX,),
+        require_context=True,
+    ),
+    Pattern(
+        "driver_license",
+        E.DRIVER_LICENSE,
+        r"(?<![\w-])[A-Z]{0,3}[0-9][A-Z0-9-]{4,18}(?![\w-])",
+        0.25,
+        context=(_DL_CTX,),
+        require_context=True,
+    ),
+    Pattern("aws_key", E.SECRET, r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
+    Pattern(
+        "github_token",
+        E.SECRET,
+        r"(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_\w{22,255})(?!\w)",
+        0.95,
+        hint="gh[pousr]_|github_pat_",
+    ),
+    Pattern("slack_token", E.SECRET, r"(?<![\w-])xox[abposr]-[A-Za-z0-9-]{10,200}", 0.95),
+    Pattern("stripe_key", E.SECRET, r"(?<!\w)[sr]k_(?:live|test)_[A-Za-z0-9]{16,128}(?!\w)", 0.95),
+    Pattern("google_api_key", E.SECRET, r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])", 0.95),
+    Pattern("sk_key", E.SECRET, r"(?<![\w-])sk-(?:proj-)?[A-Za-z0-9_-]{20,200}(?![\w-])", 0.85),
+    Pattern(
+        "jwt",
+        E.SECRET,
+        r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,4096}\.[A-Za-z0-9_-]{8,4096}(?![\w-])",
+        0.95,
+    ),
+    Pattern(
+        "private_key",
+        E.SECRET,
+        r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[\s\S]{0,8192}?-----END [A-Z ]{0,20}PRIVATE KEY-----",
+        0.99,
+    ),
+    Pattern(
+        "secret_assignment",
+        E.SECRET,
+        r"(?i:(?<!\w)(?:password|passwd|pwd|passcode|pin|api[_ -]?key|access[_ -]?token|auth[_ -]?token"
+        r"|secret(?:[_ -]?key)?|token))[\"']?[ \t]{0,3}(?:is|was|=|:)[ \t]{0,3}[\"']?(?P<v>[^\s\"',;]{4,200})",
+        0.8,
+        validator=validate_secret_value,
+        group="v",
+        strip_trailing=".!?)",
+    ),
+    Pattern(
+        "dob_numeric",
+        E.DATE_OF_BIRTH,
+        r"(?<![\d/.-])(?:[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:19|20)?[0-9]{2}|(?:19|20)[0-9]{2}[/.-][0-9]{1,2}"
+        r"[/.-][0-9]{1,2})(?![0-9])",
+        0.3,
+        context=(_BIRTH_CTX,),
+        require_context=True,
+    ),
+    Pattern(
+        "dob_text",
+        E.DATE_OF_BIRTH,
+        rf"(?<!\w)(?:[0-9]{{1,2}}(?:st|nd|rd|th)?[ ](?:of[ ])?(?:{_MONTHS})\.?,?[ ](?:19|20)[0-9]{{2}}"
+        rf"|(?:{_MONTHS})\.?[ ][0-9]{{1,2}}(?:st|nd|rd|th)?,?[ ](?:19|20)[0-9]{{2}})(?!\w)",
+        0.3,
+        context=(_BIRTH_CTX,),
+        require_context=True,
+        flags=re.IGNORECASE,
+    ),
+    Pattern(
+        "street_number_first",
+        E.STREET_ADDRESS,
+        rf"(?<![\w-])[0-9]{{1,6}}[A-Za-z]?,?(?:[ ]+(?:N|S|E|W|North|South|East|West)\.?)?(?:[ ]+{_CAP}){{1,4}}"
+        rf"[ ]+(?:{_STREET_SUFFIX})\.?(?!\w)(?:,?[ ]+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?[ ]?#?[0-9]{{1,5}}"
+        r"[A-Za-z]?)?",
+        0.75,
+        hint=rf"[0-9][^\n]*\b(?:{_STREET_SUFFIX})\b",
+    ),
+    Pattern(
+        "street_prefix_first",
+        E.STREET_ADDRESS,
+        rf"(?<!\w)(?:{_STREET_PREFIX})(?:[ ]+(?:{_PARTICLES})){{0,2}}(?:[ ]+{_CAP}){{1,4}},?[ ]+[0-9]{{1,5}}"
+        r"[A-Za-z]?(?!\w)",
+        0.75,
+        hint=rf"(?:{_STREET_PREFIX})",
+    ),
+    Pattern(
+        "street_compound",
+        E.STREET_ADDRESS,
+        rf"(?<!\w)(?:{_CAP}[ ])?[A-ZÀ-ÖØ-ÞĀ-Ž][\w'-]{{1,40}}(?:{_STREET_COMPOUND})[ ]+[0-9]{{1,5}}[a-zA-Z]?(?!\w)",
+        0.75,
+    ),
+    Pattern(
+        "street_in_context",
+        E.STREET_ADDRESS,
+        rf"(?<!\w){_CAP}(?:[ ]+{_CAP}){{0,2}}[ ]+[0-9]{{1,5}}[a-zA-Z]?(?!\w)",
+        0.3,
+        hint=r"\S[ ]+[0-9]",
+        context=(_ADDRESS_CTX,),
+        require_context=True,
+    ),
+    Pattern(
+        "po_box",
+        E.STREET_ADDRESS,
+        r"(?<!\w)(?:P\.?[ ]?O\.?[ ]?Box|Postfach|Apartado)[ ]?[0-9]{1,8}(?!\w)",
+        0.8,
+        flags=re.IGNORECASE,
+    ),
+    Pattern(
+        "unit", E.STREET_ADDRESS, r"(?<!\w)(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]?#?[0-9]{1,5}[A-Za-z]?(?!\w)", 0.6
+    ),
+)

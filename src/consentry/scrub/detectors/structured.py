@@ -1,0 +1,140 @@
+"""Structured identifiers in one compiled pass: Hyperscan prefilter, Python `re` for exact spans.
+
+Hyperscan (when importable) scans each text once with every pattern compiled in
+prefilter mode, reporting which patterns *may* match; only those are then run
+with Python's `re` for exact spans. Without Hyperscan every pattern runs with
+`re`. Both paths therefore produce the same findings (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from consentry.errors import ScrubError
+from consentry.scrub.config import Engine
+from consentry.scrub.detectors.base import Detector, Pattern
+from consentry.scrub.detectors.patterns import PATTERNS
+from consentry.scrub.entities import EntityType
+from consentry.scrub.findings import Finding
+
+__all__ = ["PatternDetector", "hyperscan_available"]
+
+
+def hyperscan_available() -> bool:
+    """True when the Hyperscan wheel imports on this machine."""
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Prefilter:
+    """A Hyperscan database answering 'which patterns may match this text?'."""
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        import hyperscan
+
+        flags = (
+            hyperscan.HS_FLAG_PREFILTER
+            | hyperscan.HS_FLAG_SINGLEMATCH
+            | hyperscan.HS_FLAG_UTF8
+            | hyperscan.HS_FLAG_UCP
+            | hyperscan.HS_FLAG_ALLOWEMPTY
+        )
+        exprs, ids, all_flags = [], [], []
+        for i, p in enumerate(patterns):
+            extra = hyperscan.HS_FLAG_CASELESS if p.flags & 2 else 0  # re.IGNORECASE == 2
+            exprs.append((p.hint or p.regex).encode("utf-8"))
+            ids.append(i)
+            all_flags.append(flags | extra)
+        self._db = hyperscan.Database()
+        try:
+            self._db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=all_flags)
+        except hyperscan.error as e:  # pragma: no cover - the catalogue is tested to compile
+            raise ScrubError(f"hyperscan cannot compile the pattern catalogue: {e}") from None
+
+    def candidates(self, text: str) -> list[int]:
+        """Ids of the patterns that may match `text` (a superset of those that do)."""
+        hits: list[int] = []
+        self._db.scan(text.encode("utf-8"), match_event_handler=_collect, context=hits)
+        return hits
+
+
+def _collect(pid: int, _from: int, _to: int, _flags: int, hits: list[int]) -> None:
+    hits.append(pid)
+
+
+class PatternDetector(Detector):
+    """Every structured pattern of the catalogue whose entity is enabled."""
+
+    name = "pattern"
+
+    def __init__(self, entities: frozenset[EntityType], engine: Engine = Engine.AUTO, min_score: float = 0.5):
+        self.patterns = tuple(p for p in PATTERNS if p.entity in entities)
+        self.entities = frozenset(p.entity for p in self.patterns)
+        self.min_score = min_score
+        use_hs = engine is Engine.HYPERSCAN or (engine is Engine.AUTO and hyperscan_available())
+        if engine is Engine.HYPERSCAN and not hyperscan_available():
+            raise ScrubError("engine 'hyperscan' requested but not installed: pip install 'consentry[fast]'")
+        self._prefilter = _Prefilter(self.patterns) if use_hs and self.patterns else None
+        self.engine = Engine.HYPERSCAN if self._prefilter else Engine.PYTHON
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.entities, self.engine, self.min_score))
+
+    def detect(self, text: str) -> list[Finding]:
+        """Findings of every enabled pattern that matches and validates."""
+        if self._prefilter is not None:
+            ids = self._prefilter.candidates(text)
+            pats = [self.patterns[i] for i in sorted(ids)]
+        else:
+            pats = list(self.patterns)
+        out: list[Finding] = []
+        for p in pats:
+            out.extend(self._run(p, text))
+        return out
+
+    def _run(self, p: Pattern, text: str) -> list[Finding]:
+        out: list[Finding] = []
+        for m in p.compiled.finditer(text):
+            start, end = m.span(p.group) if p.group else m.span()
+            if p.strip_trailing:
+                while end > start and text[end - 1] in p.strip_trailing:
+                    end -= 1
+            if end <= start:
+                continue
+            f = self._score(p, text, start, end)
+            if f is not None:
+                out.append(f)
+        return out
+
+    def _score(self, p: Pattern, text: str, start: int, end: int) -> Finding | None:
+        score, notes, validated = p.score, [f"base {p.score:.2f}"], None
+        if p.validator is not None:
+            verdict = p.validator(text[start:end])
+            validated = verdict.ok
+            notes.append(verdict.note)
+            if not verdict.ok:
+                return None
+            if verdict.length is not None:
+                end = start + verdict.length
+            if verdict.score is not None:
+                score = verdict.score
+        supported = False
+        for rule in p.context:
+            if rule.applies(text, start, end):
+                score += rule.delta
+                supported = supported or rule.delta > 0
+                notes.append(f"context {rule.delta:+.2f}")
+        if p.require_context and not supported:
+            return None
+        score = max(0.0, min(1.0, score))
+        if score < self.min_score:
+            return None
+        return Finding(start, end, p.entity, score, self.name, p.name, validated, "; ".join(notes))
+
+
+def _rebuild(entities: frozenset[EntityType], engine: Engine, min_score: float) -> PatternDetector:
+    return PatternDetector(entities, engine, min_score)

@@ -1,0 +1,179 @@
+"""The scrubber: detectors + operators over batches of text, in one process or a pool."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from consentry.scrub.config import ScrubConfig
+from consentry.scrub.detectors.lexicon import load_lexicon
+from consentry.scrub.detectors.patterns import PATTERNS
+from consentry.scrub.entities import EntityType
+from consentry.scrub.findings import Finding, resolve_overlaps
+from consentry.scrub.operators import build_operators
+from consentry.scrub.registry import build_detectors
+
+__all__ = ["SCRUBBER_RELEASE", "ScrubResult", "Scrubber", "TextsLike", "scrub_parallel"]
+
+SCRUBBER_RELEASE = "1.0"
+TextsLike = pa.Array | pa.ChunkedArray | Sequence[str | bytes | None]
+
+
+@dataclass(frozen=True)
+class ScrubResult:
+    """One scrubbed batch: texts (null where failed or null in input), failures, counts per entity."""
+
+    texts: pa.StringArray
+    failed: pa.BooleanArray
+    counts: dict[EntityType, int]
+
+
+class Scrubber:
+    """Finds personal data and rewrites it with the configured operator per entity.
+
+    Picklable: it travels to pool workers as ``(cfg, key, names)`` and is rebuilt there.
+    `key` keys the hash and surrogate operators (a random key when omitted); `names` is
+    the member directory matched exactly.
+    """
+
+    def __init__(self, cfg: ScrubConfig | None = None, key: bytes | None = None, names: Sequence[str] = ()):
+        self.cfg = cfg or ScrubConfig.default()
+        self.key = key if key is not None else os.urandom(32)
+        self.names = tuple(names)
+        self.detectors = build_detectors(self.cfg, self.names)
+        self._operators = build_operators(self.key, self.cfg.mask_char)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Scrubber, (self.cfg, self.key, self.names))
+
+    @property
+    def version(self) -> str:
+        """Release plus a digest of the pattern catalogue and lexicons, for the manifest."""
+        lex = load_lexicon()
+        h = hashlib.sha256()
+        for p in PATTERNS:
+            h.update(f"{p.name}\x00{p.regex}\x00{p.score}\n".encode())
+        h.update(f"{len(lex.given)}/{len(lex.family)}/{len(lex.common)}".encode())
+        return f"{SCRUBBER_RELEASE}+{h.hexdigest()[:10]}"
+
+    def detect(self, text: str) -> list[Finding]:
+        """Non-overlapping findings in `text`, in order, of the enabled entities."""
+        return self.detect_batch([text])[0]
+
+    def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """`detect` for a batch (batch-aware detectors such as spaCy run once over it)."""
+        per_text: list[list[Finding]] = [[] for _ in texts]
+        for det in self.detectors:
+            for i, found in enumerate(det.detect_batch(texts)):
+                per_text[i].extend(found)
+        enabled = self.cfg.entities
+        return [resolve_overlaps([f for f in fs if f.entity in enabled]) for fs in per_text]
+
+    def apply(self, text: str, findings: Sequence[Finding]) -> str:
+        """`text` with every finding rewritten by its entity's operator."""
+        parts: list[str] = []
+        pos = 0
+        for f in findings:
+            op = self._operators[self.cfg.operator_for(f.entity)]
+            parts.append(text[pos : f.start])
+            parts.append(op.apply(text[f.start : f.end], f.entity))
+            pos = f.end
+        parts.append(text[pos:])
+        return "".join(parts)
+
+    def scrub_text(self, text: str) -> str:
+        """One text, scrubbed (raises on input that cannot be scrubbed)."""
+        return self.apply(text, self.detect(text))
+
+    def scrub_batch(self, texts: TextsLike) -> ScrubResult:
+        """Scrub a batch; a text that cannot be scrubbed comes back null with failed=True."""
+        values = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
+        out: list[str | None] = [None] * len(values)
+        failed = [False] * len(values)
+        good: list[int] = []
+        clean: list[str] = []
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            text = self._readable(v)
+            if text is None:
+                failed[i] = True
+            else:
+                good.append(i)
+                clean.append(text)
+        counts: Counter[EntityType] = Counter()
+        for i, text, findings in zip(good, clean, self._detect_safely(clean), strict=True):
+            if findings is None:
+                failed[i] = True
+                continue
+            try:
+                out[i] = self.apply(text, findings)
+            except Exception:  # an operator bug must not leak the text: exclude it
+                failed[i] = True
+                continue
+            counts.update(f.entity for f in findings)
+        return ScrubResult(pa.array(out, type=pa.string()), pa.array(failed, type=pa.bool_()), dict(counts))
+
+    def _readable(self, value: object) -> str | None:
+        """The text as valid Unicode within the size limit, or None when it cannot be scrubbed."""
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        if not isinstance(value, str) or len(value) > self.cfg.max_text_chars:
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates
+            return None
+        return value
+
+    def _detect_safely(self, texts: list[str]) -> list[list[Finding] | None]:
+        try:
+            return list(self.detect_batch(texts))
+        except Exception:  # isolate the text that breaks a detector; the others proceed
+            results: list[list[Finding] | None] = []
+            for t in texts:
+                try:
+                    results.append(self.detect(t))
+                except Exception:
+                    results.append(None)
+            return results
+
+
+_WORKER: Scrubber | None = None
+
+
+def _init_worker(cfg: ScrubConfig, key: bytes, names: Sequence[str]) -> None:
+    global _WORKER
+    _WORKER = Scrubber(cfg, key, names)
+
+
+def _scrub_in_worker(batch: TextsLike) -> ScrubResult:
+    assert _WORKER is not None
+    return _WORKER.scrub_batch(batch)
+
+
+def scrub_parallel(
+    factory_args: tuple[ScrubConfig, bytes, Sequence[str]],
+    batches: Iterable[TextsLike],
+    workers: int | None = None,
+) -> Iterator[ScrubResult]:
+    """Scrub batches over a process pool (one Scrubber built per worker), results in input order."""
+    workers = workers or os.cpu_count() or 1
+    cfg, key, names = factory_args
+    if workers == 1:
+        scrubber = Scrubber(cfg, key, names)
+        for b in batches:
+            yield scrubber.scrub_batch(b)
+        return
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(cfg, key, tuple(names))) as pool:
+        yield from pool.map(_scrub_in_worker, batches, chunksize=1)
