@@ -186,3 +186,31 @@ def test_trusted_header_mode_needs_the_header_on_every_request(svc_store: SqlSto
         assert c.get("/v1/me/settings", headers=sign_member_header(secret, "us-alice")).status_code == 200
         assert c.cookies.get("consentry_session")
         assert c.get("/v1/me/settings").status_code == 401  # the cookie alone does not identify the member
+
+
+def test_every_post_form_carries_a_csrf_token_and_pages_need_no_inline_code(
+    app: FastAPI, member_client: Callable[[str], TestClient], svc_store: SqlStore
+) -> None:
+    import re
+
+    member = member_client("us-alice")
+    case = member.post("/v1/me/objections", json={"purposes": ["personalization"]}).json()["case_id"]
+    member.post("/v1/me/choices", json={"purpose": "genai_training", "enabled": False})
+    pages = [
+        member.get(p).text
+        for p in ("/settings/data-privacy", "/settings/objection", f"/settings/objection/{case}", "/settings/my-data")
+    ]
+    issued = StaffRegistry(svc_store).add_key("Rae", StaffRole.REVIEWER)
+    with TestClient(app) as staff:
+        token = CSRF.search(staff.get("/admin/sign-in").text)
+        assert token
+        staff.post("/admin/sign-in", data={"api_key": issued.secret, "csrf_token": token.group(1)})
+        pages += [staff.get(f"/admin/{p}").text for p in ("objections", "policy", "builds", "replay", "ledger")]
+        pages.append(staff.get("/admin/sign-in").text)
+    forms = 0
+    for html in pages:
+        for form in re.findall(r"<form[^>]*method=\"post\".*?</form>", html, flags=re.S):
+            forms += 1
+            assert 'name="csrf_token"' in form, form[:200]
+        assert "<script" not in html and ' style="' not in html and "javascript:" not in html
+    assert forms >= 8
