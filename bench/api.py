@@ -284,30 +284,45 @@ def main() -> None:
         a.concurrency, a.seconds, a.rounds, a.toggles = 50, 2.0, 1, 200
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = prepare_store(Path(tmp) / "bench.db", a.members)
-        port = _free_port()
-        proc = start_server(url, port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            rounds: dict[str, list[Result]] = {"trivial": [], "settings": [], "toggle": []}
-            sessions = asyncio.run(wrk_sessions(base, min(a.members - 1, 1000))) if a.tool == "wrk" else []
-            for r in range(a.rounds):
-                for name in rounds:
-                    if a.tool == "wrk":
-                        res = load_wrk(base, name, a.concurrency, a.seconds, sessions)
-                    else:
-                        res = asyncio.run(load(base, name, a.concurrency, a.seconds, a.members))
-                    rounds[name].append(res)
-                    print(
-                        f"round {r + 1} {name:9s} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.1f} ms  "
-                        f"p99 {res.p99_ms:6.1f} ms  errors {res.errors}",
-                        flush=True,
-                    )
-            integrity = asyncio.run(concurrent_toggles(base, url, a.toggles))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+        rounds, integrity = run(a, Path(tmp))
+    summary = summarise(a, rounds, integrity)
+    print(json.dumps(summary, indent=2))
+    if a.json:
+        a.json.write_text(json.dumps(summary, indent=2) + "\n")
 
+
+def run(a: argparse.Namespace, tmp: Path) -> tuple[dict[str, list[Result]], dict[str, object]]:
+    """Serve a fresh store, load each endpoint for every round, then the concurrent toggles."""
+    url = prepare_store(tmp / "bench.db", a.members)
+    port = _free_port()
+    proc = start_server(url, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        rounds: dict[str, list[Result]] = {"trivial": [], "settings": [], "toggle": []}
+        sessions = asyncio.run(wrk_sessions(base, min(a.members - 1, 1000))) if a.tool == "wrk" else []
+        for r in range(a.rounds):
+            for name in rounds:
+                if a.tool == "wrk":
+                    res = load_wrk(base, name, a.concurrency, a.seconds, sessions)
+                else:
+                    res = asyncio.run(load(base, name, a.concurrency, a.seconds, a.members))
+                rounds[name].append(res)
+                print(
+                    f"round {r + 1} {name:9s} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.1f} ms  "
+                    f"p99 {res.p99_ms:6.1f} ms  errors {res.errors}",
+                    flush=True,
+                )
+        integrity = asyncio.run(concurrent_toggles(base, url, a.toggles))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    return rounds, integrity
+
+
+def summarise(
+    a: argparse.Namespace, rounds: dict[str, list[Result]], integrity: dict[str, object]
+) -> dict[str, object]:
+    """Medians over rounds, the side-by-side ratio, and the integrity check."""
     med = {
         name: {
             "rps": statistics.median(r.rps for r in rs),
@@ -330,9 +345,7 @@ def main() -> None:
         "concurrent_toggles_one_member": integrity,
         "python": sys.version.split()[0],
     }
-    print(json.dumps(summary, indent=2))
-    if a.json:
-        a.json.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
 
 if __name__ == "__main__":
