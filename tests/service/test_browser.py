@@ -1,13 +1,17 @@
 """Browser tests: Playwright driving Debian's chromium against a live uvicorn on loopback.
 
-Also saves screenshots of the main pages under docs/screenshots/.
+Screenshots of the main pages are taken on every run; with CONSENTRY_SCREENSHOTS=1
+they replace the ones under docs/screenshots/ (otherwise they go to a temporary
+directory, so a test run leaves the working tree clean).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +33,7 @@ from .conftest import CLOCK, MEMBERS, make_config
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / "docs" / "screenshots" if os.environ.get("CONSENTRY_SCREENSHOTS") == "1" else None
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -109,8 +113,10 @@ def _member_page(browser: Any, live: dict[str, Any], member: str, **context: Any
 
 
 def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    target = SHOTS or Path(tempfile.gettempdir()) / "consentry-screenshots"
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / f"{name}.png"), full_page=True)
+    assert (target / f"{name}.png").stat().st_size > 1000
 
 
 def test_us_member_turns_generative_ai_off_and_on(browser: Any, live: dict[str, Any]) -> None:
