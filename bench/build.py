@@ -161,7 +161,8 @@ def bench(records: int, members: int, repeat: int) -> dict[str, float]:
         if proc.returncode:
             raise SystemExit(proc.stderr[-3000:])
         build_rss.append(json.loads(proc.stderr.strip().splitlines()[-1])["maxrss_mb"])
-        rows = json.JSONDecoder().raw_decode(proc.stdout.lstrip())[0]["counts"]["included"]
+        summary = proc.stdout[proc.stdout.index("{\n") :]  # the JSON summary (anything printed before it is noise)
+        rows = json.JSONDecoder().raw_decode(summary)[0]["counts"]["included"]
         members_file = work / "allowed.parquet"
         if i == 0:
             _allowed_members(url, out, key, members_file)

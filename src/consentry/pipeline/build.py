@@ -42,6 +42,7 @@ from consentry.vocab import ReasonCode
 __all__ = ["BuildProgress", "BuildResult", "BuildStage", "build"]
 
 ROW_GROUP_ROWS = 65_536
+INLINE_SCRUB_ROWS = 50_000
 
 
 class BuildStage(StrEnum):
@@ -243,6 +244,8 @@ def output_schema(included: pa.Schema) -> pa.Schema:
 
 def _write(ctx: _Context, reader: pa.RecordBatchReader, directory: Path, allowed: int) -> list[ShardFile]:
     schema = output_schema(reader.schema)
+    if ctx.scrub is not None and allowed < INLINE_SCRUB_ROWS:
+        ctx.scrub.workers = 1  # a process pool costs more than it saves on small builds
     steps: list[Step] = [ctx.scrub] if ctx.scrub is not None else []
     steps += [Project(schema), Rechunk(ROW_GROUP_ROWS)]
     ctx.steps = steps
