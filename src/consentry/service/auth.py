@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from consentry.service.context import ServiceContext, get_ctx
@@ -132,11 +133,17 @@ class StaffAuth:
     via_session: bool
 
 
-def staff_auth(request: Request, ctx: ServiceContext = Depends(get_ctx)) -> StaffAuth:
+_BEARER = HTTPBearer(auto_error=False, scheme_name="staffKey", description="A staff API key (csk_…).")
+
+
+def staff_auth(
+    request: Request,
+    ctx: ServiceContext = Depends(get_ctx),
+    credentials: HTTPAuthorizationCredentials | None = Security(_BEARER),
+) -> StaffAuth:
     """The staff key presented as `Authorization: Bearer csk_…` or held by the console session."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        key = ctx.staff.authenticate(header[7:].strip())
+    if credentials is not None:
+        key = ctx.staff.authenticate(credentials.credentials.strip())
         if key is None:
             raise _unauthenticated("the staff API key is unknown or revoked")
         return StaffAuth(key, via_session=False)
