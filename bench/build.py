@@ -100,7 +100,7 @@ def make_lake(records: int, members: int, lake: Path) -> Path:
 _BASELINE = r"""
 import sys, json, duckdb, resource
 lake, members_file, out = sys.argv[1:4]
-con = duckdb.connect(); con.execute("SET TimeZone='UTC'"); con.execute("SET memory_limit='1GB'")
+con = duckdb.connect(); con.execute("SET TimeZone='UTC'"); con.execute("SET memory_limit='1GB'"); con.execute("SET enable_progress_bar=false")
 con.execute(f"CREATE TABLE k AS SELECT * FROM read_parquet('{members_file}')")
 con.execute(f'''COPY (SELECT r.record_id, k.member_key, r.kind, r.created_at, r.text, r.language
   FROM read_parquet('{lake}/*.parquet') r JOIN k ON r.member_id = k.member_id
@@ -173,7 +173,7 @@ def bench(records: int, members: int, repeat: int) -> dict[str, float]:
         base_times.append(time.perf_counter() - start)
         if base.returncode:
             raise SystemExit(base.stderr[-3000:])
-        info = json.loads(base.stdout)
+        info = json.loads(base.stdout.strip().splitlines()[-1])
         base_rss.append(info["maxrss_mb"])
         if info["rows"] != rows:
             raise SystemExit(f"baseline wrote {info['rows']} rows, the build {rows}: not the same work")

@@ -110,6 +110,7 @@ class LocalEngine:
         spill = plan.work_dir / "duckdb"
         spill.mkdir(parents=True, exist_ok=True)
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")  # stdout carries the JSON summary
         self.con.execute(f"SET memory_limit = '{plan.memory_limit}'")
         self.con.execute(f"SET temp_directory = {quote_path(spill)}")
         self.con.execute("SET preserve_insertion_order = false")
