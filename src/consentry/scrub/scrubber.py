@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 
@@ -23,7 +23,7 @@ from consentry.scrub.registry import build_detectors
 __all__ = ["SCRUBBER_RELEASE", "ScrubResult", "Scrubber", "TextsLike", "scrub_parallel"]
 
 SCRUBBER_RELEASE = "1.0"
-TextsLike = pa.Array | pa.ChunkedArray | Sequence[str | bytes | None]
+TextsLike: TypeAlias = "pa.Array | pa.ChunkedArray | Sequence[str | bytes | None]"
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,8 @@ class _Prefilter:
         return hits
 
 
-def _collect(pid: int, _from: int, _to: int, _flags: int, hits: list[int]) -> None:
-    hits.append(pid)
+def _collect(pid: int, _from: int, _to: int, _flags: int, hits: object) -> None:
+    hits.append(pid)  # type: ignore[attr-defined]
 
 
 class PatternDetector(Detector):

@@ -88,7 +88,8 @@ class SurrogateOperator(_Keyed, Operator):
         if entity is EntityType.PERSON:
             return self._person(value, digest)
         if entity is EntityType.EMAIL:
-            return f"{self._pick(self._given, digest, 0).lower()}.{self._pick(self._family, digest, 4).lower()}@example.org"
+            given, family = self._pick(self._given, digest, 0), self._pick(self._family, digest, 4)
+            return f"{given.lower()}.{family.lower()}@example.org"
         return self._shape(value, digest)
 
     @staticmethod

@@ -1,0 +1,168 @@
+"""Measuring a scrubber against gold spans: per-entity precision/recall/F2, leak rate, char precision.
+
+Training-data scrubbing is judged first on leaks: the share of gold personal-data
+characters left unredacted, whatever type the redaction gave them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from consentry.errors import InputError
+from consentry.scrub.entities import EntityType
+from consentry.scrub.findings import Finding
+
+__all__ = ["GOLD_LABELS", "EntityScore", "EvalReport", "GoldText", "evaluate", "read_gold_corpus"]
+
+#: Gold labels (ours and presidio-evaluator's) that identify a person, mapped to our types.
+#: Other gold labels (organisations, places, titles, generic dates, ages) are not personal identifiers.
+GOLD_LABELS: dict[str, EntityType] = {
+    **{e.value: e for e in EntityType},
+    "PHONE_NUMBER": EntityType.PHONE,
+    "EMAIL_ADDRESS": EntityType.EMAIL,
+    "IBAN_CODE": EntityType.IBAN,
+    "US_DRIVER_LICENSE": EntityType.DRIVER_LICENSE,
+    "ADDRESS": EntityType.STREET_ADDRESS,
+}
+
+
+@dataclass(frozen=True)
+class GoldText:
+    """A text and its gold spans as (start, end, label)."""
+
+    text: str
+    spans: tuple[tuple[int, int, str], ...]
+
+
+@dataclass
+class EntityScore:
+    """Span-level counts for one entity type (a span matches when it overlaps one of its type)."""
+
+    gold: int = 0
+    found: int = 0  # gold spans overlapped by a prediction of the same type
+    predicted: int = 0
+    correct: int = 0  # predictions overlapping a gold span of the same type
+
+    @property
+    def recall(self) -> float:
+        """Share of gold spans found."""
+        return self.found / self.gold if self.gold else 1.0
+
+    @property
+    def precision(self) -> float:
+        """Share of predictions that are right."""
+        return self.correct / self.predicted if self.predicted else 1.0
+
+    @property
+    def f2(self) -> float:
+        """F-beta with beta=2: recall weighs four times precision."""
+        p, r = self.precision, self.recall
+        return 5 * p * r / (4 * p + r) if p + r else 0.0
+
+
+@dataclass
+class EvalReport:
+    """The figures of one evaluation run."""
+
+    texts: int = 0
+    per_entity: dict[str, EntityScore] = field(default_factory=dict)
+    gold_chars: int = 0
+    leaked_chars: int = 0
+    predicted_chars: int = 0
+    correct_chars: int = 0
+
+    @property
+    def leak_rate(self) -> float:
+        """Share of gold PII characters left unredacted."""
+        return self.leaked_chars / self.gold_chars if self.gold_chars else 0.0
+
+    @property
+    def char_precision(self) -> float:
+        """Share of redacted characters that were gold PII (over-redaction spoils training text)."""
+        return self.correct_chars / self.predicted_chars if self.predicted_chars else 1.0
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready figures."""
+        return {
+            "texts": self.texts,
+            "leak_rate": round(self.leak_rate, 4),
+            "char_precision": round(self.char_precision, 4),
+            "entities": {
+                k: {
+                    "gold": v.gold,
+                    "predicted": v.predicted,
+                    "precision": round(v.precision, 4),
+                    "recall": round(v.recall, 4),
+                    "f2": round(v.f2, 4),
+                }
+                for k, v in sorted(self.per_entity.items())
+            },
+        }
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def evaluate(gold: Sequence[GoldText], predictions: Iterable[Sequence[Finding]]) -> EvalReport:
+    """Compare predicted findings with gold spans, text by text."""
+    report = EvalReport()
+    scores: dict[str, EntityScore] = defaultdict(EntityScore)
+    for g, preds in zip(gold, predictions, strict=True):
+        report.texts += 1
+        pii = [(s, e, GOLD_LABELS[lab]) for s, e, lab in g.spans if lab in GOLD_LABELS and e > s]
+        gold_mask = bytearray(len(g.text))
+        for s, e, _ in pii:
+            gold_mask[s:e] = b"\x01" * (e - s)
+        pred_mask = bytearray(len(g.text))
+        for f in preds:
+            pred_mask[f.start : f.end] = b"\x01" * (f.end - f.start)
+        for s, e, ent in pii:
+            sc = scores[ent.value]
+            sc.gold += 1
+            sc.found += any(f.entity is ent and _overlaps((s, e), (f.start, f.end)) for f in preds)
+        for f in preds:
+            sc = scores[f.entity.value]
+            sc.predicted += 1
+            sc.correct += any(ent is f.entity and _overlaps((s, e), (f.start, f.end)) for s, e, ent in pii)
+        report.gold_chars += sum(gold_mask)
+        report.predicted_chars += sum(pred_mask)
+        both = sum(1 for a, b in zip(gold_mask, pred_mask, strict=True) if a and b)
+        report.correct_chars += both
+        report.leaked_chars += sum(gold_mask) - both
+    report.per_entity = dict(scores)
+    return report
+
+
+def read_gold_corpus(path: Path) -> list[GoldText]:
+    """A JSONL corpus of ``{"text": ..., "spans": [{"start", "end", "label"}]}`` (errors name file:line)."""
+    out: list[GoldText] = []
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            where = f"{path}:{n}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError("line is not valid UTF-8", where=where) from None
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"not valid JSON ({e.msg}, column {e.colno})", where=where) from None
+            text = obj.get("text") if isinstance(obj, dict) else None
+            if not isinstance(text, str):
+                raise InputError("missing or non-string 'text'", where=where, field="text")
+            spans = obj.get("spans", [])
+            try:
+                parsed = tuple((int(s["start"]), int(s["end"]), str(s["label"])) for s in spans)
+            except (TypeError, KeyError, ValueError):
+                raise InputError("each span needs integer start, end and a label", where=where, field="spans") from None
+            if any(not 0 <= s <= e <= len(text) for s, e, _ in parsed):
+                raise InputError("span offsets fall outside the text", where=where, field="spans")
+            out.append(GoldText(text, parsed))
+    return out
