@@ -25,12 +25,14 @@ from consentry.cli.build import build_command, builds_app  # noqa: E402
 from consentry.cli.decide import decide_command  # noqa: E402
 from consentry.cli.demo import demo_command  # noqa: E402
 from consentry.cli.serve import register as _register_serve  # noqa: E402
+from consentry.cli.scrub import app as _scrub_app  # noqa: E402
 
 app.command("build")(build_command)
 app.add_typer(builds_app, name="builds")
 app.command("decide")(decide_command)
 app.command("demo")(demo_command)
 _register_serve(app)
+app.add_typer(_scrub_app, name="scrub")
 for _name, _group in (
     ("policy", _policy),
     ("members", _members),
