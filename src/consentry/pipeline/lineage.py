@@ -45,6 +45,7 @@ def deleted_records(
         with tempfile.TemporaryDirectory(prefix="consentry-lineage-") as tmp:
             sources = stage_text_sources(resolve_sources(list(record.sources)), (), Path(tmp))
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
             con.execute(f"CREATE TEMP VIEW r AS {records_sql(sources, ())}")
             shard_list = ", ".join(quote_path(p) for p in shards)
             row = con.execute(

@@ -299,7 +299,7 @@ def _member_causes(store: Store, record: BuildRecord, now: datetime) -> dict[str
     members = build_members(store, record.build_id)
     snapshot = store.snapshot(record.purpose, record.as_of, now)
     verdicts = decide_members(store.policy(), record.purpose, snapshot, at=record.as_of, now=now)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"enable_progress_bar": False})
     try:
         con.register("b", members)
         con.register("v", verdicts)
