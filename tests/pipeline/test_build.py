@@ -179,11 +179,6 @@ def test_a_withdrawal_effective_after_t_excludes_the_member_from_a_replay_of_t(p
     assert member_key(KEY, "ok_br") not in _read(platform.root / "out").column("member_key").to_pylist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger: SqlStore.snapshot() (ADBC path) misses events recorded after an earlier snapshot() "
-    "in the same process; reported to the ledger's owner",
-)
 def test_a_withdrawal_recorded_after_the_build_moment_wins_on_the_next_build(platform: Platform) -> None:
     from consentry.ledger.protocol import NewEvent
     from consentry.vocab import Choice, Source
