@@ -299,8 +299,9 @@ def _member_causes(store: Store, record: BuildRecord, now: datetime) -> dict[str
     members = build_members(store, record.build_id)
     snapshot = store.snapshot(record.purpose, record.as_of, now)
     verdicts = decide_members(store.policy(), record.purpose, snapshot, at=record.as_of, now=now)
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("b", members)
         con.register("v", verdicts)
         rows = con.execute(_CAUSE_SQL).fetchall()
