@@ -176,7 +176,14 @@ PATTERNS: tuple[Pattern, ...] = (
         hint=r"(?:linkedin\.com/in/|(?:twitter|x|facebook|instagram|github)\.com/|tiktok\.com/@|youtube\.com/@"
         r"|mastodon\.social/@|threads\.net/@)",
     ),
-    Pattern("url", E.URL, r"(?<![\w@./])(?:https?://|www\.)[^\s<>\"'`]{2,2048}", 0.6, strip_trailing=".,;:!?)]}'\"»…"),
+    Pattern(
+        "url",
+        E.URL,
+        r"(?<![\w@./])(?:https?://|www\.)[^\s<>\"'`]{2,2048}",
+        0.6,
+        strip_trailing=".,;:!?)]}'\"»…",
+        hint=r"https?://|www\.",
+    ),
     Pattern("handle", E.USERNAME, r"(?<![\w@./`])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?(?![\w@])", 0.8),
     Pattern(
         "ipv4",
@@ -253,7 +260,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "nir",
         E.NATIONAL_ID,
         r"(?<!\w)[12][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?(?:[0-9]{2}|2[AB])[ ]?[0-9]{3}[ ]?[0-9]{3}[ ]?[0-9]{2}(?!\w)",
-        0.75,
+        0.96,
         validator=validate_national_id,
     ),
     Pattern(
@@ -290,12 +297,14 @@ PATTERNS: tuple[Pattern, ...] = (
         E.SECRET,
         r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,4096}\.[A-Za-z0-9_-]{8,4096}(?![\w-])",
         0.95,
+        hint=r"eyJ[A-Za-z0-9_-]{8}",
     ),
     Pattern(
         "private_key",
         E.SECRET,
         r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[\s\S]{0,8192}?-----END [A-Z ]{0,20}PRIVATE KEY-----",
         0.99,
+        hint=r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----",
     ),
     Pattern(
         "secret_assignment",
@@ -332,7 +341,7 @@ PATTERNS: tuple[Pattern, ...] = (
         rf"(?<![\w-])[0-9]{{1,6}}[A-Za-z]?,?(?:[ ]+(?:N|S|E|W|North|South|East|West)\.?)?(?:[ ]+{_CAP}){{1,4}}"
         rf"[ ]+(?:{_STREET_SUFFIX})\.?(?!\w)(?:,?[ ]+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?[ ]?#?[0-9]{{1,5}}"
         r"[A-Za-z]?)?",
-        0.75,
+        0.96,
         hint=rf"[0-9][^\n]*\b(?:{_STREET_SUFFIX})\b",
     ),
     Pattern(
@@ -340,14 +349,15 @@ PATTERNS: tuple[Pattern, ...] = (
         E.STREET_ADDRESS,
         rf"(?<!\w)(?:{_STREET_PREFIX})(?:[ ]+(?:{_PARTICLES})){{0,2}}(?:[ ]+{_CAP}){{1,4}},?[ ]+[0-9]{{1,5}}"
         r"[A-Za-z]?(?!\w)",
-        0.75,
+        0.96,
         hint=rf"(?:{_STREET_PREFIX})",
     ),
     Pattern(
         "street_compound",
         E.STREET_ADDRESS,
         rf"(?<!\w)(?:{_CAP}[ ])?[A-ZÀ-ÖØ-ÞĀ-Ž][\w'-]{{1,40}}(?:{_STREET_COMPOUND})[ ]+[0-9]{{1,5}}[a-zA-Z]?(?!\w)",
-        0.75,
+        0.96,
+        hint=rf"(?:{_STREET_COMPOUND})[ ]+[0-9]",
     ),
     Pattern(
         "street_in_context",
