@@ -138,6 +138,7 @@ def run_demo(
     directory: Path = Path(".consentry-demo"),
     *,
     members: int = 20_000,
+    records: int = 60_000,
     policy_path: Path | None = None,
     console: Console | None = None,
 ) -> DemoResult:
@@ -165,6 +166,9 @@ def run_demo(
     console.print(_table("genai_training", counts, MOMENTS))
     console.print("[bold]share of members whose data may be used[/]")
     console.print(_chart(counts, MOMENTS))
+    from consentry.demo.build_step import run_build_step
+
+    run_build_step(store, platform, directory, console, records)
     verify = store.verify()
     console.print(f"ledger: {verify.events:,} events, head {verify.head_hash[:16]}…, intact: {verify.ok}")
     return DemoResult(directory, db_url, counts)
