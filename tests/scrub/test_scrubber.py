@@ -118,5 +118,5 @@ def test_spacy_backend_finds_persons() -> None:
     from consentry.scrub import NerBackend
 
     s = Scrubber(ScrubConfig(ner=NerBackend.SPACY, operators={E.PERSON: OperatorName.TAG}), key=b"k")
-    spacy_found = [f for f in s.detectors if f.name == "spacy_ner"][0].detect("Yesterday Barack Obama spoke in Ohio.")
+    spacy_found = next(f for f in s.detectors if f.name == "spacy_ner").detect("Yesterday Barack Obama spoke in Ohio.")
     assert [(f.start, f.end) for f in spacy_found] == [(10, 22)]
