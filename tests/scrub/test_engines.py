@@ -96,7 +96,7 @@ ADVERSARIAL = [
     "password: " * 200,
     "https://" + "a" * 2000,
     "eyJ" + "a" * 2000,
-    "-----BEGIN PRIVATE KEY-----" + "a" * 2000,
+    "-----BEGIN PRIVATE KEY-----" + "a" * 9000,  # longer than the bounded key-body window
     "DE89 " * 400,
     "Aaaa " * 500,
     "x@a." * 500,
