@@ -4,7 +4,7 @@ The library's public surface, stated once (imported lazily so the command line s
 
     policy    load_policy, check_policy, Policy, PolicyVersion
     store     open_store, Store, Member, NewEvent, ConsentEvent, ObjectionCase
-    decide    decide, decide_for, is_allowed, Decision, ConsentFacts, RecordFacts
+    decide    decide_for, is_allowed, Decision, ConsentFacts, RecordFacts
     builds    build, BuildResult, list_builds, builds_for_member, stale_builds, rebuild
     scrub     Scrubber, ScrubConfig, EntityType
     vocab     ReasonCode, Choice, Source, Mode, Control, LegalBasis, Visibility, CaseStatus
@@ -30,7 +30,6 @@ _EXPORTS: dict[str, str] = {
     "NewEvent": "consentry.ledger",
     "ConsentEvent": "consentry.ledger",
     "ObjectionCase": "consentry.ledger",
-    "decide": "consentry.decide",
     "decide_for": "consentry.decide",
     "is_allowed": "consentry.decide",
     "Decision": "consentry.decide",
@@ -93,7 +92,6 @@ __all__ = [
     "build",
     "builds_for_member",
     "check_policy",
-    "decide",
     "decide_for",
     "is_allowed",
     "list_builds",
@@ -115,10 +113,11 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from consentry.config import Settings
-    from consentry.decide import ConsentFacts, Decision, RecordFacts, decide, decide_for, is_allowed
+    from consentry.decide import ConsentFacts, Decision, RecordFacts, decide_for, is_allowed
     from consentry.errors import BuildError, ConsentryError, InputError, NotFoundError, PolicyValidationError
     from consentry.ledger import ConsentEvent, Member, NewEvent, ObjectionCase, Store, open_store
-    from consentry.pipeline import BuildResult, build, builds_for_member, list_builds, rebuild, stale_builds
+    from consentry.pipeline import BuildResult, builds_for_member, list_builds, rebuild, stale_builds
+    from consentry.pipeline import build  # type: ignore[no-redef]
     from consentry.policy import Policy, PolicyVersion, check_policy, load_policy
     from consentry.scrub import EntityType, Scrubber, ScrubConfig
     from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, ReasonCode, Source, Visibility
