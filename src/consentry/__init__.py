@@ -116,8 +116,14 @@ if TYPE_CHECKING:
     from consentry.decide import ConsentFacts, Decision, RecordFacts, decide_for, is_allowed
     from consentry.errors import BuildError, ConsentryError, InputError, NotFoundError, PolicyValidationError
     from consentry.ledger import ConsentEvent, Member, NewEvent, ObjectionCase, Store, open_store
-    from consentry.pipeline import BuildResult, builds_for_member, list_builds, rebuild, stale_builds
-    from consentry.pipeline import build  # type: ignore[no-redef]
+    from consentry.pipeline import (
+        BuildResult,
+        build,  # type: ignore[no-redef]
+        builds_for_member,
+        list_builds,
+        rebuild,
+        stale_builds,
+    )
     from consentry.policy import Policy, PolicyVersion, check_policy, load_policy
     from consentry.scrub import EntityType, Scrubber, ScrubConfig
     from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, ReasonCode, Source, Visibility
