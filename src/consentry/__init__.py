@@ -116,9 +116,9 @@ if TYPE_CHECKING:
     from consentry.decide import ConsentFacts, Decision, RecordFacts, decide_for, is_allowed
     from consentry.errors import BuildError, ConsentryError, InputError, NotFoundError, PolicyValidationError
     from consentry.ledger import ConsentEvent, Member, NewEvent, ObjectionCase, Store, open_store
-    from consentry.pipeline import (
+    from consentry.pipeline import (  # type: ignore[no-redef]
         BuildResult,
-        build,  # type: ignore[no-redef]
+        build,
         builds_for_member,
         list_builds,
         rebuild,
