@@ -33,8 +33,10 @@ AS_OF = datetime(2025, 2, 1, tzinfo=UTC)
 BEFORE_DISCLOSURE = datetime(2024, 3, 1, tzinfo=UTC)
 KEY = b"spark-test-pseudonym-key"
 ADULT = date(1980, 1, 1)
+#: the scrubber's default limit: longer texts cannot be scrubbed (and are never written)
+UNSCRUBBABLE_CHARS = 20_000_000
 
-#: One text per entity type the scrubber detects, and more than one in some texts.
+#: Texts with every entity type the scrubber detects (more than one in some).
 PII_TEXTS = [
     "Had coffee with Ada Lovelace and Charles Babbage today.",
     "Write to me at ada.lovelace@example.com or ada@example.org",
@@ -48,7 +50,8 @@ PII_TEXTS = [
     "My passport number is X12345678 and national id 1234567890",
     "Driver license D1234567 expires soon",
     "I live at 221B Baker Street, London NW1 6XE",
-    "Born on 10 December 1815, I was",
+    "DOB: 1985-03-14, so a party is due",
+    "BSN 111222333 and CPF 123.456.789-09 on the form",
     "token=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 oops",
     "Nothing personal in this one at all.",
 ]
@@ -80,6 +83,7 @@ MEMBERS: dict[str, tuple[str | None, date | None, datetime | None]] = {
 }
 
 #: per-reason counts of a build of `train` as of AS_OF over the whole lake, without scrubbing
+#: (scrubbed, one ALLOWED record becomes SCRUB_FAILED)
 EXPECTED = {
     "MALFORMED": 8,
     "CREATED_AFTER_AS_OF": 2,
@@ -96,7 +100,7 @@ EXPECTED = {
     "OBJECTION_UPHELD": 1,
     "OPTED_OUT": 2,
     "NOT_OPTED_IN": 1,
-    "ALLOWED": 26,
+    "ALLOWED": 28,
 }
 
 
@@ -174,6 +178,7 @@ def typed_rows() -> list[dict[str, Any]]:
         rec("p-null-text", "ok_us", text=None),
         rec("p-null-member", None),
         rec("", "ok_us"),
+        rec("p-unscrubbable", "ok_us", text="x" * (UNSCRUBBABLE_CHARS + 1)),  # SCRUB_FAILED when scrubbed
     ]
     return rows
 

@@ -14,6 +14,7 @@ from conftest import AS_OF, BEFORE_DISCLOSURE, EXPECTED, KEY, PURPOSE, Lake
 
 from consentry.pipeline import build
 from consentry.pipeline.registry import builds_for_member, list_builds
+from consentry.scrub import EntityType
 
 pytestmark = pytest.mark.spark
 
@@ -75,6 +76,20 @@ def test_spark_build_equals_local_build_on_every_reason(spark: Any, spark_lake: 
     assert spark_builds[0].build_id in {b.build_id for b in builds_for_member(spark_lake.store, "ok_us")}
     assert not builds_for_member(spark_lake.store, "opted_out")
     assert not list(spark_lake.root.glob(".out-spark.consentry-*"))  # no staging left behind
+
+
+def test_scrubbed_spark_build_equals_local_build(spark: Any, spark_lake: Lake) -> None:
+    local, out = _both(spark_lake, as_of=AS_OF, scrub=True)
+    manifest = _assert_equivalent(local, out)  # same scrubbed texts, PII counts, members digest
+    counts = manifest["counts"]
+    assert counts["excluded"]["SCRUB_FAILED"] == 1
+    assert counts["included"] == EXPECTED["ALLOWED"] - 1
+    assert set(manifest["pii"]) == {e.value for e in EntityType}
+    assert manifest["scrubber"]["enabled"] is True
+    texts = " ".join(_rows(out).column("text").to_pylist())
+    for secret in ("ada.lovelace@example.com", "4111 1111 1111 1111", "123-45-6789", "DE89 3704", "192.168.10.20"):
+        assert secret not in texts
+    assert "p-unscrubbable" not in set(_rows(out).column("record_id").to_pylist())
 
 
 def test_spark_build_before_disclosure_includes_nothing(spark: Any, spark_lake: Lake) -> None:

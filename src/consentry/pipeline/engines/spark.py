@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ def spark_session(options: SparkOptions) -> SparkSession:
     except ImportError:
         raise BuildError("--engine spark needs PySpark: pip install 'consentry[spark]' (and Java 17)") from None
     builder = SparkSession.builder.master(options.master).appName(options.app_name)
+    if options.master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        os.environ["PYSPARK_PYTHON"] = sys.executable  # local workers must import consentry like the driver
     for key, value in {**DEFAULT_CONF, **options.conf, **REQUIRED_CONF}.items():
         builder = builder.config(key, value)
     try:
