@@ -11,12 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from consentry.errors import InputError
 from consentry.scrub.entities import EntityType
-from consentry.scrub.findings import Finding
 
-__all__ = ["GOLD_LABELS", "EntityScore", "EvalReport", "GoldText", "evaluate", "read_gold_corpus"]
+__all__ = ["GOLD_LABELS", "EntityScore", "EvalReport", "GoldText", "SpanLike", "evaluate", "read_gold_corpus"]
 
 #: Gold labels (ours and presidio-evaluator's) that identify a person, mapped to our types.
 #: Other gold labels (organisations, places, titles, generic dates, ages) are not personal identifiers.
@@ -28,6 +28,17 @@ GOLD_LABELS: dict[str, EntityType] = {
     "US_DRIVER_LICENSE": EntityType.DRIVER_LICENSE,
     "ADDRESS": EntityType.STREET_ADDRESS,
 }
+
+
+class SpanLike(Protocol):
+    """A predicted span: a Finding, or another tool's span mapped to an entity name."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def entity(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def evaluate(gold: Sequence[GoldText], predictions: Iterable[Sequence[Finding]]) -> EvalReport:
+def evaluate(gold: Sequence[GoldText], predictions: Iterable[Sequence[SpanLike]]) -> EvalReport:
     """Compare predicted findings with gold spans, text by text."""
     report = EvalReport()
     scores: dict[str, EntityScore] = defaultdict(EntityScore)
@@ -124,11 +135,11 @@ def evaluate(gold: Sequence[GoldText], predictions: Iterable[Sequence[Finding]])
         for s, e, ent in pii:
             sc = scores[ent.value]
             sc.gold += 1
-            sc.found += any(f.entity is ent and _overlaps((s, e), (f.start, f.end)) for f in preds)
+            sc.found += any(f.entity == ent and _overlaps((s, e), (f.start, f.end)) for f in preds)
         for f in preds:
-            sc = scores[f.entity.value]
+            sc = scores[str(f.entity)]
             sc.predicted += 1
-            sc.correct += any(ent is f.entity and _overlaps((s, e), (f.start, f.end)) for s, e, ent in pii)
+            sc.correct += any(ent == f.entity and _overlaps((s, e), (f.start, f.end)) for s, e, ent in pii)
         report.gold_chars += sum(gold_mask)
         report.predicted_chars += sum(pred_mask)
         both = sum(1 for a, b in zip(gold_mask, pred_mask, strict=True) if a and b)

@@ -59,9 +59,12 @@ _PARTICLES = frozenset(
 )
 _CUE_BEFORE = re.compile(
     r"(?:\b(?:i'?m|i am|my name is|name is|name's|named|called|hi|hello|hey|dear|thanks|thank you|thx|cc|"
-    r"with|by|from|met|meet|ask|asked|tell|told|love|congrats|congratulations|to|and|mate|friend|"
-    r"brother|sister|wife|husband|son|daughter|mom|dad|mother|father|boss|colleague|partner|"
-    r"ft\.?|feat\.?|credit|per|regards|cheers|best|sincerely|yours|—|-)[\s,:]*|@)$",
+    r"congrats|congratulations|regards|cheers|sincerely|yours|ft\.?|feat\.?)[\s,:]*|@)$",
+    re.IGNORECASE,
+)
+_WEAK_CUE_BEFORE = re.compile(
+    r"\b(?:with|by|from|met|meet|ask|asked|tell|told|love|to|and|mate|friend|brother|sister|wife|husband|son|"
+    r"daughter|mom|dad|mother|father|boss|colleague|partner|credit|per|best)[\s,:]*$",
     re.IGNORECASE,
 )
 _CUE_AFTER = re.compile(
@@ -188,14 +191,17 @@ class LexiconPersonDetector(Detector):
         elif "A" in kinds and len(kinds) >= 2:
             score = 0.55
         else:
-            score = 0.3 if "A" in kinds else 0.2
+            score = 0.3 if "A" in kinds else 0.25
         notes = [f"tokens {kinds}"]
         if titled:
             score += 0.4
             notes.append("title")
         if _CUE_BEFORE.search(text, max(0, start - 24), start):
-            score += 0.25
+            score += 0.3
             notes.append("cue before")
+        elif _WEAK_CUE_BEFORE.search(text, max(0, start - 24), start):
+            score += 0.15
+            notes.append("weak cue before")
         elif _CUE_AFTER.match(text[end : end + 24]):
             score += 0.15
             notes.append("cue after")
