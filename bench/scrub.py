@@ -26,7 +26,7 @@ warnings.filterwarnings("ignore")
 
 from bench.corpora import presidio_eval  # noqa: E402
 from bench.corpora.social import Sample, SocialCorpus  # noqa: E402
-from consentry.scrub import STRUCTURED_ENTITIES, NerBackend, ScrubConfig, Scrubber, scrub_parallel  # noqa: E402
+from consentry.scrub import STRUCTURED_ENTITIES, NerBackend, Scrubber, ScrubConfig, scrub_parallel  # noqa: E402
 from consentry.scrub.detectors import validators  # noqa: E402
 from consentry.scrub.evaluation import EvalReport, GoldText, evaluate  # noqa: E402
 

@@ -90,7 +90,7 @@ class SocialCorpus:
     def __init__(self, seed: int = 42) -> None:
         self.rng = random.Random(seed)
         Faker.seed(seed)
-        self.fakers = {loc: Faker(loc) for loc in LOCALES + ["pt_PT", "en_US"]}
+        self.fakers = {loc: Faker(loc) for loc in [*LOCALES, "pt_PT", "en_US"]}
         for i, f in enumerate(self.fakers.values()):
             f.seed_instance(seed + i)
 
