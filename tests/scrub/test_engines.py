@@ -109,7 +109,7 @@ def test_patterns_run_in_linear_time(unit: str) -> None:
 
     def run(text: str) -> float:
         best = float("inf")
-        for _ in range(3):
+        for _ in range(5):  # best of 5: the machine is shared
             t0 = time.perf_counter()
             for p in PATTERNS:
                 for _m in p.compiled.finditer(text):
@@ -119,4 +119,4 @@ def test_patterns_run_in_linear_time(unit: str) -> None:
 
     small, large = unit * 2, unit * 8
     ratio = run(large) / max(run(small), 1e-6)
-    assert ratio < 8, f"{ratio:.1f}x for 4x the input"
+    assert ratio < 10, f"{ratio:.1f}x for 4x the input (linear ~4x, quadratic ~16x)"
