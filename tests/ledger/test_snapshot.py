@@ -72,6 +72,8 @@ def test_csv_fast_path_agrees_with_row_by_row(
     at = BASE + timedelta(hours=13)
     fast = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))
     monkeypatch.setattr(sql, "build_snapshot", functools.partial(snapshot.build_snapshot, fast=False))
+    monkeypatch.setattr(sql, "fetch_members", functools.partial(snapshot.fetch_members, fast=False))
+    monkeypatch.setattr(sqlite_store, "_members_cache", None)
     slow = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))
     assert fast.equals(slow)
 

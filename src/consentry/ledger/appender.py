@@ -9,19 +9,24 @@ moved, all in the caller's transaction: either every event lands or none.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.schema import CreateIndex
 
-from consentry.ledger.chain import event_hash
+from consentry.errors import InputError
+from consentry.ledger.chain import canonical_json
 from consentry.ledger.protocol import ConsentEvent, NewEvent
 from consentry.ledger.schema import consent_events, ledger_head, to_us, us_to_dt
+from consentry.policy import Policy
 from consentry.timeutil import utcnow
 from consentry.vocab import Choice, Source
 
-__all__ = ["EVENT_COLUMNS", "AppendResult", "append_events", "row_to_event"]
+__all__ = ["EVENT_COLUMNS", "AppendResult", "append_events", "check_events", "row_to_event", "unknown_purpose"]
 
 #: consent_events columns in canonical-hash order, then prev_hash and hash.
 EVENT_COLUMNS = (
@@ -44,6 +49,9 @@ _KEY_CHUNK = 500
 _CHOICES = {c.value: c.value for c in Choice}
 _SOURCES = {s.value: s.value for s in Source}
 _COPY_THRESHOLD = 200
+#: Below this many new events the snapshot index is kept up row by row, whatever the ledger's size.
+_REBUILD_MIN = 50_000
+_SNAPSHOT_INDEX = next(ix for ix in consent_events.indexes if ix.name == "ix_consent_events_purpose_member_at")
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,38 @@ def row_to_event(row: Sequence[Any]) -> ConsentEvent:
     )
 
 
+def check_events(events: Sequence[NewEvent], policy: Policy | None) -> Callable[[int], str | None]:
+    """Check purposes (published ones only), choices, sources and times; InputError on the first bad one.
+
+    Returns the lookup of the policy version in effect at a time (microseconds).
+    """
+    known = frozenset(policy.purposes()) if policy else frozenset()
+    for e in events:
+        if e.purpose not in known:
+            raise InputError(unknown_purpose(e.purpose, known), field="purpose")
+        if e.at.tzinfo is None:
+            raise InputError("time has no time zone; write it as RFC 3339, e.g. 2025-01-01T00:00:00Z", field="at")
+        if e.choice not in _CHOICES or e.source not in _SOURCES:
+            raise InputError(f"choice must be allow|deny and source one of {', '.join(_SOURCES)}")
+    if policy is None:
+        return lambda _us: None
+    starts = [to_us(v.effective_at) for v in policy.versions]
+    ids = [v.version for v in policy.versions]
+
+    def version_at(at_us: int) -> str | None:
+        i = bisect.bisect_right(starts, at_us)
+        return ids[i - 1] if i else None
+
+    return version_at
+
+
+def unknown_purpose(purpose: str, known: frozenset[str]) -> str:
+    """The message for an event naming a purpose no published version discloses."""
+    if not known:
+        return f"unknown purpose {purpose!r}: no policy is published; run `consentry policy publish FILE` first"
+    return f"unknown purpose {purpose!r}; published versions disclose {', '.join(sorted(known))}"
+
+
 def append_events(
     conn: Connection,
     events: Sequence[NewEvent],
@@ -89,7 +129,31 @@ def append_events(
         head_q = head_q.with_for_update()
     count, last_id, prev = conn.execute(head_q).one()
     existing = _existing_keys(conn, [e.idempotency_key for e in events if e.idempotency_key])
-    recorded_us = to_us(utcnow())
+    rows, out, last_id, prev = _chain_rows(events, existing, int(last_id), str(prev), to_us(utcnow()), version_at)
+    if rows:
+        _insert(conn, rows, rebuild_index=len(rows) >= max(_REBUILD_MIN, int(count)))
+        conn.execute(
+            update(ledger_head)
+            .where(ledger_head.c.id == 1)
+            .values(events=count + len(rows), last_event_id=last_id, hash=prev)
+        )
+    return AppendResult(len(rows), [row_to_event(r) for r in out] if want_events else [])
+
+
+def _chain_rows(
+    events: Sequence[NewEvent],
+    existing: dict[str, tuple[Any, ...]],
+    last_id: int,
+    prev: str,
+    recorded_us: int,
+    version_at: Callable[[int], str | None],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int, str]:
+    """Rows (fields, prev_hash, hash) for the new events, and every event's row in the given order.
+
+    The hot loop of a bulk append: names are bound locally, the canonical JSON
+    encoder is reused.
+    """
+    sha256, encode, choices, sources = hashlib.sha256, canonical_json, _CHOICES, _SOURCES
     rows: list[tuple[Any, ...]] = []
     out: list[tuple[Any, ...]] = []
     for e in events:
@@ -99,34 +163,28 @@ def append_events(
             continue
         last_id += 1
         at_us = to_us(e.at)
+        version = e.policy_version or version_at(at_us)
         fields = (
             last_id,
             e.member_id,
             e.purpose,
-            _CHOICES[e.choice],
+            choices[e.choice],
             at_us,
             recorded_us,
-            _SOURCES[e.source],
+            sources[e.source],
             e.actor,
-            e.policy_version or version_at(at_us),
+            version,
             key,
             e.case_id,
         )
-        h = event_hash(prev, fields)
+        h = sha256(f"{prev}\n{encode(fields)}".encode()).hexdigest()
         row = (*fields, prev, h)
         prev = h
         rows.append(row)
         out.append(row)
         if key is not None:
             existing[key] = row
-    if rows:
-        _insert(conn, rows)
-        conn.execute(
-            update(ledger_head)
-            .where(ledger_head.c.id == 1)
-            .values(events=count + len(rows), last_event_id=last_id, hash=prev)
-        )
-    return AppendResult(len(rows), [row_to_event(r) for r in out] if want_events else [])
+    return rows, out, last_id, prev
 
 
 def _existing_keys(conn: Connection, keys: list[str]) -> dict[str, tuple[Any, ...]]:
@@ -140,7 +198,14 @@ def _existing_keys(conn: Connection, keys: list[str]) -> dict[str, tuple[Any, ..
     return found
 
 
-def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def _insert(conn: Connection, rows: list[tuple[Any, ...]], *, rebuild_index: bool) -> None:
+    """Insert prepared rows through the driver: COPY on PostgreSQL, one prepared executemany on SQLite.
+
+    On SQLite a batch at least as large as the ledger already was is cheaper to
+    index afterwards, in one sorted pass, than row by row at random places; the
+    index is dropped and rebuilt inside the caller's transaction, so readers
+    (WAL snapshots) never see the ledger without it.
+    """
     dbapi = conn.connection.driver_connection
     assert dbapi is not None
     if conn.dialect.name == "postgresql" and len(rows) >= _COPY_THRESHOLD:
@@ -148,10 +213,15 @@ def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
             for row in rows:
                 cp.write_row(row)
         return
+    sqlite = conn.dialect.name == "sqlite"
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO consent_events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})"
     cur = dbapi.cursor()
     try:
+        if sqlite and rebuild_index:
+            cur.execute(f"DROP INDEX IF EXISTS {_SNAPSHOT_INDEX.name}")
         cur.executemany(sql, rows)
+        if sqlite and rebuild_index:
+            cur.execute(str(CreateIndex(_SNAPSHOT_INDEX).compile(dialect=conn.dialect)))
     finally:
         cur.close()

@@ -16,21 +16,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from consentry.ledger.protocol import VerifyReport
 
-__all__ = ["EMPTY_HASH", "event_hash", "verify_rows"]
+__all__ = ["EMPTY_HASH", "canonical_json", "event_hash", "verify_rows"]
 
 EMPTY_HASH = "0" * 64
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _reusable_encoder() -> Callable[[tuple[Any, ...]], str]:
+    """`_encoder.encode`, minus the encoder object it builds on every call (a third of an append's time).
+
+    The C encoder below is the one `encode` itself uses, with the same settings,
+    so the text is identical; without the C accelerator, `encode` it is.
+    """
+    try:
+        from _json import make_encoder
+    except ImportError:  # pragma: no cover - CPython always has it
+        return _encoder.encode
+    c_encode = make_encoder(None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda fields: "".join(c_encode(fields, 0))
+
+
+#: The canonical encoding of an event's fields: compact JSON, non-ASCII kept as is.
+canonical_json: Callable[[tuple[Any, ...]], str] = _reusable_encoder()
 
 
 def event_hash(prev_hash: str, fields: tuple[Any, ...]) -> str:
     """The chain hash of an event whose canonical fields are `fields` (see module doc)."""
-    return hashlib.sha256(f"{prev_hash}\n{_dumps(fields)}".encode()).hexdigest()
+    return hashlib.sha256(f"{prev_hash}\n{canonical_json(fields)}".encode()).hexdigest()
 
 
 def verify_rows(rows: Iterable[tuple[Any, ...]], head_events: int, head_hash: str) -> VerifyReport:

@@ -25,7 +25,7 @@ from sqlalchemy.pool import QueuePool, StaticPool
 
 from consentry.errors import ConfigError, StoreError
 
-__all__ = ["MIGRATIONS_DIR", "WRITE", "create_store_engine", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "WRITE", "create_store_engine", "foreign_keys", "store_error", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -123,3 +123,21 @@ def upgrade(engine: Engine) -> None:
             f"cannot open or migrate the database ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
             "check CONSENTRY_DB and that the database is reachable"
         ) from None
+
+
+def foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Switch SQLite's foreign-key checks for this pooled connection (only outside a transaction)."""
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    try:
+        dbapi.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    except Exception:
+        conn.invalidate()  # never hand a connection with checks off back to the pool
+        raise
+
+
+def store_error(e: Exception) -> StoreError:
+    """A StoreError for a database failure: the driver's first line, no SQL parameters."""
+    orig = getattr(e, "orig", None)
+    first = (str(orig if orig is not None else e).splitlines() or [""])[0][:200]
+    return StoreError(f"the database refused or failed ({type(e).__name__}: {first}); check CONSENTRY_DB")

@@ -1,25 +1,32 @@
-"""Members in SQL: validated rows, upserts, and the Arrow view the snapshot builds on."""
+"""Members in SQL: validated rows, upserts, the Arrow schema snapshots build on, and the generation counter."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from consentry.errors import InputError
 from consentry.ledger.protocol import Member
-from consentry.ledger.schema import date_to_day, day_to_date, members, to_us, us_to_dt
+from consentry.ledger.schema import date_to_day, day_to_date, members, store_counters, to_us, us_to_dt
 from consentry.policy.countries import is_country
 from consentry.timeutil import ARROW_TS
 
-__all__ = ["MEMBER_SQL", "member_from_row", "member_rows", "members_arrow", "members_from_columns", "upsert_members"]
+__all__ = [
+    "MEMBERS_SCHEMA",
+    "absent_members",
+    "bump_members_generation",
+    "member_from_row",
+    "member_rows",
+    "members_generation",
+    "upsert_members",
+]
 
-#: The members' columns as the snapshot and `members_table()` read them.
-MEMBER_SQL = "SELECT member_id, country, birth_day, created_us, closed_us FROM members ORDER BY member_id"
 _CHUNK = 20_000
 
 MEMBERS_SCHEMA = pa.schema(
@@ -71,6 +78,17 @@ def upsert_members(c: Connection, rows: list[dict[str, Any]]) -> None:
     )
     for i in range(0, len(rows), _CHUNK):
         c.execute(stmt, rows[i : i + _CHUNK])
+    bump_members_generation(c)
+
+
+def bump_members_generation(c: Connection) -> None:
+    """Move the members generation on, in the caller's transaction (after any change to members)."""
+    c.execute(update(store_counters).where(store_counters.c.name == "members").values(value=store_counters.c.value + 1))
+
+
+def members_generation(c: Connection) -> int:
+    """The members generation as of the caller's transaction."""
+    return int(c.execute(select(store_counters.c.value).where(store_counters.c.name == "members")).scalar_one())
 
 
 def member_from_row(r: Row[Any]) -> Member:
@@ -84,23 +102,19 @@ def member_from_row(r: Row[Any]) -> Member:
     )
 
 
-def members_from_columns(cols: list[list[Any]]) -> pa.Table:
-    """MEMBERS_SCHEMA from the columns of MEMBER_SQL (days and microseconds cast without copying)."""
-    ids, country, day, created, closed = cols
-    return pa.table(
-        [
-            pa.array(ids, pa.string()),
-            pa.array(country, pa.string()),
-            pa.array(day, pa.int32()).cast(pa.date32()),
-            pa.array(created, pa.int64()).cast(ARROW_TS),
-            pa.array(closed, pa.int64()).cast(ARROW_TS),
-        ],
-        schema=MEMBERS_SCHEMA,
-    )
+def absent_members(c: Connection, ids: Iterable[str]) -> list[str]:
+    """The ids among `ids` that name no stored member, sorted.
 
-
-def members_arrow(c: Connection) -> pa.Table:
-    """Every member as an Arrow table (MEMBERS_SCHEMA), ordered by member_id."""
-    rows = c.exec_driver_sql(MEMBER_SQL).all()
-    cols: list[list[Any]] = [list(col) for col in zip(*rows, strict=True)] if rows else [[], [], [], [], []]
-    return members_from_columns(cols)
+    One statement over all the ids, looked up in sorted order so the members
+    index is walked front to back (several times faster than in random order).
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    if c.dialect.name == "sqlite":
+        sql = "SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM members WHERE member_id = value)"
+        params: tuple[Any, ...] = (json.dumps(wanted),)
+    else:
+        sql = "SELECT x FROM unnest(%s::text[]) AS x WHERE NOT EXISTS (SELECT 1 FROM members WHERE member_id = x)"
+        params = (wanted,)
+    return sorted(str(r[0]) for r in c.exec_driver_sql(sql, params))

@@ -26,6 +26,7 @@ __all__ = [
     "SNAPSHOT_SCHEMA",
     "ConsentEvent",
     "Member",
+    "MemberFacts",
     "NewEvent",
     "ObjectionCase",
     "PublishOutcome",
@@ -127,6 +128,15 @@ class ObjectionCase:
 
 
 @dataclass(frozen=True)
+class MemberFacts:
+    """One member as one read saw them: the member, their events in ledger order, their cases by received time."""
+
+    member: Member
+    events: tuple[ConsentEvent, ...]
+    cases: tuple[ObjectionCase, ...]
+
+
+@dataclass(frozen=True)
 class PublishedVersion:
     """A policy version as stored: immutable, identified by id and SHA-256."""
 
@@ -182,6 +192,10 @@ class Store(Protocol):
         ...
 
     def find_member(self, member_id: str) -> Member | None: ...
+    def member_facts(self, member_id: str) -> MemberFacts | None:
+        """The member, their events and their objection cases in one read (None if unknown)."""
+        ...
+
     def close_account(self, member_id: str, at: datetime) -> Member: ...
     def members_table(self) -> pa.Table: ...
 

@@ -32,12 +32,14 @@ __all__ = [
     "objection_case_purposes",
     "objection_cases",
     "policy_versions",
+    "store_counters",
     "to_us",
     "us_to_dt",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1)
+_ONE_US = timedelta(microseconds=1)
 
 #: An INTEGER PRIMARY KEY on SQLite (the rowid), BIGINT elsewhere.
 _EventId = BigInteger().with_variant(Integer(), "sqlite")
@@ -95,6 +97,15 @@ ledger_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
+#: Named counters; "members" moves on with every change to the members table,
+#: in the same transaction, so a reader can tell whether its cached copy is current.
+store_counters = Table(
+    "store_counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 objection_cases = Table(
     "objection_cases",
     metadata,
@@ -139,8 +150,7 @@ def to_us(t: datetime) -> int:
     """Microseconds since the epoch of an aware datetime (exact, no float)."""
     if t.tzinfo is None:
         raise ValueError("naive datetime: give a time zone")
-    d = t - EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+    return (t - EPOCH) // _ONE_US
 
 
 def us_to_dt(us: int) -> datetime:

@@ -1,20 +1,21 @@
 """Point-in-time snapshots: each member's latest choice for a purpose as of T and as of now.
 
-The members and the purpose's events are read as Arrow columns and the latest
-event per member is found by a vectorised "last row of each group" pass over
-events in (member_id, at, event_id) order, served by the covering index.
+The members, the purpose's events and its objection cases are read as Arrow
+tables; each member's latest event (and latest open case) at a moment is found
+by vectorised passes over events in (member_id, at, event_id) order, which the
+covering index serves, and joined to the members with one hash lookup.
 
-On SQLite, fetching a million rows one Python tuple at a time costs seconds,
-so SQLite renders each result as one CSV text (`group_concat`, strings quoted
-and their quotes doubled) that Arrow's CSV reader parses in C. (A second
-SQLite library in the process, such as ADBC's, is not an option: two copies of
-SQLite in one process break each other's locks and read stale WAL data.)
-PostgreSQL rows are fetched through SQLAlchemy.
+Fetching a million rows one Python tuple at a time costs seconds, so results
+travel as CSV text parsed by Arrow in C: on SQLite the query renders each row
+with `printf` and `group_concat` joins them (a second SQLite library in the
+process, such as ADBC's, is not an option: two copies of SQLite in one process
+break each other's locks and read stale WAL data); on PostgreSQL it is
+`COPY (query) TO STDOUT (FORMAT csv)`. In both, NULL is an unquoted empty
+field and strings that may hold anything are quoted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -22,127 +23,125 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from sqlalchemy import Connection
 
+from consentry.ledger.members import MEMBERS_SCHEMA
 from consentry.ledger.protocol import SNAPSHOT_SCHEMA
 from consentry.timeutil import ARROW_TS
 
-__all__ = ["build_snapshot", "latest_per_member"]
+__all__ = ["build_snapshot", "fetch_members", "latest_per_member"]
 
-# Sentinels for NULL keep every fetch path's columns non-null and one type.
-_NO_INT = -(2**62)
-_NO_DAY = -(2**30)
+#: (name, type, quoted): quoted columns are non-null strings that may hold any text;
+#: unquoted ones are numbers or plain codes, NULL rendered as an empty field.
+Columns = list[tuple[str, pa.DataType, bool]]
 
-_MEMBERS_SQL = (
-    f"SELECT member_id, COALESCE(country, '') AS country, COALESCE(birth_day, {_NO_DAY}) AS birth_day, "
-    f"created_us, COALESCE(closed_us, {_NO_INT}) AS closed_us FROM members ORDER BY member_id"
-)
-_MEMBERS_COLS = [
-    ("member_id", pa.string()),
-    ("country", pa.string()),
-    ("birth_day", pa.int32()),
-    ("created_us", pa.int64()),
-    ("closed_us", pa.int64()),
+_MEMBERS_SQL = "SELECT member_id, country, birth_day, created_us, closed_us FROM members"
+_MEMBERS_COLS: Columns = [
+    ("member_id", pa.string(), True),
+    ("country", pa.string(), False),
+    ("birth_day", pa.int32(), False),
+    ("created_us", pa.int64(), False),
+    ("closed_us", pa.int64(), False),
 ]
 _EVENTS_SQL = (
     "SELECT member_id, at_us, event_id, choice, source FROM consent_events "
     "WHERE purpose = {p} AND at_us <= {t} ORDER BY member_id, at_us, event_id"
 )
-_EVENTS_COLS = [
-    ("member_id", pa.string()),
-    ("at_us", pa.int64()),
-    ("event_id", pa.int64()),
-    ("choice", pa.string()),
-    ("source", pa.string()),
+_EVENTS_COLS: Columns = [
+    ("member_id", pa.string(), True),
+    ("at_us", pa.int64(), False),
+    ("event_id", pa.int64(), False),
+    ("choice", pa.string(), True),
+    ("source", pa.string(), True),
 ]
 _CASES_SQL = (
-    f"SELECT c.member_id, c.case_id, c.received_us, COALESCE(c.decided_us, {_NO_INT}) AS decided_us "
+    "SELECT c.member_id, c.case_id, c.received_us, c.decided_us "
     "FROM objection_cases c JOIN objection_case_purposes p ON p.case_id = c.case_id "
     "WHERE p.purpose = {p} AND c.received_us <= {t} ORDER BY c.member_id, c.received_us, c.case_id"
 )
-_CASES_COLS = [
-    ("member_id", pa.string()),
-    ("case_id", pa.string()),
-    ("received_us", pa.int64()),
-    ("decided_us", pa.int64()),
+_CASES_COLS: Columns = [
+    ("member_id", pa.string(), True),
+    ("case_id", pa.string(), True),
+    ("received_us", pa.int64(), False),
+    ("decided_us", pa.int64(), False),
 ]
 
-# The ORDER BY of every query, as column names (members: member_id only).
-_ORDER_KEYS = ("member_id", "at_us", "received_us", "event_id", "case_id")
 
-Columns = list[tuple[str, pa.DataType]]
-Fetch = Callable[[str, tuple[Any, ...], Columns], pa.Table]
+def fetch_members(c: Connection, *, fast: bool = True) -> pa.Table:
+    """Every member as MEMBERS_SCHEMA, ordered by member_id (bytewise, on every database)."""
+    raw = _fetch(c, _MEMBERS_SQL, (), _MEMBERS_COLS, fast=fast)
+    if raw.num_rows > 1:
+        ids = raw.column("member_id").combine_chunks()
+        if not pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py():
+            raw = raw.sort_by([("member_id", "ascending")])
+    return pa.table(
+        [
+            raw.column("member_id").combine_chunks(),
+            raw.column("country"),
+            raw.column("birth_day").cast(pa.date32()),
+            raw.column("created_us").cast(ARROW_TS),
+            raw.column("closed_us").cast(ARROW_TS),
+        ],
+        schema=MEMBERS_SCHEMA,
+    )
 
 
-def build_snapshot(c: Connection, purpose: str, at_us: int, now_us: int, *, fast: bool = True) -> pa.Table:
-    """SNAPSHOT_SCHEMA for `purpose`: one row per member, ordered by member_id.
+def build_snapshot(
+    c: Connection, purpose: str, at_us: int, now_us: int, members: pa.Table, *, fast: bool = True
+) -> pa.Table:
+    """SNAPSHOT_SCHEMA for `purpose` over `members` (MEMBERS_SCHEMA, read in the same transaction).
 
-    `fast=False` fetches row by row on SQLite too (the reference the fast path is tested against).
+    `fast=False` fetches row by row (the reference the CSV paths are tested against).
     """
     upto = max(at_us, now_us)
-    if c.dialect.name == "postgresql":
-        c = c.execution_options(isolation_level="REPEATABLE READ")
-    fetch = _csv_fetch(c) if fast and c.dialect.name == "sqlite" else _row_fetch(c)
-    return _assemble(fetch, purpose, at_us, now_us, upto)
-
-
-def _csv_fetch(c: Connection) -> Fetch:
-    """SQLite: the whole result as one CSV text built by SQLite, parsed by Arrow."""
-
-    def fetch(sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
-        cells = []
-        for name, ty in columns:
-            if pa.types.is_string(ty):
-                cells.append(f"""'"' || replace({name}, '"', '""') || '"'""")
-            else:
-                cells.append(f"{name}")
-        row = " || ',' || ".join(cells)
-        inner = sql.format(p="?", t="?")
-        text = c.exec_driver_sql(f"SELECT group_concat({row}, char(10)) FROM ({inner})", params).scalar()
-        if not text:
-            return _empty(columns)
-        table = pcsv.read_csv(
-            pa.py_buffer(text.encode()),
-            read_options=pcsv.ReadOptions(column_names=[n for n, _ in columns]),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict(columns), strings_can_be_null=False, quoted_strings_can_be_null=False
-            ),
+    # Events in (member, at, id) order: any collation keeps a member's rows together.
+    ev = _fetch(c, _EVENTS_SQL, (purpose, upto), _EVENTS_COLS, fast=fast)
+    cases = _fetch(c, _CASES_SQL, (purpose, upto), _CASES_COLS, fast=fast)
+    ids = members.column("member_id").combine_chunks()
+    cols: dict[str, Any] = {name: members.column(name) for name in MEMBERS_SCHEMA.names}
+    runs = _Runs(ev.column("member_id"), ids)
+    for prefix, t in (("at", at_us), ("now", now_us)):
+        pick = runs.latest(pc.less_equal(ev.column("at_us"), t))
+        for name in ("choice", "source", "event_id"):
+            cols[f"{prefix}_{name}"] = ev.column(name).take(pick)
+    case_runs = _Runs(cases.column("member_id"), ids)
+    decided = cases.column("decided_us")
+    for prefix, t in (("at", at_us), ("now", now_us)):
+        open_ = pc.and_(
+            pc.less_equal(cases.column("received_us"), t),
+            pc.or_kleene(pc.is_null(decided), pc.greater(decided, t)),
         )
-        return _sorted(table)
-
-    return fetch
-
-
-def _sorted(table: pa.Table) -> pa.Table:
-    # SQLite concatenates in the subquery's order; re-sort in the rare case it did not.
-    ids = table.column("member_id").combine_chunks()
-    n = len(ids)
-    if n < 2 or pc.all(pc.less_equal(ids.slice(0, n - 1), ids.slice(1))).as_py():
-        return table
-    keys = [k for k in _ORDER_KEYS if k in table.column_names]
-    return table.sort_by([(k, "ascending") for k in keys])
+        cols[f"{prefix}_case_id"] = cases.column("case_id").take(case_runs.latest(open_))
+    return pa.table([cols[f.name] for f in SNAPSHOT_SCHEMA], schema=SNAPSHOT_SCHEMA)
 
 
-def _empty(columns: Columns) -> pa.Table:
-    return pa.table([pa.array([], ty) for _, ty in columns], names=[n for n, _ in columns])
+class _Runs:
+    """Rows sorted by member_id (then time), as one run per member, joined to the members once.
 
+    `latest(mask)` gives, for every member, the row index of the last row of
+    their run that `mask` keeps, or null: the "latest as of T" of the run.
+    """
 
-def _row_fetch(c: Connection) -> Fetch:
-    mark = "?" if c.dialect.paramstyle == "qmark" else "%s"
+    def __init__(self, row_members: pa.ChunkedArray, members: pa.Array) -> None:
+        ids = row_members.combine_chunks()
+        n = len(ids)
+        self._n = n
+        self._members = len(members)
+        if n == 0:
+            return
+        change = pc.not_equal(ids.slice(0, n - 1), ids.slice(1))
+        self._first = pc.indices_nonzero(pa.concat_arrays([pa.array([True]), change])).cast(pa.int64())
+        self._last = pc.indices_nonzero(pa.concat_arrays([change, pa.array([True])])).cast(pa.int64())
+        # One hash join per fetch: which run (if any) belongs to each member.
+        self._run_of_member = pc.index_in(members, value_set=ids.take(self._last))
+        self._rows = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), 1)
 
-    def fetch(sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
-        rows = c.exec_driver_sql(sql.format(p=mark, t=mark), params).all()
-        if not rows:
-            return _empty(columns)
-        cols = list(zip(*rows, strict=True))
-        return pa.table(
-            [pa.array(col, ty) for col, (_, ty) in zip(cols, columns, strict=True)], names=[n for n, _ in columns]
-        )
-
-    return fetch
-
-
-def _null_if(col: pa.ChunkedArray | pa.Array, sentinel: Any) -> Any:
-    return pc.if_else(pc.equal(col, sentinel), pa.scalar(None, col.type), col)
+    def latest(self, mask: Any) -> pa.Array:
+        """Per member: the index of the last row of their run with `mask` true, else null."""
+        if self._n == 0:
+            return pa.nulls(self._members, pa.int64())
+        kept = pc.cumulative_max(pc.if_else(mask, self._rows, -1))
+        best = kept.take(self._last)
+        best = pc.if_else(pc.greater_equal(best, self._first), best, pa.scalar(None, pa.int64()))
+        return best.take(self._run_of_member)
 
 
 def latest_per_member(events: pa.Table) -> pa.Table:
@@ -155,38 +154,66 @@ def latest_per_member(events: pa.Table) -> pa.Table:
     return events.filter(pa.concat_arrays([last, pa.array([True])]))
 
 
-def _align(member_ids: pa.Array, keys: pa.Array, values: list[Any]) -> list[Any]:
-    idx = pc.index_in(member_ids, value_set=keys)
-    return [v.take(idx) for v in values]
+# ---------------------------------------------------------------------------- fetching
 
 
-def _assemble(fetch: Fetch, purpose: str, at_us: int, now_us: int, upto: int) -> pa.Table:
-    mem = fetch(_MEMBERS_SQL, (), _MEMBERS_COLS)
-    ev = fetch(_EVENTS_SQL, (purpose, upto), _EVENTS_COLS)
-    ids = mem.column("member_id").combine_chunks()
-    cols: dict[str, Any] = {
-        "member_id": ids,
-        "country": _null_if(mem.column("country"), ""),
-        "birth_date": _null_if(mem.column("birth_day"), _NO_DAY).cast(pa.date32()),
-        "created_at": mem.column("created_us").cast(ARROW_TS),
-        "closed_at": _null_if(mem.column("closed_us"), _NO_INT).cast(ARROW_TS),
-    }
-    for prefix, t in (("at", at_us), ("now", now_us)):
-        latest = latest_per_member(ev.filter(pc.less_equal(ev.column("at_us"), t)) if t < upto else ev)
-        choice, source, event_id = _align(
-            ids,
-            latest.column("member_id").combine_chunks(),
-            [latest.column("choice"), latest.column("source"), latest.column("event_id")],
-        )
-        cols[f"{prefix}_choice"], cols[f"{prefix}_source"], cols[f"{prefix}_event_id"] = choice, source, event_id
-    cases = fetch(_CASES_SQL, (purpose, upto), _CASES_COLS)
-    for prefix, t in (("at", at_us), ("now", now_us)):
-        open_ = pc.and_(
-            pc.less_equal(cases.column("received_us"), t),
-            pc.or_(pc.equal(cases.column("decided_us"), _NO_INT), pc.greater(cases.column("decided_us"), t)),
-        )
-        latest = latest_per_member(cases.filter(open_))
-        (cols[f"{prefix}_case_id"],) = _align(
-            ids, latest.column("member_id").combine_chunks(), [latest.column("case_id")]
-        )
-    return pa.table([cols[f.name] for f in SNAPSHOT_SCHEMA], schema=SNAPSHOT_SCHEMA)
+def _fetch(c: Connection, sql: str, params: tuple[Any, ...], columns: Columns, *, fast: bool) -> pa.Table:
+    dialect = c.dialect.name
+    if fast and dialect == "sqlite":
+        return _sqlite_csv(c, sql, params, columns)
+    if fast and dialect == "postgresql":
+        return _pg_copy(c, sql, params, columns)
+    return _rows(c, sql, params, columns)
+
+
+def _sqlite_csv(c: Connection, sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
+    """SQLite: the whole result as one CSV text built by SQLite (`printf`'s %w doubles quotes)."""
+    fmt = ",".join('"%w"' if quoted else "%s" for _, _, quoted in columns)
+    names = ", ".join(name for name, _, _ in columns)
+    inner = sql.format(p="?", t="?")
+    text = c.exec_driver_sql(f"SELECT group_concat(printf('{fmt}', {names}), char(10)) FROM ({inner})", params).scalar()
+    return _parse(text.encode() if text else b"", columns)
+
+
+def _pg_copy(c: Connection, sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
+    """PostgreSQL: COPY the query's result out as CSV, in the connection's transaction."""
+    dbapi = c.connection.driver_connection
+    assert dbapi is not None
+    inner = sql.format(p="%s", t="%s")
+    chunks: list[bytes] = []
+    with dbapi.cursor() as cur, cur.copy(f"COPY ({inner}) TO STDOUT (FORMAT csv)", params) as cp:
+        for block in cp:
+            chunks.append(bytes(block))
+    return _parse(b"".join(chunks), columns)
+
+
+def _parse(data: bytes, columns: Columns) -> pa.Table:
+    if not data:
+        return _empty(columns)
+    table = pcsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pcsv.ReadOptions(column_names=[n for n, _, _ in columns]),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types={n: ty for n, ty, _ in columns},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table.combine_chunks()
+
+
+def _rows(c: Connection, sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
+    mark = "?" if c.dialect.paramstyle == "qmark" else "%s"
+    rows = c.exec_driver_sql(sql.format(p=mark, t=mark), params).all()
+    if not rows:
+        return _empty(columns)
+    cols = list(zip(*rows, strict=True))
+    return pa.table(
+        [pa.array(col, ty) for col, (_, ty, _) in zip(cols, columns, strict=True)],
+        names=[n for n, _, _ in columns],
+    )
+
+
+def _empty(columns: Columns) -> pa.Table:
+    return pa.table([pa.array([], ty) for _, ty, _ in columns], names=[n for n, _, _ in columns])

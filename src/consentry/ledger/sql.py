@@ -1,8 +1,16 @@
-"""`SqlStore`: the `Store` protocol over SQLAlchemy Core, for SQLite and PostgreSQL."""
+"""`SqlStore`: the `Store` protocol over SQLAlchemy Core, for SQLite and PostgreSQL.
+
+The store opens connections and transactions and keeps two caches, each checked
+against the database on every use: the published policy (keyed by the stored
+versions' count and last store time) and the members as Arrow (keyed by the
+members generation, which every change to members moves on in its own
+transaction). The SQL lives beside it: `appender` (the hash chain), `members`,
+`versions`, `cases` (objection cases), `facts` (a member's facts in one read)
+and `snapshot`.
+"""
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -10,36 +18,38 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from consentry.errors import InputError, NotFoundError, PolicyConflictError, StoreError
+from consentry.errors import InputError, NotFoundError
+from consentry.ledger import cases
 from consentry.ledger import objections as workflow
-from consentry.ledger.appender import EVENT_COLUMNS, append_events, row_to_event
+from consentry.ledger.appender import EVENT_COLUMNS, append_events, check_events, row_to_event, unknown_purpose
 from consentry.ledger.chain import verify_rows
-from consentry.ledger.engine import WRITE
+from consentry.ledger.engine import WRITE, foreign_keys, store_error
+from consentry.ledger.facts import read_member_facts
 from consentry.ledger.files import read_events, read_members
-from consentry.ledger.members import member_from_row, member_rows, members_arrow, upsert_members
+from consentry.ledger.members import (
+    absent_members,
+    bump_members_generation,
+    member_from_row,
+    member_rows,
+    members_generation,
+    upsert_members,
+)
 from consentry.ledger.protocol import (
     ConsentEvent,
     Member,
+    MemberFacts,
     NewEvent,
     ObjectionCase,
     PublishedVersion,
     PublishOutcome,
     VerifyReport,
 )
-from consentry.ledger.schema import (
-    consent_events,
-    ledger_head,
-    members,
-    objection_case_purposes,
-    objection_cases,
-    policy_versions,
-    to_us,
-    us_to_dt,
-)
-from consentry.ledger.snapshot import build_snapshot
+from consentry.ledger.schema import consent_events, ledger_head, members, to_us
+from consentry.ledger.snapshot import build_snapshot, fetch_members
+from consentry.ledger.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
 from consentry.policy import Policy
 from consentry.timeutil import utc, utcnow
 from consentry.vocab import CaseStatus, Choice, Source
@@ -47,8 +57,10 @@ from consentry.vocab import CaseStatus, Choice, Source
 __all__ = ["SqlStore"]
 
 _EVENT_COLS = [consent_events.c[name] for name in EVENT_COLUMNS]
-_CHOICES = frozenset(c.value for c in Choice)
-_SOURCES = frozenset(s.value for s in Source)
+#: From this many events, SQLite appends check members themselves instead of row by row (foreign keys).
+_BULK_EVENTS = 10_000
+
+Rows = Sequence[Sequence[Any]]
 
 
 class SqlStore:
@@ -57,7 +69,10 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._policy_cache: tuple[tuple[int, int], Policy] | None = None
+        self._members_cache: tuple[int, pa.Table] | None = None
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
 
     @property
     def engine(self) -> Engine:
@@ -76,20 +91,56 @@ class SqlStore:
     # ------------------------------------------------------------------ plumbing
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _read(self, *, consistent: bool = False) -> Iterator[Connection]:
+        """A read transaction; `consistent`: every statement sees one state (PostgreSQL: REPEATABLE READ)."""
         try:
             with self._engine.connect() as conn:
+                if consistent and not self._sqlite:
+                    conn.execution_options(isolation_level="REPEATABLE READ")
                 yield conn
         except (SQLAlchemyError, self._dbapi_error) as e:
-            raise _store_error(e) from None
+            raise store_error(e) from None
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _driver_read(self) -> Iterator[Any]:
+        """A driver cursor inside one consistent read transaction: no statement building, one checkout."""
         try:
-            with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-                yield conn
+            with self._engine.connect() as conn:
+                if not self._sqlite:
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                dbapi = conn.connection.driver_connection
+                assert dbapi is not None
+                cur = dbapi.cursor()
+                try:
+                    if self._sqlite:
+                        cur.execute("BEGIN")  # one WAL snapshot for every statement
+                    yield cur
+                finally:
+                    cur.close()
+                    dbapi.rollback()
         except (SQLAlchemyError, self._dbapi_error) as e:
-            raise _store_error(e) from None
+            raise store_error(e) from None
+
+    @contextmanager
+    def _write(self, *, bulk: bool = False) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE).
+
+        `bulk` on SQLite turns foreign-key checks off for the transaction (they cost a
+        lookup per row); the caller then checks the members itself, under the write lock.
+        """
+        try:
+            with self._engine.connect().execution_options(**WRITE) as conn:
+                relax = bulk and self._sqlite
+                if relax:
+                    foreign_keys(conn, on=False)
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    if relax:
+                        foreign_keys(conn, on=True)
+        except (SQLAlchemyError, self._dbapi_error) as e:
+            raise store_error(e) from None
 
     # ------------------------------------------------------------------ policy versions
 
@@ -100,67 +151,12 @@ class SqlStore:
         different content, or the store already holds a policy of another name.
         """
         with self._write() as c:
-            stored = {r.version: r for r in c.execute(select(policy_versions))}
-            names = {r.policy for r in stored.values()}
-            if names and names != {policy.name}:
-                raise PolicyConflictError(
-                    f"this store holds policy {sorted(names)[0]!r}, not {policy.name!r}; "
-                    "publish to that policy's name or use another database (CONSENTRY_DB)"
-                )
-            effective = {r.effective_us: r.version for r in stored.values()}
-            outcomes: list[PublishOutcome] = []
-            new: list[dict[str, Any]] = []
-            now = to_us(utcnow())
-            for v in policy.versions:
-                old = stored.get(v.version)
-                if old is not None:
-                    if old.sha256 != v.sha256:
-                        raise PolicyConflictError(
-                            f"version {v.version!r} is already published with sha256 {old.sha256[:12]}…, "
-                            f"and this file's differs ({v.sha256[:12]}…); a published version is immutable: "
-                            "restore it and publish the change under a new version id"
-                        )
-                    outcomes.append(PublishOutcome(v.version, v.sha256, "unchanged"))
-                    continue
-                eff = to_us(v.effective_at)
-                if eff in effective:
-                    raise PolicyConflictError(
-                        f"version {v.version!r} takes effect at the same moment as published version "
-                        f"{effective[eff]!r}; give it another effective_at"
-                    )
-                effective[eff] = v.version
-                new.append(
-                    {
-                        "policy": policy.name,
-                        "version": v.version,
-                        "sha256": v.sha256,
-                        "published_us": to_us(v.published_at),
-                        "effective_us": eff,
-                        "stored_us": now,
-                        "canonical_json": v.canonical_json,
-                    }
-                )
-                outcomes.append(PublishOutcome(v.version, v.sha256, "stored"))
-            if new:
-                c.execute(insert(policy_versions), new)
-        return outcomes
+            return publish_versions(c, policy)
 
     def published_versions(self) -> list[PublishedVersion]:
         """Every stored version, in order of `effective_at`."""
         with self._read() as c:
-            rows = c.execute(select(policy_versions).order_by(policy_versions.c.effective_us)).all()
-        return [
-            PublishedVersion(
-                r.policy,
-                r.version,
-                r.sha256,
-                us_to_dt(r.published_us),
-                us_to_dt(r.effective_us),
-                us_to_dt(r.stored_us),
-                r.canonical_json,
-            )
-            for r in rows
-        ]
+            return stored_versions(c)
 
     def policy(self) -> Policy:
         """The published policy rebuilt from stored versions (NotFoundError if none)."""
@@ -168,14 +164,18 @@ class SqlStore:
             return self._policy(c)
 
     def _policy(self, c: Connection) -> Policy:
-        n, last = c.execute(select(func.count(), func.max(policy_versions.c.stored_us))).one()
+        return self._policy_via(lambda sql: c.exec_driver_sql(sql).all())
+
+    def _policy_via(self, run: Callable[[str], Rows]) -> Policy:
+        """The policy from the cache if the stored versions are unchanged, else rebuilt (`run`: SQL → rows)."""
+        ((n, last),) = run(POLICY_KEY_SQL)
         key = (int(n), int(last or 0))
         if self._policy_cache is not None and self._policy_cache[0] == key:
             return self._policy_cache[1]
-        rows = c.execute(select(policy_versions.c.policy, policy_versions.c.canonical_json)).all()
+        rows = run(POLICY_ROWS_SQL)
         if not rows:
             raise NotFoundError("no policy is published in this store; run `consentry policy publish FILE`")
-        policy = Policy.from_canonical(rows[0].policy, [r.canonical_json for r in rows])
+        policy = Policy.from_canonical(rows[0][0], [r[1] for r in rows])
         self._policy_cache = (key, policy)
         return policy
 
@@ -211,18 +211,44 @@ class SqlStore:
             row = c.execute(select(members).where(members.c.member_id == member_id)).first()
         return member_from_row(row) if row is not None else None
 
+    def member_facts(self, member_id: str) -> MemberFacts | None:
+        """The member, their events (ledger order) and objection cases in one read (None if unknown)."""
+        with self._driver_read() as cur:
+
+            def run(sql: str) -> Rows:
+                cur.execute(sql)
+                rows: Rows = cur.fetchall()
+                return rows
+
+            try:
+                purposes = sorted(self._policy_via(run).purposes())
+            except NotFoundError:
+                purposes = []
+            return read_member_facts(cur, self._mark, member_id, purposes)
+
     def close_account(self, member_id: str, at: datetime) -> Member:
         """Record that the member's account was closed at `at`."""
         with self._write() as c:
             done = c.execute(update(members).where(members.c.member_id == member_id).values(closed_us=to_us(utc(at))))
             if done.rowcount != 1:
                 raise NotFoundError(f"no member {member_id!r}; import the members file first")
+            bump_members_generation(c)
         return self.member(member_id)
 
     def members_table(self) -> pa.Table:
         """Every member as Arrow: member_id, country, birth_date, created_at, closed_at."""
-        with self._read() as c:
-            return members_arrow(c)
+        with self._read(consistent=True) as c:
+            return self._members_arrow(c)
+
+    def _members_arrow(self, c: Connection) -> pa.Table:
+        """The members as Arrow, from memory while the stored generation is the one loaded."""
+        generation = members_generation(c)
+        cached = self._members_cache
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        table = fetch_members(c)
+        self._members_cache = (generation, table)
+        return table
 
     # ------------------------------------------------------------------ consent ledger
 
@@ -236,9 +262,16 @@ class SqlStore:
 
     def record_many(self, events: Iterable[NewEvent]) -> int:
         """Append events in one transaction, all or nothing; returns how many were new."""
-        with self._write() as c:
-            batch = list(events)
+        batch = list(events)
+        with self._write(bulk=len(batch) >= _BULK_EVENTS) as c:
             version_at = self._check(c, batch)
+            missing = absent_members(c, (e.member_id for e in batch))
+            if missing:
+                raise InputError(
+                    f"{len(missing)} event member(s) are not in the store, e.g. {missing[0]!r}; "
+                    "import the members first",
+                    field="member_id",
+                )
             try:
                 return append_events(c, batch, want_events=False, version_at=version_at).inserted
             except self._integrity_errors() as e:
@@ -249,20 +282,16 @@ class SqlStore:
     def import_events(self, path: Path) -> int:
         """Import a consent-events JSONL file all-or-nothing; returns how many events were new."""
         lines = read_events(Path(path))
-        with self._write() as c:
+        with self._write(bulk=len(lines) >= _BULK_EVENTS) as c:
             known = self._known_purposes(c)
-            ids = list({e.member_id for _, e in lines})
-            present: set[str] = set()
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                present.update(c.execute(select(members.c.member_id).where(members.c.member_id.in_(chunk))).scalars())
+            missing = set(absent_members(c, (e.member_id for _, e in lines)))
             for where, e in lines:
-                if e.member_id not in present:
+                if e.member_id in missing:
                     raise InputError(
                         f"unknown member {e.member_id!r}; import the members file first", where=where, field="member_id"
                     )
                 if e.purpose not in known:
-                    raise InputError(_unknown_purpose(e.purpose, known), where=where, field="purpose")
+                    raise InputError(unknown_purpose(e.purpose, known), where=where, field="purpose")
             batch = [e for _, e in lines]
             return append_events(c, batch, want_events=False, version_at=self._check(c, batch)).inserted
 
@@ -272,24 +301,7 @@ class SqlStore:
             policy: Policy | None = self._policy(c)
         except NotFoundError:
             policy = None
-        known = frozenset(policy.purposes()) if policy else frozenset()
-        for e in events:
-            if e.purpose not in known:
-                raise InputError(_unknown_purpose(e.purpose, known), field="purpose")
-            if e.at.tzinfo is None:
-                raise InputError("time has no time zone; write it as RFC 3339, e.g. 2025-01-01T00:00:00Z", field="at")
-            if e.choice not in _CHOICES or e.source not in _SOURCES:
-                raise InputError(f"choice must be allow|deny and source one of {', '.join(_SOURCES)}")
-        if policy is None:
-            return lambda _us: None
-        starts = [to_us(v.effective_at) for v in policy.versions]
-        ids = [v.version for v in policy.versions]
-
-        def version_at(at_us: int) -> str | None:
-            i = bisect.bisect_right(starts, at_us)
-            return ids[i - 1] if i else None
-
-        return version_at
+        return check_events(events, policy)
 
     def _integrity_errors(self) -> type[Exception]:
         dbapi = self._engine.dialect.loaded_dbapi
@@ -327,8 +339,8 @@ class SqlStore:
     def snapshot(self, purpose: str, at: datetime, now: datetime | None = None) -> pa.Table:
         """SNAPSHOT_SCHEMA rows for every member, as of `at` and as recorded by `now`."""
         now_us = to_us(utc(now) if now is not None else utcnow())
-        with self._read() as c:
-            return build_snapshot(c, purpose, to_us(utc(at)), now_us)
+        with self._read(consistent=True) as c:
+            return build_snapshot(c, purpose, to_us(utc(at)), now_us, self._members_arrow(c))
 
     def head(self) -> tuple[int, str]:
         """(number of events, hash of the last event) — "0"*64 for an empty ledger."""
@@ -353,20 +365,18 @@ class SqlStore:
         """File an objection (no reason needed); due_by follows the version in effect at `at`."""
         at = utc(at)
         with self._write() as c:
-            if c.execute(select(members.c.member_id).where(members.c.member_id == member_id)).first() is None:
-                raise NotFoundError(f"no member {member_id!r}; import the members file first")
+            self._require_member(c, member_id)
             case = workflow.new_case(member_id, purposes, at, text, self._policy(c).version_at(at))
-            c.execute(insert(objection_cases).values(**_case_values(case)))
-            c.execute(insert(objection_case_purposes), [{"case_id": case.case_id, "purpose": p} for p in case.purposes])
+            cases.insert_case(c, case)
         return case
 
     def extend_objection(self, case_id: str, at: datetime, reasons: str, days: int) -> ObjectionCase:
         """Extend the case's deadline once, before it passes, with the reasons sent to the member."""
         with self._write() as c:
-            case = _load_case(c, case_id, lock=True)
+            case = cases.load_case(c, case_id, lock=True)
             limit = self._policy(c).version(case.policy_version or "").spec.objections.max_extension_days
             case = workflow.check_extension(case, utc(at), reasons, days, limit)
-            c.execute(update(objection_cases).where(objection_cases.c.case_id == case_id).values(**_case_values(case)))
+            cases.save_case(c, case)
         return case
 
     def decide_objection(
@@ -380,9 +390,9 @@ class SqlStore:
         """Uphold or reject an open case; upholding records a deny per purpose in the same transaction."""
         at = utc(at)
         with self._write() as c:
-            case = _load_case(c, case_id, lock=True)
+            case = cases.load_case(c, case_id, lock=True)
             case = workflow.check_decision(case, CaseStatus(outcome), at, grounds, actor)
-            c.execute(update(objection_cases).where(objection_cases.c.case_id == case_id).values(**_case_values(case)))
+            cases.save_case(c, case)
             if case.status is CaseStatus.UPHELD:
                 denies = [
                     NewEvent(
@@ -403,7 +413,7 @@ class SqlStore:
     def objection(self, case_id: str) -> ObjectionCase:
         """The case (NotFoundError if unknown)."""
         with self._read() as c:
-            return _load_case(c, case_id, lock=False)
+            return cases.load_case(c, case_id, lock=False)
 
     def objections(
         self,
@@ -412,38 +422,15 @@ class SqlStore:
         overdue_at: datetime | None = None,
     ) -> list[ObjectionCase]:
         """Cases by received time; `overdue_at` keeps open cases whose due_by is before it."""
-        q = select(objection_cases.c.case_id).order_by(objection_cases.c.received_us, objection_cases.c.case_id)
-        if member_id is not None:
-            q = q.where(objection_cases.c.member_id == member_id)
-        if status is not None:
-            q = q.where(objection_cases.c.status == CaseStatus(status).value)
-        if overdue_at is not None:
-            q = q.where(
-                objection_cases.c.status == CaseStatus.RECEIVED.value,
-                objection_cases.c.due_us < to_us(utc(overdue_at)),
-            )
+        q = cases.case_ids_query(member_id, status, utc(overdue_at) if overdue_at is not None else None)
         with self._read() as c:
-            return [_load_case(c, cid, lock=False) for cid in c.execute(q).scalars()]
+            return [cases.load_case(c, cid, lock=False) for cid in c.execute(q).scalars()]
 
     def open_case(self, member_id: str, purpose: str, at: datetime) -> ObjectionCase | None:
         """The latest case covering `purpose` that was open at `at`, if any."""
-        t = to_us(utc(at))
-        oc, op = objection_cases.c, objection_case_purposes.c
-        q = (
-            select(oc.case_id)
-            .join(objection_case_purposes, op.case_id == oc.case_id)
-            .where(
-                oc.member_id == member_id,
-                op.purpose == purpose,
-                oc.received_us <= t,
-                (oc.decided_us.is_(None)) | (oc.decided_us > t),
-            )
-            .order_by(oc.received_us.desc())
-            .limit(1)
-        )
         with self._read() as c:
-            cid = c.execute(q).scalar()
-            return _load_case(c, cid, lock=False) if cid is not None else None
+            cid = c.execute(cases.open_case_query(member_id, purpose, to_us(utc(at)))).scalar()
+            return cases.load_case(c, cid, lock=False) if cid is not None else None
 
     def record_gpc(self, member_id: str, at: datetime, actor: str | None = None) -> list[ConsentEvent]:
         """Deny, with source `gpc`, every purpose the version in effect marks `gpc: true`.
@@ -451,8 +438,7 @@ class SqlStore:
         Idempotent per (member, policy version, purpose)."""
         at = utc(at)
         with self._write() as c:
-            if c.execute(select(members.c.member_id).where(members.c.member_id == member_id)).first() is None:
-                raise NotFoundError(f"no member {member_id!r}; import the members file first")
+            self._require_member(c, member_id)
             version = self._policy(c).version_at(at)
             if version is None or not any(rule.gpc for rule in version.purposes.values()):
                 return []
@@ -472,67 +458,7 @@ class SqlStore:
             ]
             return append_events(c, denies, want_events=True, version_at=self._check(c, denies)).events
 
-
-def _unknown_purpose(purpose: str, known: frozenset[str]) -> str:
-    if not known:
-        return f"unknown purpose {purpose!r}: no policy is published; run `consentry policy publish FILE` first"
-    return f"unknown purpose {purpose!r}; published versions disclose {', '.join(sorted(known))}"
-
-
-def _store_error(e: Exception) -> StoreError:
-    orig = getattr(e, "orig", None)
-    first = (str(orig if orig is not None else e).splitlines() or [""])[0][:200]
-    return StoreError(f"the database refused or failed ({type(e).__name__}: {first}); check CONSENTRY_DB")
-
-
-def _case_values(case: ObjectionCase) -> dict[str, Any]:
-    def us(t: datetime | None) -> int | None:
-        return to_us(t) if t is not None else None
-
-    return {
-        "case_id": case.case_id,
-        "member_id": case.member_id,
-        "received_us": to_us(case.received_at),
-        "due_us": to_us(case.due_by),
-        "status": case.status.value,
-        "text": case.text,
-        "policy_version": case.policy_version,
-        "extended_us": us(case.extended_at),
-        "extension_reasons": case.extension_reasons,
-        "decided_us": us(case.decided_at),
-        "grounds": case.grounds,
-        "decided_by": case.decided_by,
-    }
-
-
-def _load_case(c: Connection, case_id: str, *, lock: bool) -> ObjectionCase:
-    q = select(objection_cases).where(objection_cases.c.case_id == case_id)
-    if lock and c.dialect.name == "postgresql":
-        q = q.with_for_update()
-    r = c.execute(q).first()
-    if r is None:
-        raise NotFoundError(f"no objection case {case_id!r}; list cases with `consentry objection list`")
-    purposes = c.execute(
-        select(objection_case_purposes.c.purpose)
-        .where(objection_case_purposes.c.case_id == case_id)
-        .order_by(objection_case_purposes.c.purpose)
-    ).scalars()
-
-    def dt(us: int | None) -> datetime | None:
-        return us_to_dt(us) if us is not None else None
-
-    return ObjectionCase(
-        case_id=r.case_id,
-        member_id=r.member_id,
-        purposes=tuple(purposes),
-        received_at=us_to_dt(r.received_us),
-        due_by=us_to_dt(r.due_us),
-        status=CaseStatus(r.status),
-        text=r.text,
-        policy_version=r.policy_version,
-        extended_at=dt(r.extended_us),
-        extension_reasons=r.extension_reasons,
-        decided_at=dt(r.decided_us),
-        grounds=r.grounds,
-        decided_by=r.decided_by,
-    )
+    @staticmethod
+    def _require_member(c: Connection, member_id: str) -> None:
+        if c.execute(select(members.c.member_id).where(members.c.member_id == member_id)).first() is None:
+            raise NotFoundError(f"no member {member_id!r}; import the members file first")
