@@ -233,16 +233,19 @@ def _purpose_setting(
 
 
 def settings_view(store: Store, member_id: str, at: datetime, policy: Policy | None = None) -> SettingsView:
-    """The member's settings under the version in effect at `at` (NotFoundError if unknown)."""
-    member = _member(store, member_id)
+    """The member's settings under the version in effect at `at` (NotFoundError if unknown).
+
+    One store read: the member, their events and their cases come from `Store.member_facts`.
+    """
+    facts = store.member_facts(member_id)
+    if facts is None:
+        raise NotFoundError(f"no member {member_id!r}; sign in again or ask the platform to import the member")
+    member = facts.member
     policy = policy or store.policy()
     version = policy.version_at(at)
     if version is None:
         return SettingsView(member_id, member.country, at, None, None, (), False)
-    ledger = _Ledger(
-        tuple(store.events(member_id=member_id)),
-        tuple(store.objections(member_id=member_id)),
-    )
+    ledger = _Ledger(facts.events, facts.cases)
     settings = tuple(
         s
         for purpose in sorted(version.purposes)
