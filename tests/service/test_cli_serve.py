@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import signal
 import socket
 import subprocess
@@ -54,7 +55,7 @@ def test_serve_demo_runs_and_prints_where_to_go(env: dict[str, str]) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    exe = shutil.which("consentry", path=str(ROOT / ".venv" / "bin"))
+    exe = shutil.which("consentry", path=str(Path(sys.executable).parent))
     assert exe
     proc = subprocess.Popen(
         [exe, "serve", "--demo", "--port", str(port), "--as-of", "2025-01-15T00:00:00Z"],
