@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,10 +21,23 @@ from consentry.scrub.findings import Finding, resolve_overlaps
 from consentry.scrub.operators import build_operators
 from consentry.scrub.registry import build_detectors
 
-__all__ = ["SCRUBBER_RELEASE", "ScrubResult", "Scrubber", "TextsLike", "scrub_parallel"]
+__all__ = ["SCRUBBER_RELEASE", "ScrubResult", "Scrubber", "TextsLike", "detection_view", "scrub_parallel"]
 
 SCRUBBER_RELEASE = "1.0"
 TextsLike: TypeAlias = "pa.Array | pa.ChunkedArray | Sequence[str | bytes | None]"
+
+
+_ESCAPE = re.compile(r"\\(?:[nrt]|(?=[^\w\s]))")
+_ESCAPE_AS = {"\\n": " \n", "\\r": " \r", "\\t": " \t"}
+
+
+def detection_view(text: str) -> str:
+    """`text` as detectors see it: escaped line breaks (a literal backslash-n, common in text
+    scraped from JSON or CSV) read as line breaks, a backslash before punctuation as a space.
+    Same length, so offsets into the view are offsets into `text`."""
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: _ESCAPE_AS.get(m.group(), " "), text)
 
 
 @dataclass(frozen=True)
@@ -70,8 +84,9 @@ class Scrubber:
     def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
         """`detect` for a batch (batch-aware detectors such as spaCy run once over it)."""
         per_text: list[list[Finding]] = [[] for _ in texts]
+        views = [detection_view(t) for t in texts]
         for det in self.detectors:
-            for i, found in enumerate(det.detect_batch(texts)):
+            for i, found in enumerate(det.detect_batch(views)):
                 per_text[i].extend(found)
         enabled = self.cfg.entities
         return [resolve_overlaps([f for f in fs if f.entity in enabled]) for fs in per_text]

@@ -50,6 +50,34 @@ _PHONE_CTX = ContextRule(
     before=40,
     after=12,
 )
+_CARD_CTX = ContextRule(
+    (
+        "card",
+        "cc",
+        "credit",
+        "debit",
+        "visa",
+        "mastercard",
+        "maestro",
+        "amex",
+        "jcb",
+        "diners",
+        "discover",
+        "unionpay",
+        "payment",
+        "pay",
+        "charged",
+        "billed",
+        "kreditkarte",
+        "karte",
+        "carte",
+        "tarjeta",
+        "cartão",
+        "carta",
+    ),
+    0.4,
+    before=48,
+)
 _SSN_CTX = ContextRule(("ssn", "social security", "ss#", "ssn#", "social"), 0.4)
 _BIRTH_CTX = ContextRule(
     (
@@ -204,10 +232,10 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "card",
         E.CREDIT_CARD,
-        r"(?<![\d-])(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}(?:[ -][0-9]{4}){2,3}(?:[ -]?[0-9]{1,3})?"
-        r"|3[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9])",
+        r"(?<![\d+.-])[1-6](?:[0-9]{11,18}|[0-9]{1,5}(?:[ -][0-9]{2,6}){1,7})(?![0-9])(?![.-][0-9])",
         0.9,
         validator=validate_card,
+        context=(_CARD_CTX,),
     ),
     Pattern(
         "iban",
@@ -227,8 +255,8 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "phone",
         E.PHONE,
-        r"(?<![\w+/.-])(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,14}"
-        r"(?:(?:[ .-]|/)[0-9]{1,8}){0,6}(?![0-9])(?![.-/][0-9])",
+        r"(?<![\w+/.:-])(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,14}"
+        r"(?:(?:[ .-]|/)[0-9]{1,8}){0,6}(?![0-9])(?![-.:/][0-9])",
         0.6,
         validator=validate_phone_shape,
         context=(_PHONE_CTX,),

@@ -21,6 +21,7 @@ from stdnum.us import ssn
 
 __all__ = [
     "Verdict",
+    "card_scheme",
     "validate_card",
     "validate_iban",
     "validate_ip",
@@ -49,16 +50,57 @@ def _digits(value: str) -> str:
     return "".join(c for c in value if c.isdigit())
 
 
+#: Issuer (IIN) prefix ranges with their card-number lengths. `strong` schemes are found without
+#: context; the rest (Maestro's 12-19 digits, JCB's 15-digit 1800/2131, ...) need a card word nearby.
+_IIN_RANGES: tuple[tuple[str, int, int, frozenset[int], bool], ...] = (
+    ("Visa", 4, 4, frozenset({13, 16, 19}), True),
+    ("Mastercard", 51, 55, frozenset({16}), True),
+    ("Mastercard", 2221, 2720, frozenset({16}), True),
+    ("Amex", 34, 34, frozenset({15}), True),
+    ("Amex", 37, 37, frozenset({15}), True),
+    ("Diners", 300, 305, frozenset({14, 16}), True),
+    ("Diners", 36, 36, frozenset({14}), True),
+    ("Diners", 38, 39, frozenset({14, 16}), True),
+    ("Discover", 6011, 6011, frozenset({16, 19}), True),
+    ("Discover", 644, 649, frozenset({16, 19}), True),
+    ("Discover", 65, 65, frozenset({16, 19}), True),
+    ("JCB", 35, 35, frozenset({16, 17, 18, 19}), True),  # 3528-3589 assigned; 35 as issued in practice
+    ("JCB", 1800, 1800, frozenset({15}), False),
+    ("JCB", 2131, 2131, frozenset({15}), False),
+    ("UnionPay", 62, 62, frozenset({16, 17, 18, 19}), True),
+    ("Mir", 2200, 2204, frozenset({16, 17, 18, 19}), True),
+    ("RuPay", 60, 60, frozenset({16}), False),
+    ("RuPay", 508, 508, frozenset({16}), False),
+    ("Verve", 506, 507, frozenset({16, 18, 19}), False),
+    ("Maestro", 50, 50, frozenset(range(12, 20)), False),
+    ("Maestro", 56, 69, frozenset(range(12, 20)), False),
+)
+
+
+def card_scheme(digits: str) -> tuple[str, bool] | None:
+    """The card scheme whose IIN range and length fit `digits`, and whether it is a strong one."""
+    best: tuple[str, bool] | None = None
+    for name, lo, hi, lengths, strong in _IIN_RANGES:
+        width = len(str(lo))
+        if len(digits) in lengths and lo <= int(digits[:width]) <= hi:
+            if strong:
+                return name, True
+            best = best or (name, False)
+    return best
+
+
 def validate_card(value: str) -> Verdict:
-    """A payment card number: 13-19 digits, a known issuer prefix and a valid Luhn check digit."""
-    d = _digits(value)
-    if not 13 <= len(d) <= 19:
-        return Verdict(False, "length")
-    if d[0] not in "23456":
-        return Verdict(False, "issuer prefix")
-    if not luhn.is_valid(d):
-        return Verdict(False, "luhn failed")
-    return Verdict(True, "luhn ok")
+    """A payment card number in any grouping: a known issuer range and length and a valid Luhn
+    check digit; trailing digit groups are dropped until it validates (a number followed by more)."""
+    groups = value.replace("-", " ").split(" ")
+    for k in range(len(groups), 0, -1):
+        d = "".join(groups[:k])
+        scheme = card_scheme(d) if 12 <= len(d) <= 19 else None
+        if scheme is not None and luhn.is_valid(d):
+            name, strong = scheme
+            length = sum(map(len, groups[:k])) + k - 1  # single-character separators
+            return Verdict(True, f"{name} range, luhn ok", score=None if strong else 0.4, length=length)
+    return Verdict(False, "no issuer range with a valid luhn check digit")
 
 
 def validate_iban(value: str) -> Verdict:
