@@ -28,10 +28,10 @@ import consentry
 from consentry.decide import decide_members
 from consentry.errors import InputError
 from consentry.ledger.protocol import Store
-from consentry.pipeline.engines import BuildPlan, Decided, open_engine
+from consentry.pipeline.engines import BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
-from consentry.pipeline.registry import BuildRecord, mark_complete, register_pending
+from consentry.pipeline.registry import BuildRecord, EarlyRegistration, mark_complete, register_pending
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
 from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, ScrubStep, Step, chain
 from consentry.pipeline.writer import OutputDir, ShardFile, ShardWriter
@@ -169,8 +169,7 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
     ctx.progress(BuildProgress(BuildStage.READ))
     staged = stage_text_sources(source_set, ctx.pass_through, target.work / "staged")
     head_events, head_hash = ctx.store.head()
-    snapshot = ctx.store.snapshot(ctx.purpose, ctx.as_of, ctx.now)
-    verdicts = decide_members(ctx.policy, ctx.purpose, snapshot, at=ctx.as_of, now=ctx.now)
+    verdicts = _verdicts(ctx)
     plan = BuildPlan(
         purpose=ctx.purpose,
         policy=ctx.policy,
@@ -183,39 +182,52 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
         batch_rows=ROW_GROUP_ROWS,
         memory_limit=ctx.memory_limit,
     )
-    with open_engine(ctx.engine, plan) as eng:
-        ctx.progress(BuildProgress(BuildStage.DECIDE))
-        decided = eng.decide(verdicts)
-        allowed = decided.counts.get(ReasonCode.ALLOWED.value, 0)
-        write_output = getattr(eng, "write_output", None)  # engines that write OUT themselves (spark)
-        if write_output is not None:
-            files = write_output(target.temp, ctx.scrub)
-        else:
-            files = _write(ctx, eng.included(), target.temp, allowed)
+    early: EarlyRegistration | None = None
+    try:
+        with open_engine(ctx.engine, plan) as eng:
+            ctx.progress(BuildProgress(BuildStage.DECIDE))
+            decided = eng.decide(verdicts)
+            del verdicts  # the engine holds what it needs: a 10^6-member table less while writing
+            pa.default_memory_pool().release_unused()
+            if ctx.scrub is None:  # the member set is final: register and digest it beside the write
+                pending = _record(ctx, target, staged, {}, None, decided.members.num_rows)
+                early = EarlyRegistration(ctx.store, pending, decided.members)
+            allowed = decided.counts.get(ReasonCode.ALLOWED.value, 0)
+            files = _engine_write(ctx, eng, target.temp, allowed)
+            if files is None:
+                files = _write(ctx, eng.included(), target.temp, allowed)
+        result, record = _seal(ctx, target, staged, decided, files, early, (head_events, head_hash))
+    except BaseException:
+        if early is not None:
+            early.abandon()  # nothing is in place yet: leave no pending row behind
+        raise
+    target.commit()
+    mark_complete(ctx.store, record.build_id)
+    return result
+
+
+def _seal(
+    ctx: _Context,
+    target: OutputDir,
+    staged: Any,
+    decided: Decided,
+    files: list[ShardFile],
+    early: EarlyRegistration | None,
+    head: tuple[int, str],
+) -> tuple[BuildResult, BuildRecord]:
+    """Write the manifest and register the build as pending with its final figures."""
     members = _final_members(ctx, decided)
     counts = _counts(ctx, decided)
-    manifest = _manifest(ctx, staged, counts, members, files, head_events, head_hash)
+    digest_of_members = early.members_digest() if early else members_digest(members.column("member_key"))
+    manifest = _manifest(ctx, staged, counts, members, digest_of_members, files, *head)
     digest = manifest.write(target.temp)
     ctx.progress(BuildProgress(BuildStage.COMMIT))
-    record = BuildRecord(
-        build_id=ctx.build_id,
-        purpose=ctx.purpose,
-        as_of=ctx.as_of,
-        created_at=utcnow(),
-        out_dir=str(target.out),
-        engine=ctx.engine,
-        counts=counts,
-        manifest_sha256=digest,
-        members=members.num_rows,
-        predecessor=ctx.predecessor,
-        decided_at=ctx.now,
-        scrub=ctx.scrub is not None,
-        sources=tuple(os.path.abspath(s) for s in staged.given),
-    )
-    register_pending(ctx.store, record, members.select(["member_id", "records"]))
-    target.commit()
-    mark_complete(ctx.store, ctx.build_id)
-    return BuildResult(
+    record = _record(ctx, target, staged, counts, digest, members.num_rows)
+    if early is not None:
+        early.finish(record)
+    else:
+        register_pending(ctx.store, record, members.select(["member_id", "records"]))
+    result = BuildResult(
         build_id=ctx.build_id,
         out_dir=target.out,
         manifest_path=target.out / MANIFEST_NAME,
@@ -226,6 +238,34 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
         pii=_pii(ctx),
         predecessor=ctx.predecessor,
     )
+    return result, record
+
+
+def _record(
+    ctx: _Context, target: OutputDir, staged: Any, counts: dict[str, Any], digest: str | None, members: int
+) -> BuildRecord:
+    """The registry's row for this build (counts and digest final only once the manifest is written)."""
+    return BuildRecord(
+        build_id=ctx.build_id,
+        purpose=ctx.purpose,
+        as_of=ctx.as_of,
+        created_at=utcnow(),
+        out_dir=str(target.out),
+        engine=ctx.engine,
+        counts=counts,
+        manifest_sha256=digest,
+        members=members,
+        predecessor=ctx.predecessor,
+        decided_at=ctx.now,
+        scrub=ctx.scrub is not None,
+        sources=tuple(os.path.abspath(s) for s in staged.given),
+    )
+
+
+def _verdicts(ctx: _Context) -> pa.Table:
+    """Every member's verdict for the purpose, as of T, decided now (the snapshot is dropped on return)."""
+    snapshot = ctx.store.snapshot(ctx.purpose, ctx.as_of, ctx.now)
+    return decide_members(ctx.policy, ctx.purpose, snapshot, at=ctx.as_of, now=ctx.now)
 
 
 def output_schema(included: pa.Schema) -> pa.Schema:
@@ -240,6 +280,15 @@ def output_schema(included: pa.Schema) -> pa.Schema:
             t = pa.string()
         fields.append(pa.field(f.name, t))
     return pa.schema(fields)
+
+
+def _engine_write(ctx: _Context, eng: Engine, directory: Path, allowed: int) -> list[ShardFile] | None:
+    """Let the engine write OUT itself (the rows never enter Python); None if it leaves that to `_write`."""
+    ctx.progress(BuildProgress(BuildStage.WRITE, 0, allowed))
+    files = eng.write_output(directory, ctx.scrub)
+    if files is not None:
+        ctx.progress(BuildProgress(BuildStage.WRITE, allowed, allowed))
+    return files
 
 
 def _write(ctx: _Context, reader: pa.RecordBatchReader, directory: Path, allowed: int) -> list[ShardFile]:
@@ -300,6 +349,7 @@ def _manifest(
     staged: Any,
     counts: dict[str, Any],
     members: pa.Table,
+    digest_of_members: str,
     files: list[ShardFile],
     head_events: int,
     head_hash: str,
@@ -322,7 +372,7 @@ def _manifest(
         counts=counts,
         pii=_pii(ctx),
         members=members.num_rows,
-        members_digest=members_digest(members.column("member_key").to_pylist()),
+        members_digest=digest_of_members,
         files=BuildManifest.file_entries(files),
         engine=ctx.engine,
         consentry_version=consentry.__version__,

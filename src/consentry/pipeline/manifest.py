@@ -16,6 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from consentry.pipeline.writer import ShardFile
 
 __all__ = ["MANIFEST_NAME", "BuildManifest", "members_digest", "read_manifest"]
@@ -23,13 +26,18 @@ __all__ = ["MANIFEST_NAME", "BuildManifest", "members_digest", "read_manifest"]
 MANIFEST_NAME = "manifest.json"
 
 
-def members_digest(member_keys: Iterable[str]) -> str:
-    """SHA-256 over the sorted, distinct member keys, one per line."""
-    h = hashlib.sha256()
-    for k in sorted(set(member_keys)):
-        h.update(k.encode())
-        h.update(b"\n")
-    return h.hexdigest()
+def members_digest(member_keys: Iterable[str] | pa.Array | pa.ChunkedArray) -> str:
+    """SHA-256 over the sorted, distinct member keys, one per line (each followed by a newline).
+
+    An Arrow array is sorted and deduplicated in Arrow (byte order, which is
+    code point order for UTF-8): the same digest as for the Python strings, faster.
+    """
+    if isinstance(member_keys, pa.Array | pa.ChunkedArray):
+        distinct = pc.unique(member_keys)
+        keys: list[str] = pc.take(distinct, pc.sort_indices(distinct)).to_pylist()
+    else:
+        keys = sorted(set(member_keys))
+    return hashlib.sha256("".join(k + "\n" for k in keys).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +70,7 @@ build_members_table = sa.Table(
 )
 
 PENDING, COMPLETE = "pending", "complete"
-_CHUNK = 20_000
+_SQLITE_INSERT_CACHE_KIB = -262_144  # negative: KiB (256 MiB), only while inserting a member set
 
 
 def _us(t: datetime) -> int:
@@ -188,20 +190,98 @@ def register_pending(store: Store, record: BuildRecord, members: pa.Table) -> No
         "members": record.members,
         "predecessor": record.predecessor,
     }
-    ids = members.column("member_id").to_pylist()
-    counts = members.column("records").to_pylist()
-    rows = [(record.build_id, m, int(n)) for m, n in zip(ids, counts, strict=True)]
     with store.engine.begin() as conn:
         conn.execute(builds_table.insert().values(**values))
-        # the driver's executemany: several times faster than Core inserts for 10^5..10^6 rows
+        _insert_members(conn, record.build_id, members)
+
+
+def _insert_members(conn: sa.Connection, build_id: str, members: pa.Table) -> None:
+    """Bulk-insert a build's member rows through the driver, inside the caller's transaction.
+
+    PostgreSQL: COPY. SQLite: one executemany with a page cache large enough
+    that the index pages stay in memory for the insert (set back afterwards).
+    Several times faster than SQLAlchemy Core inserts for 10^5..10^6 rows.
+    """
+    rows = zip(repeat(build_id), members.column("member_id").to_pylist(), members.column("records").to_pylist())
+    dbapi: Any = conn.connection.dbapi_connection
+    cursor = dbapi.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy("COPY build_members (build_id, member_id, records) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sql = f"INSERT INTO build_members (build_id, member_id, records) VALUES ({mark}, {mark}, {mark})"
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        if conn.dialect.name != "sqlite":
+            cursor.executemany(sql, list(rows))
+            return
+        previous = int(cursor.execute("PRAGMA cache_size").fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {_SQLITE_INSERT_CACHE_KIB}")
         try:
-            for i in range(0, len(rows), _CHUNK):
-                cursor.executemany(sql, rows[i : i + _CHUNK])
+            cursor.executemany(sql, rows)
         finally:
-            cursor.close()
+            cursor.execute(f"PRAGMA cache_size = {previous}")
+    finally:
+        cursor.close()
+
+
+def update_pending(store: Store, record: BuildRecord) -> None:
+    """Set a pending build's final counts, manifest digest, member count and creation time."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            builds_table.update()
+            .where(builds_table.c.build_id == record.build_id, builds_table.c.status == PENDING)
+            .values(
+                counts=json.dumps(record.counts, sort_keys=True),
+                manifest_sha256=record.manifest_sha256,
+                members=record.members,
+                created_us=_us(record.created_at),
+            )
+        )
+
+
+def discard_pending(store: Store, build_id: str) -> None:
+    """Remove a pending build and its members (a build that failed after registering)."""
+    with store.engine.begin() as conn:
+        conn.execute(build_members_table.delete().where(build_members_table.c.build_id == build_id))
+        conn.execute(builds_table.delete().where(builds_table.c.build_id == build_id, builds_table.c.status == PENDING))
+
+
+class EarlyRegistration:
+    """Register a build as pending, and digest its member set, on threads beside the write.
+
+    For builds whose member set is final once decided (nothing downstream can
+    drop rows). The pending row has no manifest digest, so it is never shown
+    nor completed by `_reconcile`; `finish` fills it in, `abandon` removes it.
+    """
+
+    def __init__(self, store: Store, record: BuildRecord, members: pa.Table):
+        from consentry.pipeline.manifest import members_digest
+
+        self.store = store
+        self.build_id = record.build_id
+        pool = ThreadPoolExecutor(2, thread_name_prefix="consentry-register")
+        self._registered = pool.submit(register_pending, store, record, members.select(["member_id", "records"]))
+        self._digest = pool.submit(members_digest, members.column("member_key"))
+        pool.shutdown(wait=False)
+
+    def members_digest(self) -> str:
+        """The digest of the member set (waits for it)."""
+        return self._digest.result()
+
+    def finish(self, record: BuildRecord) -> None:
+        """Wait for the registration, then set the build's final figures (still pending)."""
+        self._registered.result()
+        update_pending(self.store, record)
+
+    def abandon(self) -> None:
+        """Wait for the registration to end, then remove whatever it registered."""
+        try:
+            self._registered.result()
+        except Exception:  # nothing registered, or a partial insert rolled back
+            return
+        discard_pending(self.store, self.build_id)
 
 
 def mark_complete(store: Store, build_id: str) -> None:

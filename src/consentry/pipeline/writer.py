@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import re
 import shutil
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +27,7 @@ import pyarrow.parquet as pq
 
 from consentry.errors import BuildError
 
-__all__ = ["OutputDir", "ShardFile", "ShardWriter"]
+__all__ = ["OutputDir", "ShardFile", "ShardWriter", "commit_shards", "file_sha256"]
 
 TARGET_SHARD_BYTES = 128 * 1024 * 1024
 _WRITER_OPTIONS: dict[str, Any] = {
@@ -167,6 +169,41 @@ class ShardWriter:
         sink.close()
         self.files.append(ShardFile(name, rows, sink.tell(), sink.hexdigest()))
         self._current = None
+
+
+_ENGINE_PART = re.compile(r"^part-(\d+)\.parquet$")
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def commit_shards(staging: Path, directory: Path) -> list[ShardFile]:
+    """Move an engine's ``part-<n>.parquet`` files from `staging` into `directory` as shards.
+
+    They are renamed ``part-NNNNN.parquet`` in the order of n, hashed (in
+    parallel; hashlib releases the GIL) and counted from their footers. An
+    engine that wrote no file at all is an error: even an empty build has one shard.
+    """
+    found = sorted((int(m.group(1)), p) for p in staging.iterdir() if (m := _ENGINE_PART.match(p.name)) is not None)
+    if not found:
+        raise BuildError(f"the engine wrote no output file into {staging}")
+    moved: list[tuple[str, Path]] = []
+    for n, (_, path) in enumerate(found):
+        name = f"part-{n:05d}.parquet"
+        os.replace(path, directory / name)
+        moved.append((name, directory / name))
+    with ThreadPoolExecutor(max_workers=min(len(moved), os.cpu_count() or 1)) as pool:
+        digests = list(pool.map(file_sha256, (p for _, p in moved)))
+    return [
+        ShardFile(name, pq.ParquetFile(path).metadata.num_rows, path.stat().st_size, digest)
+        for (name, path), digest in zip(moved, digests, strict=True)
+    ]
 
 
 def _fsync_dir(path: Path) -> None:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from consentry.errors import InputError
 from consentry.pipeline.sources import SourceSet
+from consentry.pipeline.writer import ShardFile
 from consentry.policy import Policy
 
 __all__ = ["ENGINES", "BuildPlan", "Decided", "Engine", "open_engine"]
@@ -65,6 +66,13 @@ class Engine(Protocol):
 
     def included(self) -> pa.RecordBatchReader:
         """The allowed records sorted by record_id: output columns plus `_member_id`."""
+        ...
+
+    def write_output(self, directory: Path, scrub: Any | None) -> list[ShardFile] | None:
+        """Write the allowed records (scrubbed by `scrub`, a ScrubStep, if given) as OUT shards in `directory`.
+
+        None when this engine leaves it to the shared steps and writer (which read `included`).
+        """
         ...
 
     def __enter__(self) -> Engine: ...

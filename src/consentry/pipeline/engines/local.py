@@ -26,8 +26,15 @@ from consentry.pipeline.engines import BuildPlan, Decided
 from consentry.pipeline.keys import hmac_sql
 from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
 from consentry.pipeline.steps import MEMBER_COLUMN
+from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
 
 __all__ = ["LocalEngine", "quote_path", "records_sql"]
+
+#: DuckDB's Parquet writer with every option fixed: the same rows give byte-identical shards
+_COPY_OPTIONS = (
+    "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 3, ROW_GROUP_SIZE {rows}, "
+    "FILE_SIZE_BYTES {size}, FILENAME_PATTERN 'part-{{i}}'"
+)
 
 _DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
 _HAS_ZONE = r"([Zz]|[+-]\d{2}(:?\d{2})?)$"
@@ -125,8 +132,10 @@ class LocalEngine:
         """Counts per reason and the allowed members (see `Engine.decide`)."""
         plan = self.plan
         reason = record_reason_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m")
-        self.con.register("m", members)
         try:
+            self.con.register("verdicts", members)  # copied in: DuckDB may spill it, the caller may drop it
+            self.con.execute("CREATE TEMP TABLE m AS SELECT * FROM verdicts")
+            self.con.unregister("verdicts")
             self.con.execute(f"CREATE TEMP VIEW r AS {records_sql(plan.sources, plan.pass_through)}")
             self.con.execute(
                 f"CREATE TEMP VIEW d AS SELECT r.*, {reason} AS _reason FROM r LEFT JOIN m ON r.member_id = m.member_id"
@@ -152,19 +161,40 @@ class LocalEngine:
         ).to_arrow_table()
         return Decided(counts, keyed)
 
-    def included(self) -> pa.RecordBatchReader:
-        """The allowed records, sorted by record_id (ties broken by every other column)."""
+    def _included_sql(self, *, with_member: bool) -> str:
         pt = "".join(f", d.{_ident(c)}" for c in self.plan.pass_through)
-        sql = (
-            f"SELECT d.record_id, k.member_key, d.kind, d.created_at, d.text{pt}, d.member_id AS {MEMBER_COLUMN} "
+        member = f", d.member_id AS {MEMBER_COLUMN}" if with_member else ""
+        return (
+            f"SELECT d.record_id, k.member_key, d.kind, d.created_at, d.text{pt}{member} "
             "FROM d JOIN k ON d.member_id = k.member_id WHERE d._reason = 'ALLOWED' "
             "ORDER BY d.record_id, d.member_id, d.created_at, d.kind, d.text"
         )
+
+    def included(self) -> pa.RecordBatchReader:
+        """The allowed records, sorted by record_id (ties broken by every other column)."""
         try:
-            reader = self.con.sql(sql).to_arrow_reader(self.plan.batch_rows)
+            reader = self.con.sql(self._included_sql(with_member=True)).to_arrow_reader(self.plan.batch_rows)
         except duckdb.Error as e:
             raise _engine_error(e) from None
         return pa.RecordBatchReader.from_batches(reader.schema, _guarded(reader))
+
+    def write_output(self, directory: Path, scrub: object | None) -> list[ShardFile] | None:
+        """Write the allowed records as OUT shards with DuckDB's Parquet writer, on all cores.
+
+        Only for unscrubbed builds (None otherwise: the shared scrub step and
+        shard writer take the rows from `included`). The rows never enter
+        Python; the order is the ORDER BY's, row groups are `batch_rows` rows.
+        """
+        if scrub is not None:
+            return None
+        staging = self.plan.work_dir / "shards"
+        options = _COPY_OPTIONS.format(rows=self.plan.batch_rows, size=TARGET_SHARD_BYTES)
+        try:
+            self.con.execute("SET preserve_insertion_order = true")  # COPY must keep the ORDER BY's order
+            self.con.execute(f"COPY ({self._included_sql(with_member=False)}) TO {quote_path(staging)} ({options})")
+        except duckdb.Error as e:
+            raise _engine_error(e) from None
+        return commit_shards(staging, directory)
 
 
 def _guarded(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
