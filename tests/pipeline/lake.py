@@ -58,6 +58,7 @@ class Platform:
     store: SqlStore
     policy: Policy
     root: Path
+    url: str = ""  # the database URL with its password, for CLI subprocesses (store.url hides it)
 
 
 def _seed(store: SqlStore, policy: Policy) -> None:
@@ -76,7 +77,16 @@ def platform(tmp_path: Path, reference_policy: Policy) -> Iterator[Platform]:
     """A seeded SQLite store (see MEMBERS) under tmp_path."""
     store = open_store(f"sqlite:///{tmp_path / 'db' / 'consentry.db'}")
     _seed(store, reference_policy)
-    yield Platform(store, reference_policy, tmp_path)
+    yield Platform(store, reference_policy, tmp_path, f"sqlite:///{tmp_path / 'db' / 'consentry.db'}")
+    store.close()
+
+
+@pytest.fixture
+def any_platform(tmp_path: Path, reference_policy: Policy, store_url: str) -> Iterator[Platform]:
+    """`platform` on each kind of database: SQLite, and PostgreSQL (needs CONSENTRY_TEST_PG_URL)."""
+    store = open_store(store_url)
+    _seed(store, reference_policy)
+    yield Platform(store, reference_policy, tmp_path, store_url)
     store.close()
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from consentry.errors import NotFoundError
 from consentry.pipeline import builds_for_member, get_build, list_builds, read_manifest
-from consentry.pipeline.registry import build_members
+from consentry.pipeline.registry import BuildRecord, EarlyRegistration, build_members
 from pipeline.lake import AS_OF, GENAI, KEY, Platform, lake_records, t, write_parquet
 from pipeline.test_build import _build
 
@@ -22,7 +22,7 @@ CLI = [sys.executable, "-m", "consentry.cli"]
 
 def _cli(p: Platform, *args: str) -> Any:
     """Run the real CLI in a fresh process (the way schedulers call it); return its JSON output."""
-    env = {**os.environ, "CONSENTRY_DB": p.store.url, "CONSENTRY_PSEUDONYM_KEY": KEY.decode()}
+    env = {**os.environ, "CONSENTRY_DB": p.url, "CONSENTRY_PSEUDONYM_KEY": KEY.decode()}
     code = "from consentry.cli import main; main()"
     done = subprocess.run(
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -32,7 +32,8 @@ def _cli(p: Platform, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def test_builds_are_registered_with_their_members(platform: Platform) -> None:
+def test_builds_are_registered_with_their_members(any_platform: Platform) -> None:
+    platform = any_platform
     src = write_parquet(platform.root / "lake.parquet", lake_records())
     first = _build(platform, [src], out="one")
     second = _build(platform, [src], out="two")
@@ -73,7 +74,8 @@ def test_cli_errors_are_one_clean_line(platform: Platform) -> None:
     assert done.stdout == ""
 
 
-def test_stale_builds_and_rebuild_after_withdrawals(platform: Platform) -> None:
+def test_stale_builds_and_rebuild_after_withdrawals(any_platform: Platform) -> None:
+    platform = any_platform
     from consentry.ledger.protocol import NewEvent
     from consentry.vocab import Choice, Source
 
@@ -100,3 +102,43 @@ def test_stale_builds_and_rebuild_after_withdrawals(platform: Platform) -> None:
     manifest = read_manifest(platform.root / "v2")
     assert manifest["predecessor"] == first.build_id and manifest["as_of"] == "2025-01-15T00:00:00Z"  # type: ignore[attr-defined]
     assert [s["build_id"] for s in _cli(platform, "builds", "stale")] == [first.build_id]  # type: ignore[attr-defined]
+
+
+def test_an_early_registration_is_invisible_until_complete_and_abandon_removes_it(any_platform: Platform) -> None:
+    import pyarrow as pa
+
+    from consentry.pipeline.keys import member_key
+    from consentry.pipeline.registry import mark_complete, update_pending
+
+    p = any_platform
+    ids = [f"m{i:06d}" for i in range(5000)]
+    members = pa.table(
+        {
+            "member_id": ids,
+            "member_key": [member_key(KEY, m) for m in ids],
+            "records": pa.array([1 + i % 3 for i in range(len(ids))], pa.int64()),
+        }
+    )
+    pending = BuildRecord("b-early", GENAI, AS_OF, t("2025-02-01"), str(p.root / "o"), "local", {}, None, 5000, None)
+    kept = EarlyRegistration(p.store, pending, members)
+    dropped = EarlyRegistration(p.store, BuildRecord(**{**pending.__dict__, "build_id": "b-dropped"}), members)
+    assert kept.members_digest() == read_digest(members)
+    dropped.abandon()
+    kept.finish(BuildRecord(**{**pending.__dict__, "counts": {"included": 10}, "manifest_sha256": "ab" * 32}))
+    assert list_builds(p.store) == [] and builds_for_member(p.store, "m000001") == []  # pending: never shown
+    assert build_members(p.store, "b-dropped").num_rows == 0
+    mark_complete(p.store, "b-early")
+    (record,) = list_builds(p.store)
+    assert record.counts == {"included": 10} and record.manifest_sha256 == "ab" * 32
+    assert build_members(p.store, "b-early").column("records").to_pylist() == members.column("records").to_pylist()
+    assert [b.build_id for b in builds_for_member(p.store, "m004999")] == ["b-early"]
+    update_pending(p.store, BuildRecord(**{**pending.__dict__, "counts": {}}))  # complete builds stay as they are
+    assert get_build(p.store, "b-early").counts == {"included": 10}
+
+
+def read_digest(members: Any) -> str:
+    """The members digest recomputed from Python strings (the manifest's definition)."""
+    import hashlib
+
+    keys = sorted(members.column("member_key").to_pylist())
+    return hashlib.sha256("".join(k + "\n" for k in keys).encode()).hexdigest()
