@@ -5,23 +5,32 @@ SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_OK  = $(VENV)/.run-$(SUM)
+DEV_OK  = $(VENV)/.dev-$(SUM)
 
 .PHONY: demo test setup lint typecheck unit e2e services bench serve-demo clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	rm -f $(VENV)/.installed-*
+
+# What the demo and the service need.
+$(RUN_OK): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[service,fast]'
 	touch $@
 
-setup: $(STAMP)
+# Everything the suite needs (Spark, Playwright, spaCy, Hypothesis, linters).
+$(DEV_OK): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(RUN_OK)
 
-demo: setup
+setup: $(DEV_OK)
+
+demo: $(RUN_OK)
 	$(BIN)/consentry demo
 
-serve-demo: setup
+serve-demo: $(RUN_OK)
 	$(BIN)/consentry serve --demo
 
 # PostgreSQL and Chromium from Debian's packages; exports CONSENTRY_TEST_PG_URL.
