@@ -103,21 +103,20 @@ class SqlStore:
 
     @contextmanager
     def _driver_read(self) -> Iterator[Any]:
-        """A driver cursor inside one consistent read transaction: no statement building, one checkout."""
+        """A driver cursor in one consistent read transaction, straight from the pool (no statement building)."""
         try:
-            with self._engine.connect() as conn:
-                if not self._sqlite:
-                    conn.execution_options(isolation_level="REPEATABLE READ")
-                dbapi = conn.connection.driver_connection
-                assert dbapi is not None
-                cur = dbapi.cursor()
+            pooled = self._engine.raw_connection()
+            try:
+                cur = pooled.cursor()
                 try:
-                    if self._sqlite:
-                        cur.execute("BEGIN")  # one WAL snapshot for every statement
+                    # SQLite: one WAL snapshot for every statement; PostgreSQL: one MVCC snapshot.
+                    cur.execute("BEGIN" if self._sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     yield cur
                 finally:
                     cur.close()
-                    dbapi.rollback()
+                    pooled.rollback()
+            finally:
+                pooled.close()
         except (SQLAlchemyError, self._dbapi_error) as e:
             raise store_error(e) from None
 
