@@ -29,6 +29,11 @@ class ContextRule:
         alts = "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
         object.__setattr__(self, "_regex", re.compile(rf"(?<!\w)(?:{alts})(?!\w)", re.IGNORECASE))
 
+    def anywhere(self, text: str) -> bool:
+        """True when one of the words occurs anywhere in `text` (a cheap pre-check)."""
+        rx: re.Pattern[str] = self._regex  # type: ignore[attr-defined]
+        return rx.search(text) is not None
+
     def applies(self, text: str, start: int, end: int) -> bool:
         """True when one of the words occurs within the window around text[start:end]."""
         rx: re.Pattern[str] = self._regex  # type: ignore[attr-defined]
@@ -45,6 +50,8 @@ class Pattern:
     `require_context` drops matches that no positive context rule supports.
     `hint` is a simpler expression every match contains, for Hyperscan's prefilter
     when the full pattern is too large for it (Unicode classes under long repeats).
+    `extend(text, end)` returns a later end when the match continues past the pattern
+    (an address block over several lines).
     Every pattern must be linear-time: bounded repeats and a left boundary lookbehind.
     """
 
@@ -59,6 +66,7 @@ class Pattern:
     flags: int = 0
     strip_trailing: str = ""
     hint: str | None = None
+    extend: Callable[[str, int], int] | None = None
     compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from consentry.scrub.detectors.address import ADDRESS_PATTERNS
 from consentry.scrub.detectors.base import ContextRule, Pattern
 from consentry.scrub.detectors.validators import (
     validate_card,
@@ -101,32 +102,6 @@ _BIRTH_CTX = ContextRule(
     0.6,
     before=45,
 )
-_ADDRESS_CTX = ContextRule(
-    (
-        "address",
-        "live",
-        "lives",
-        "living",
-        "located",
-        "moved",
-        "ship",
-        "deliver",
-        "visit",
-        "at",
-        "on",
-        "reside",
-        "resides",
-        "house",
-        "home",
-        "office",
-        "flat",
-        "apartment",
-        "wohne",
-        "habite",
-        "vivo",
-    ),
-    0.3,
-)
 _DL_CTX = ContextRule(
     (
         "driver's license",
@@ -165,21 +140,6 @@ _NATID_CTX = ContextRule(
 )
 _IP_NEG = ContextRule(("version", "v", "release", "build"), -0.5, before=12)
 
-_STREET_SUFFIX = (
-    "Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Row|"
-    "Square|Sq|Highway|Hwy|Parkway|Pkwy|Circle|Cir|Close|Crescent|Trail|Alley|Walk|Gardens|Grove|Mews|"
-    "Pike|Plaza|Ridge|Loop|Crossing|Heights|Expressway|Freeway|Turnpike|Causeway|Wharf|Quay|Hill|Park"
-)
-_STREET_PREFIX = (
-    "Via|Viale|Vicolo|Corso|Piazza|Rua|Avenida|Av\\.|Calle|Carrer|Camino|Paseo|Plaza|Praça|Largo|Travessa|"
-    "Rue|Boulevard|Bd|Chemin|Allée|Impasse|Quai|Ulica|ul\\.|Strada|Estrada|Rambla|Odos|Jalan|Jl\\."
-)
-_STREET_COMPOUND = (
-    "straße|strasse|str\\.|weg|gasse|platz|allee|ring|damm|ufer|laan|straat|gracht|plein|kade|gatan|vägen|"
-    "gränd|gade|vej|veien|vegen|gata|katu|tie|utca|út|ulica|iela|gatvė|tänav|tee"
-)
-_CAP = "[A-ZÀ-ÖØ-ÞĀ-Ž][\\w'’.-]{0,30}"
-_PARTICLES = "de|del|da|do|dos|das|di|della|la|le|les|des|du|von|van|der|den|of|the"
 _MONTHS = (
     "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
     "Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
@@ -363,47 +323,5 @@ PATTERNS: tuple[Pattern, ...] = (
         require_context=True,
         flags=re.IGNORECASE,
     ),
-    Pattern(
-        "street_number_first",
-        E.STREET_ADDRESS,
-        rf"(?<![\w-])[0-9]{{1,6}}[A-Za-z]?,?(?:[ ]+(?:N|S|E|W|North|South|East|West)\.?)?(?:[ ]+{_CAP}){{1,4}}"
-        rf"[ ]+(?:{_STREET_SUFFIX})\.?(?!\w)(?:,?[ ]+(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?[ ]?#?[0-9]{{1,5}}"
-        r"[A-Za-z]?)?",
-        0.96,
-        hint=rf"[0-9][^\n]*\b(?:{_STREET_SUFFIX})\b",
-    ),
-    Pattern(
-        "street_prefix_first",
-        E.STREET_ADDRESS,
-        rf"(?<!\w)(?:{_STREET_PREFIX})(?:[ ]+(?:{_PARTICLES})){{0,2}}(?:[ ]+{_CAP}){{1,4}},?[ ]+[0-9]{{1,5}}"
-        r"[A-Za-z]?(?!\w)",
-        0.96,
-        hint=rf"(?:{_STREET_PREFIX})",
-    ),
-    Pattern(
-        "street_compound",
-        E.STREET_ADDRESS,
-        rf"(?<!\w)(?:{_CAP}[ ])?[A-ZÀ-ÖØ-ÞĀ-Ž][\w'-]{{1,40}}(?:{_STREET_COMPOUND})[ ]+[0-9]{{1,5}}[a-zA-Z]?(?!\w)",
-        0.96,
-        hint=rf"(?:{_STREET_COMPOUND})[ ]+[0-9]",
-    ),
-    Pattern(
-        "street_in_context",
-        E.STREET_ADDRESS,
-        rf"(?<!\w){_CAP}(?:[ ]+{_CAP}){{0,2}}[ ]+[0-9]{{1,5}}[a-zA-Z]?(?!\w)",
-        0.3,
-        hint=r"\S[ ]+[0-9]",
-        context=(_ADDRESS_CTX,),
-        require_context=True,
-    ),
-    Pattern(
-        "po_box",
-        E.STREET_ADDRESS,
-        r"(?<!\w)(?:P\.?[ ]?O\.?[ ]?Box|Postfach|Apartado)[ ]?[0-9]{1,8}(?!\w)",
-        0.8,
-        flags=re.IGNORECASE,
-    ),
-    Pattern(
-        "unit", E.STREET_ADDRESS, r"(?<!\w)(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]?#?[0-9]{1,5}[A-Za-z]?(?!\w)", 0.6
-    ),
+    *ADDRESS_PATTERNS,
 )

@@ -98,6 +98,8 @@ class PatternDetector(Detector):
 
     def _run(self, p: Pattern, text: str) -> list[Finding]:
         out: list[Finding] = []
+        if p.require_context and not any(r.delta > 0 and r.anywhere(text) for r in p.context):
+            return out  # no supporting word anywhere: no match can be kept
         for m in p.compiled.finditer(text):
             start, end = m.span(p.group) if p.group else m.span()
             if p.strip_trailing:
@@ -122,6 +124,8 @@ class PatternDetector(Detector):
                 end = start + verdict.length
             if verdict.score is not None:
                 score = verdict.score
+        if p.extend is not None:
+            end = p.extend(text, end)
         supported = False
         for rule in p.context:
             if rule.applies(text, start, end):

@@ -92,6 +92,8 @@ def card_scheme(digits: str) -> tuple[str, bool] | None:
 def validate_card(value: str) -> Verdict:
     """A payment card number in any grouping: a known issuer range and length and a valid Luhn
     check digit; trailing digit groups are dropped until it validates (a number followed by more)."""
+    if sum(c.isdigit() for c in value) < 12:
+        return Verdict(False, "too few digits")
     groups = value.replace("-", " ").split(" ")
     for k in range(len(groups), 0, -1):
         d = "".join(groups[:k])
