@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out"
@@ -145,6 +147,12 @@ def _allowed_members(url: str, build_out: Path, key: str, dest: Path) -> None:
     pq.write_table(pa.table({"member_id": ids, "member_key": keys}), dest)
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) used so far by finished child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _fresh_copy(pristine: Path, dest: Path) -> None:
     """Copy the pristine store (no builds registered) over `dest`, and drop its WAL files."""
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -152,7 +160,7 @@ def _fresh_copy(pristine: Path, dest: Path) -> None:
     shutil.copyfile(pristine, dest)
 
 
-def bench(records: int, members: int, repeat: int) -> dict[str, float]:
+def bench(records: int, members: int, repeat: int) -> dict[str, Any]:
     """Run build and baseline `repeat` times each, alternating; return medians and ratios."""
     work = OUT / f"lake-{records}"
     pristine = OUT / f"store-{members}.db"
@@ -163,6 +171,8 @@ def bench(records: int, members: int, repeat: int) -> dict[str, float]:
     url = f"sqlite:///{run_db}"
     env = {**os.environ, "CONSENTRY_DB": url, "CONSENTRY_PSEUDONYM_KEY": key}
     build_times, build_rss, base_times, base_rss = [], [], [], []
+    build_cpu: list[float] = []
+    base_cpu: list[float] = []
     rows = 0
     for i in range(repeat):
         _fresh_copy(pristine, run_db)  # every run registers into the same, build-free store
@@ -170,9 +180,10 @@ def bench(records: int, members: int, repeat: int) -> dict[str, float]:
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-c", _BUILD, "build", "--purpose", "genai_training", "--source", str(lake),
                "--out", str(out), "--as-of", AS_OF, "--no-scrub"]  # fmt: skip
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         build_times.append(time.perf_counter() - start)
+        build_cpu.append(_children_cpu() - cpu)
         if proc.returncode:
             raise SystemExit(proc.stderr[-3000:])
         build_rss.append(json.loads(proc.stderr.strip().splitlines()[-1])["maxrss_mb"])
@@ -182,10 +193,11 @@ def bench(records: int, members: int, repeat: int) -> dict[str, float]:
         if i == 0:
             _allowed_members(url, out, key, members_file)
         base_out = work / f"baseline-{i}.parquet"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         base = subprocess.run([sys.executable, "-c", _BASELINE, str(lake), str(members_file), str(base_out)],
                               env=env, capture_output=True, text=True, check=False)  # fmt: skip
         base_times.append(time.perf_counter() - start)
+        base_cpu.append(_children_cpu() - cpu)
         if base.returncode:
             raise SystemExit(base.stderr[-3000:])
         info = json.loads(base.stdout.strip().splitlines()[-1])
@@ -201,6 +213,10 @@ def bench(records: int, members: int, repeat: int) -> dict[str, float]:
         "build_s": round(b, 2),
         "baseline_s": round(r, 2),
         "throughput_ratio": round(r / b, 2),
+        "build_cpu_s": round(statistics.median(build_cpu), 2),
+        "baseline_cpu_s": round(statistics.median(base_cpu), 2),
+        "cpu_ratio": round(statistics.median(base_cpu) / statistics.median(build_cpu), 2),
+        "runs": {"build_s": [round(x, 2) for x in build_times], "baseline_s": [round(x, 2) for x in base_times]},
         "build_peak_rss_mb": round(max(build_rss)),
         "baseline_peak_rss_mb": round(max(base_rss)),
     }

@@ -264,3 +264,13 @@ def test_nothing_included_still_writes_a_readable_empty_shard(platform: Platform
     table = _read(platform.root / "out")
     assert table.num_rows == 0 and "member_key" in table.column_names
     assert ReasonCode.REGION_EXCLUDED.value in _excluded(read_manifest(platform.root / "out"))
+
+
+def test_members_digest_is_the_same_from_arrow_and_from_python_strings() -> None:
+    from consentry.pipeline.manifest import members_digest
+
+    keys = [member_key(KEY, f"m{i}") for i in range(3000)] + ["é", "Z", "a", ""]
+    expected = hashlib.sha256("".join(k + "\n" for k in sorted(set(keys))).encode()).hexdigest()
+    assert members_digest(keys + keys[:7]) == expected
+    assert members_digest(pa.chunked_array([keys[:10], keys[10:] + keys[:7]])) == expected
+    assert members_digest(pa.array([], pa.string())) == hashlib.sha256(b"").hexdigest()

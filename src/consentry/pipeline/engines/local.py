@@ -167,7 +167,7 @@ class LocalEngine:
         return (
             f"SELECT d.record_id, k.member_key, d.kind, d.created_at, d.text{pt}{member} "
             "FROM d JOIN k ON d.member_id = k.member_id WHERE d._reason = 'ALLOWED' "
-            "ORDER BY d.record_id, d.member_id, d.created_at, d.kind, d.text"
+            f"ORDER BY d.record_id, d.member_id, d.created_at, d.kind, d.text{pt}"  # ties: every column
         )
 
     def included(self) -> pa.RecordBatchReader:

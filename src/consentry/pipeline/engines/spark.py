@@ -10,7 +10,12 @@ batches with the same scrubber as local builds, and Spark writes the output
 shards; the driver then commits them, writes the manifest and registers the
 build exactly as for the local engine.
 
-Two passes over the sources, as locally: one aggregate, one sorted write.
+One pass over the sources: the decided relation (every record's reason; text
+and pass-through columns kept only for allowed records) is persisted once,
+then counted and written from memory (spilling to local disk when it does not
+fit). Member pseudonyms are computed by Spark (HMAC-SHA256 spelt out in Spark
+SQL) for allowed rows only, so the broadcast carries only the verdicts.
+Shuffle partitions follow the input size unless configured.
 """
 
 from __future__ import annotations
@@ -26,16 +31,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from consentry.decide import record_reason_sql
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided
-from consentry.pipeline.engines.spark_io import records_frame
+from consentry.pipeline.engines.spark_io import quoted, records_frame, spark_hmac_sql
 from consentry.pipeline.engines.spark_scrub import FAILED, ScrubInArrow, ScrubTally, member_key_of
-from consentry.pipeline.keys import hmac_sql
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
 from consentry.pipeline.writer import ShardFile
 from consentry.vocab import ReasonCode
@@ -59,8 +63,24 @@ DEFAULT_CONF = {
     "spark.sql.adaptive.advisoryPartitionSizeInBytes": "128m",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "8192",
     "spark.sql.parquet.compression.codec": "zstd",
+    "spark.hadoop.parquet.compression.codec.zstd.level": "3",
 }
+#: Extra defaults for local masters, where the driver JVM does the executors' work and holds the cache.
+LOCAL_CONF = {"spark.driver.memory": "4g"}
+#: The same Parquet options as the local engine's shards: zstd level 3, dictionary only for `kind`.
+WRITE_OPTIONS = {
+    "compression": "zstd",
+    "parquet.compression.codec.zstd.level": "3",
+    "parquet.enable.dictionary": "false",
+    "parquet.enable.dictionary#kind": "true",
+}
+#: Input bytes per shuffle partition when spark.sql.shuffle.partitions is not configured.
+PARTITION_INPUT_BYTES = 64 * 1024 * 1024
+_SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+_ALLOWED = "_reason = 'ALLOWED'"
 _TIE_ORDER = ("record_id", "member_id", "created_at", "kind", "text")
+#: What `record_reason_sql` reads from the members' verdicts (the rest stays on the driver).
+_VERDICT_COLUMNS = ("member_id", "gate_reason", "closed", "consent_reason")
 
 
 @dataclass(frozen=True)
@@ -94,7 +114,8 @@ def spark_session(options: SparkOptions) -> SparkSession:
     builder = SparkSession.builder.master(options.master).appName(options.app_name)
     if options.master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
         os.environ["PYSPARK_PYTHON"] = sys.executable  # local workers must import consentry like the driver
-    for key, value in {**DEFAULT_CONF, **options.conf, **REQUIRED_CONF}.items():
+    local = LOCAL_CONF if options.master.startswith("local") else {}
+    for key, value in {**DEFAULT_CONF, **local, **options.conf, **REQUIRED_CONF}.items():
         builder = builder.config(key, value)
     try:
         return builder.getOrCreate()
@@ -138,6 +159,7 @@ class SparkEngine:
         self._owned = False
         self.staging = plan.work_dir / "spark"
         self._decided: DataFrame | None = None
+        self._restore_partitions: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -150,10 +172,16 @@ class SparkEngine:
             self._session = active if active is not None else spark_session(self.options)
         for key, value in REQUIRED_CONF.items():
             self._session.conf.set(key, value)
+        self._set_shuffle_partitions()
         self.staging.mkdir(parents=True, exist_ok=True)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._decided is not None:
+            self._decided.unpersist()
+            self._decided = None
+        if self._session is not None and self._restore_partitions is not None:
+            self._session.conf.set(_SHUFFLE_PARTITIONS, self._restore_partitions)
         if self._owned and self._session is not None:
             self._session.stop()
         self._session = None
@@ -166,29 +194,32 @@ class SparkEngine:
             raise BuildError("the Spark engine is used outside its `with` block")
         return self._session
 
+    def _set_shuffle_partitions(self) -> None:
+        """Unless configured, one shuffle partition per 64 MB of input (at least 2 per core); restored on exit."""
+        spark = self.spark
+        if spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):
+            return
+        size = sum(f.size for f in self.plan.sources.files)
+        parallelism = spark.sparkContext.defaultParallelism
+        wanted = max(2 * parallelism, -(-size // PARTITION_INPUT_BYTES))
+        self._restore_partitions = spark.conf.get(_SHUFFLE_PARTITIONS)
+        spark.conf.set(_SHUFFLE_PARTITIONS, str(wanted))
+
     # ------------------------------------------------------------------ deciding
 
     def _members_frame(self, members: pa.Table) -> DataFrame:
-        """Member verdicts plus member_key, written as Parquet next to the job, read back by Spark."""
-        con = duckdb.connect()
-        try:
-            con.register("m", members)
-            keyed: pa.Table = con.sql(
-                f"SELECT *, {hmac_sql(self.plan.key, 'member_id')} AS member_key FROM m"
-            ).to_arrow_table()
-        finally:
-            con.close()
+        """The verdict columns the reason needs, written as Parquet next to the job, read back by Spark."""
         path = self.staging / "members.parquet"
-        pq.write_table(keyed, path, compression="zstd")
+        pq.write_table(members.select(list(_VERDICT_COLUMNS)), path, compression="zstd")
         frame = self.spark.read.parquet(str(path.absolute()))
-        if keyed.nbytes <= self.options.broadcast_bytes:
+        if members.nbytes <= self.options.broadcast_bytes:
             from pyspark.sql.functions import broadcast
 
             frame = broadcast(frame)
         return frame
 
-    def decide(self, members: pa.Table) -> Decided:
-        """Counts per reason and the allowed members (see `Engine.decide`)."""
+    def _decided_frame(self, members: pa.Table) -> DataFrame:
+        """Every record's reason; text and pass-through columns only where ALLOWED."""
         plan = self.plan
         reason = record_reason_sql(
             plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m", dialect="spark"
@@ -196,33 +227,35 @@ class SparkEngine:
         records = records_frame(self.spark, plan.sources, plan.pass_through).alias("r")
         verdicts = self._members_frame(members).alias("m")
         joined = records.join(verdicts, records["member_id"] == verdicts["member_id"], "left")
-        self._decided = joined.selectExpr("r.*", "m.member_key AS member_key", f"{reason} AS _reason")
+        wide = [quoted(c) for c in ("text", *plan.pass_through)]
+        reasoned = joined.selectExpr(
+            "r.record_id", "r.member_id", "r.kind", "r.created_at", *(f"r.{c}" for c in wide), f"{reason} AS _reason"
+        )
+        kept = [f"CASE WHEN {_ALLOWED} THEN {c} END AS {c}" for c in wide]
+        return reasoned.selectExpr("record_id", "member_id", "kind", "created_at", *kept, "_reason")
+
+    def decide(self, members: pa.Table) -> Decided:
+        """Counts per reason and the allowed members (see `Engine.decide`).
+
+        Persists the decided relation: this job reads the sources once, the write reads the cache.
+        """
+        from pyspark import StorageLevel
+
+        self._decided = self._decided_frame(members).persist(StorageLevel.MEMORY_AND_DISK)
+        key = spark_hmac_sql(self.plan.key, "member_id")
         tally = (
-            self._decided.selectExpr(
-                "_reason AS reason",
-                "CASE WHEN _reason = 'ALLOWED' THEN member_id END AS member_id",
-                "CASE WHEN _reason = 'ALLOWED' THEN member_key END AS member_key",
-            )
-            .groupBy("reason", "member_id", "member_key")
+            self._decided.selectExpr("_reason AS reason", f"CASE WHEN {_ALLOWED} THEN member_id END AS member_id")
+            .groupBy("reason", "member_id")
             .count()
+            .selectExpr("*", f"CASE WHEN member_id IS NOT NULL THEN {key} END AS member_key")
         )
         rows = _collect(tally)
         counts: dict[str, int] = {}
-        allowed: dict[str, list[Any]] = {"member_id": [], "member_key": [], "records": []}
-        for reason_code, member_id, member_key, n in zip(
-            rows["reason"].to_pylist(),
-            rows["member_id"].to_pylist(),
-            rows["member_key"].to_pylist(),
-            rows["count"].to_pylist(),
-            strict=True,
-        ):
+        for reason_code, n in zip(rows["reason"].to_pylist(), rows["count"].to_pylist(), strict=True):
             counts[reason_code] = counts.get(reason_code, 0) + int(n)
-            if reason_code == ReasonCode.ALLOWED.value:
-                allowed["member_id"].append(member_id)
-                allowed["member_key"].append(member_key)
-                allowed["records"].append(int(n))
+        allowed = rows.filter(pc.equal(rows["reason"], ReasonCode.ALLOWED.value))
         table = pa.table(
-            allowed,
+            [allowed["member_id"], allowed["member_key"], allowed["count"]],
             schema=pa.schema([("member_id", pa.string()), ("member_key", pa.string()), ("records", pa.int64())]),
         )
         return Decided(counts, table.sort_by("member_id"))
@@ -230,11 +263,19 @@ class SparkEngine:
     def _included_frame(self) -> DataFrame:
         if self._decided is None:
             raise BuildError("the Spark engine was asked for rows before deciding")
-        pt = [f"`{c}`" for c in self.plan.pass_through]
+        pt = [quoted(c) for c in self.plan.pass_through]
         return (
-            self._decided.where("_reason = 'ALLOWED'")
+            self._decided.where(_ALLOWED)
             .orderBy(*_TIE_ORDER)
-            .selectExpr("record_id", "member_key", "kind", "created_at", "text", *pt, f"member_id AS {MEMBER_COLUMN}")
+            .selectExpr(
+                "record_id",
+                f"{spark_hmac_sql(self.plan.key, 'member_id')} AS member_key",
+                "kind",
+                "created_at",
+                "text",
+                *pt,
+                f"member_id AS {MEMBER_COLUMN}",
+            )
         )
 
     # ------------------------------------------------------------------ output
@@ -306,7 +347,7 @@ def _collect(frame: DataFrame) -> pa.Table:
 
 def _write(frame: DataFrame, target: Path) -> None:
     try:
-        frame.write.mode("overwrite").option("compression", "zstd").parquet(str(target.absolute()))
+        frame.write.mode("overwrite").options(**WRITE_OPTIONS).parquet(str(target.absolute()))
     except Exception as e:
         raise _spark_error(e) from None
 
