@@ -12,7 +12,7 @@ import gzip
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["TITLES", "Lexicon", "load_lexicon"]
+__all__ = ["ORG_WORDS", "TITLES", "Lexicon", "load_lexicon"]
 
 #: Honorifics that announce a name; not part of the name span.
 TITLES = frozenset(
@@ -164,7 +164,70 @@ _EXTRA_COMMON = [
     "apt",
     "suite",
     "unit",
+    # labels of forms and signatures, which start lines as names do
+    "date",
+    "name",
+    "address",
+    "website",
+    "mobile",
+    "desk",
+    "fax",
+    "when",
+    "where",
+    "subject",
+    "note",
+    "title",
+    "office",
+    "personal",
+    "info",
+    "user",
+    "bot",
+    "billing",
+    "shipping",
 ]
+
+#: Words that make a capitalised run an organisation, whatever names it holds.
+ORG_WORDS = frozenset(
+    [
+        "inc",
+        "ltd",
+        "llc",
+        "llp",
+        "corp",
+        "corporation",
+        "plc",
+        "gmbh",
+        "ag",
+        "sa",
+        "spa",
+        "nv",
+        "bv",
+        "oy",
+        "ab",
+        "asa",
+        "kk",
+        "co",
+        "company",
+        "holdings",
+        "group",
+        "trust",
+        "fund",
+        "bancorp",
+        "bancorporation",
+        "limited",
+        "incorporated",
+        "partners",
+        "capital",
+        "industries",
+        "systems",
+        "technologies",
+        "acquisition",
+        "etf",
+        "etfs",
+        "reit",
+        "st",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -175,6 +238,7 @@ class Lexicon:
     family: frozenset[str]
     common: frozenset[str]
     places: frozenset[str]
+    countries: frozenset[str]
 
 
 def _read(name: str) -> list[str]:
@@ -191,6 +255,7 @@ def load_lexicon() -> Lexicon:
         family=frozenset(_read("family_names.txt.gz")),
         common=frozenset(common),
         places=_places(),
+        countries=_countries(),
     )
 
 
@@ -203,3 +268,13 @@ def _places() -> frozenset[str]:
         names.update({c.name, getattr(c, "common_name", c.name)})
     names.update(s.name for s in pycountry.subdivisions)
     return frozenset(n for n in names if " " in n or n not in {"Jordan", "Chad"})
+
+
+def _countries() -> frozenset[str]:
+    """Country names (pycountry): a capitalised run ending in one is a place ("Grand-Leez Belgium")."""
+    import pycountry
+
+    names: set[str] = set()
+    for c in pycountry.countries:
+        names.update({c.name, getattr(c, "common_name", c.name)})
+    return frozenset(n for n in names if " " not in n and n not in {"Jordan", "Chad", "Georgia"})

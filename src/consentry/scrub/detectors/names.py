@@ -15,7 +15,13 @@ from typing import Any
 import ahocorasick
 
 from consentry.scrub.detectors.base import Detector
-from consentry.scrub.detectors.lexicon import TITLES, Lexicon, load_lexicon
+from consentry.scrub.detectors.lexicon import ORG_WORDS, TITLES, Lexicon, load_lexicon
+from consentry.scrub.detectors.person_cues import (
+    COORDINATED_AFTER,
+    SURNAME_SHAPE,
+    context_score,
+    lowercase_name_spans,
+)
 from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding
 
@@ -57,27 +63,6 @@ _PARTICLES = frozenset(
         "des",
     ]
 )
-_CUE_BEFORE = re.compile(
-    r"(?:\b(?:i'?m|i am|my name is|name is|name's|named|called|hi|hello|hey|dear|thanks|thank you|thx|cc|"
-    r"congrats|congratulations|regards|cheers|sincerely|yours|ft\.?|feat\.?)[\s,:]*|@)$",
-    re.IGNORECASE,
-)
-_WEAK_CUE_BEFORE = re.compile(
-    r"\b(?:with|by|from|met|meet|ask|asked|tell|told|love|to|and|mate|friend|brother|sister|wife|husband|son|"
-    r"daughter|mom|dad|mother|father|boss|colleague|partner|credit|per|best)[\s,:]*$",
-    re.IGNORECASE,
-)
-_CUE_AFTER = re.compile(
-    r"^(?:'s\b|’s\b|\s+(?:said|says|wrote|writes|told|asked|replied|thinks|posted|shared|is|was|and i|who|"
-    r"here|from|\(|,\s*(?:ceo|cto|founder|manager|engineer|director))|[,:]?\s*$|,\s*\n|\s*\n)",
-    re.IGNORECASE,
-)
-_NOT_PERSON_AFTER = re.compile(
-    r"^\s+(?:Inc|Ltd|LLC|Corp|Corporation|GmbH|PLC|AG|SA|Co|Company|Group|University|College|School|Bank|"
-    r"Hospital|Street|St|Road|Rd|Avenue|Ave|Lane|Drive|Boulevard|Foundation|Institute|Museum|Airport|"
-    r"Station|Park|Hotel|Restaurant|Cafe|Café|Church|River|Lake|Mountain|Island|County|City|Building|Center|"
-    r"Centre|Hall|Tower|Bridge|Square|Stadium|Award|Prize|Act|Law|Day)\b"
-)
 
 
 class LexiconPersonDetector(Detector):
@@ -95,11 +80,57 @@ class LexiconPersonDetector(Detector):
         return (LexiconPersonDetector, (self.min_score, tuple(self.extra)))
 
     def detect(self, text: str) -> list[Finding]:
-        """Person-name findings in `text`."""
+        """Person-name findings in `text`: scored capitalised runs, then the runs chained to a
+        found name ("Møller, Price and Dixon"), later mentions of a found name's tokens, and
+        lower-case names after a strong cue."""
+        runs = self._runs(text)
         out: list[Finding] = []
-        for run in self._runs(text):
-            out.extend(self._score_run(text, run))
+        pending: list[list[tuple[int, int]]] = []
+        for run in runs:
+            found = self._score_run(text, run)
+            out.extend(found)
+            if not found:
+                pending.append(run)
+        if out and pending:
+            out.extend(self._chained_and_repeated(text, out, pending))
+        out.extend(self._lowercase(text))
         return out
+
+    def _chained_and_repeated(
+        self, text: str, found: list[Finding], pending: list[list[tuple[int, int]]]
+    ) -> list[Finding]:
+        tokens = {text[s:e].rstrip(".") for f in found for s, e in _token_spans(text, f.start, f.end)}
+        tokens = {t for t in tokens if len(t) >= 3 and t.lower() not in self.lex.common}
+        out: list[Finding] = []
+        for _ in range(3):  # a chain grows from a found name a link at a time
+            anchors = found + out
+            added = False
+            for run in pending:
+                s, e = run[0][0], run[-1][1]
+                if any(f.start <= s < f.end for f in out) or len(run) > 3:
+                    continue
+                kinds = [self._kind(text[a:b]) for a, b in run]
+                if any(k in "ST" for k in kinds) or self._not_a_name(text, run) or _org_next(text, e):
+                    continue
+                chained = any(_chained(text, f.end, s) or _chained(text, e, f.start) for f in anchors)
+                repeated = all(text[a:b].rstrip(".") in tokens for a, b in run)
+                if chained or repeated:
+                    note = "chained to a found name" if chained else "repeats a found name"
+                    out.append(Finding(s, e, EntityType.PERSON, 0.7, self.name, "name_chain", None, note))
+                    added = True
+            if not added:
+                break
+        return out
+
+    def _lowercase(self, text: str) -> list[Finding]:
+        def is_name(word: str) -> bool:
+            w = word.title()
+            return word not in self.lex.common and (w in self.lex.given or w in self.lex.family or w in self.extra)
+
+        return [
+            Finding(s, e, EntityType.PERSON, 0.7, self.name, "lowercase_after_cue", None, "lexicon name after cue")
+            for s, e in lowercase_name_spans(text, is_name)
+        ]
 
     def _runs(self, text: str) -> list[list[tuple[int, int]]]:
         runs: list[list[tuple[int, int]]] = []
@@ -119,13 +150,22 @@ class LexiconPersonDetector(Detector):
             runs.append(cur)
         return runs
 
+    def _not_a_name(self, text: str, run: list[tuple[int, int]]) -> bool:
+        """A place ("New York", "Grand-Leez Belgium") or an organisation ("Britvic Plc")."""
+        if text[run[0][0] : run[-1][1]].rstrip(".") in self.lex.places:
+            return True
+        words = [_word(text[s:e]) for s, e in run]
+        return len(run) > 1 and words[-1] in self.lex.countries
+
     def _kind(self, tok: str) -> str:
         word = tok.rstrip(".")
         low = word.lower()
         if word in TITLES:
             return "T"
+        if _word(tok).lower() in ORG_WORDS:
+            return "S"
         if len(word) == 1:
-            return "I" if tok.endswith(".") else "S"
+            return "I" if tok.endswith(".") or word not in "AI" else "S"
         if tok.endswith(".") and low in self.lex.common:
             return "S"
         named = self._named(word)
@@ -144,7 +184,7 @@ class LexiconPersonDetector(Detector):
             return "G"
         if any(p in self.lex.family or p.title() in self.lex.family for p in parts):
             return "F"
-        return "U"
+        return "F" if SURNAME_SHAPE.match(word) else "U"
 
     def _named(self, word: str) -> bool:
         lex = self.lex
@@ -154,7 +194,7 @@ class LexiconPersonDetector(Detector):
         return len(parts) > 1 and any(p in lex.given or p in lex.family for p in parts)
 
     def _score_run(self, text: str, run: list[tuple[int, int]]) -> list[Finding]:
-        if text[run[0][0] : run[-1][1]].rstrip(".") in self.lex.places:
+        if self._not_a_name(text, run):
             return []
         kinds = [self._kind(text[s:e]) for s, e in run]
         out: list[Finding] = []
@@ -196,18 +236,9 @@ class LexiconPersonDetector(Detector):
         if titled:
             score += 0.4
             notes.append("title")
-        if _CUE_BEFORE.search(text, max(0, start - 24), start):
-            score += 0.3
-            notes.append("cue before")
-        elif _WEAK_CUE_BEFORE.search(text, max(0, start - 24), start):
-            score += 0.15
-            notes.append("weak cue before")
-        elif _CUE_AFTER.match(text[end : end + 24]):
-            score += 0.15
-            notes.append("cue after")
-        if _NOT_PERSON_AFTER.match(text, end) is not None or (start >= 4 and text[start - 4 : start].lower() == "the "):
-            score -= 0.5
-            notes.append("organisation/place cue")
+        delta, cue_notes = context_score(text, start, end, known)
+        score += delta
+        notes.extend(cue_notes)
         score = min(score, 0.95)
         if score < self.min_score:
             return None
@@ -249,6 +280,27 @@ class DirectoryDetector(Detector):
                 continue
             out.append(Finding(start, end, EntityType.PERSON, 0.95, self.name, "exact_name", True, "directory"))
         return out
+
+
+def _org_next(text: str, end: int) -> bool:
+    m = re.match(r"[ \t]+([^\W\d_]+)", text[end : end + 24])
+    return m is not None and m.group(1).lower() in ORG_WORDS
+
+
+def _word(tok: str) -> str:
+    return tok.rstrip(".").removesuffix("'s").removesuffix("’s")
+
+
+def _token_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"\S+", text[:end]) if m.start() >= start]
+
+
+def _chained(text: str, left_end: int, right_start: int) -> bool:
+    """True when only a list separator (comma, "and", "&", "to") lies between the two spans."""
+    if not 0 <= right_start - left_end <= 8:
+        return False
+    m = COORDINATED_AFTER.fullmatch(text, left_end, right_start)
+    return m is not None
 
 
 def directory_tokens(names: Sequence[str]) -> list[str]:
