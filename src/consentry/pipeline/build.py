@@ -160,7 +160,7 @@ def build(
         pass_through=tuple(rule.pass_through) if rule else (),
         memory_limit=memory_limit,
     )
-    source_set = resolve_sources(sources, ctx.pass_through)
+    source_set = resolve_sources(sources, ctx.pass_through, remote=engine == "spark")  # URIs: Spark reads them
     with OutputDir(Path(out), ctx.build_id, force=force) as target:
         return _run(ctx, source_set, target)
 
@@ -258,7 +258,7 @@ def _record(
         predecessor=ctx.predecessor,
         decided_at=ctx.now,
         scrub=ctx.scrub is not None,
-        sources=tuple(os.path.abspath(s) for s in staged.given),
+        sources=staged.registered(),
     )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "SourceFile",
     "SourceFormat",
     "SourceSet",
+    "has_scheme",
     "resolve_sources",
     "stage_text_sources",
 ]
@@ -93,10 +94,23 @@ class SourceSet:
     given: tuple[str, ...]
     files: tuple[SourceFile, ...]
     staged: tuple[Path, ...] = field(default=())
+    #: Hadoop-compatible URIs (s3a://, hdfs://, file://, …) of Parquet, read by the Spark engine only
+    remote: tuple[str, ...] = field(default=())
 
     def describe(self) -> list[dict[str, Any]]:
-        """A JSON-able list of the input files (for the manifest)."""
-        return [{"path": str(f.path), "format": f.format.value, "bytes": f.size} for f in self.files]
+        """A JSON-able list of the input files (for the manifest); a remote URI is listed as given."""
+        files = [{"path": str(f.path), "format": f.format.value, "bytes": f.size} for f in self.files]
+        return files + [{"path": uri, "format": SourceFormat.PARQUET.value, "bytes": None} for uri in self.remote]
+
+    def registered(self) -> tuple[str, ...]:
+        """The sources as the registry keeps them: local paths made absolute, URIs as given."""
+        return tuple(s if has_scheme(s) else os.path.abspath(s) for s in self.given)
+
+
+def has_scheme(spec: str) -> bool:
+    """True for a URI with a file-system scheme (``s3a://bucket/x``, ``file:///x``), False for a local path."""
+    head, sep, _ = spec.partition("://")
+    return bool(sep) and head.isalnum() and len(head) > 1
 
 
 def _format_of(path: Path) -> SourceFormat | None:
@@ -114,17 +128,31 @@ def _expand(spec: str) -> list[Path]:
     raise InputError("no such file or directory; check the --source path", where=spec)
 
 
-def resolve_sources(specs: Sequence[str | os.PathLike[str]], pass_through: Sequence[str] = ()) -> SourceSet:
+def resolve_sources(
+    specs: Sequence[str | os.PathLike[str]], pass_through: Sequence[str] = (), *, remote: bool = False
+) -> SourceSet:
     """Expand and validate the sources of a build.
 
     Raises InputError naming the file (and column) when a source is missing,
     has an unknown format, lacks a required column or has one of the wrong type.
+    URIs with a scheme are kept unchecked in `remote` when `remote` is true (the
+    Spark engine reads and validates them), and refused otherwise.
     """
     if not specs:
         raise InputError("a build needs at least one source; pass --source PATH", field="--source")
     files: list[SourceFile] = []
+    uris: list[str] = []
     seen: set[Path] = set()
     for spec in specs:
+        if has_scheme(str(spec)):
+            if not remote:
+                raise InputError(
+                    "is a URI; only the Spark engine reads Hadoop-compatible paths: add --engine spark, "
+                    "or give a local path",
+                    where=str(spec),
+                )
+            uris.append(str(spec))
+            continue
         matched = _expand(str(spec))
         if not matched:
             raise InputError("matches no Parquet, JSONL or CSV file; check the path or pattern", where=str(spec))
@@ -139,7 +167,7 @@ def resolve_sources(specs: Sequence[str | os.PathLike[str]], pass_through: Seque
             size = path.stat().st_size
             columns = _parquet_columns(path, pass_through) if fmt is SourceFormat.PARQUET else ()
             files.append(SourceFile(path, fmt, size, columns))
-    return SourceSet(tuple(str(s) for s in specs), tuple(files))
+    return SourceSet(tuple(str(s) for s in specs), tuple(files), remote=tuple(uris))
 
 
 def _type_kind(t: pa.DataType) -> str:
@@ -353,7 +381,7 @@ def stage_text_sources(sources: SourceSet, pass_through: Sequence[str], staging_
         out = staging_dir / f"staged-{n:05d}.parquet"
         _stage(rows, _Normaliser(pass_through), out, str(src.path))
         staged.append(out)
-    return SourceSet(sources.given, sources.files, tuple(staged))
+    return SourceSet(sources.given, sources.files, tuple(staged), sources.remote)
 
 
 def _stage(rows: Iterator[object], norm: _Normaliser, out: Path, where: str) -> None:
