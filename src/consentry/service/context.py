@@ -66,6 +66,12 @@ class ServiceContext:
             self._policy = None
             self._views.clear()
 
+    def cached_settings(self, member_id: str) -> SettingsView | None:
+        """The member's settings if the short-lived cache holds them (no store read: safe on the event loop)."""
+        with self._lock:
+            hit = self._views.get(member_id)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < _VIEW_TTL_S else None
+
     def settings(self, member_id: str) -> SettingsView:
         """The member's settings now, from a short-lived cache that this process's writes invalidate."""
         now = time.monotonic()

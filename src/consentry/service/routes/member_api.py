@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from consentry import member_view
 from consentry.receipts import ReceiptFormat, build_receipt
@@ -46,9 +47,13 @@ def session(request: Request, member: Member) -> dict[str, Any]:
 
 
 @router.get("/me/settings", summary="The member's data-privacy settings now", response_model=None)
-def settings(member: Member, ctx: Ctx) -> JSONResponse:
+async def settings(member: Member, ctx: Ctx) -> JSONResponse:
     """One entry per purpose the terms in effect disclose, with control, state, since and why."""
-    return JSONResponse(ctx.settings(member).to_dict())
+    # A cached view is served on the event loop; only a store read goes to a worker thread.
+    view = ctx.cached_settings(member)
+    if view is None:
+        view = await run_in_threadpool(ctx.settings, member)
+    return JSONResponse(view.to_dict())
 
 
 @router.post("/me/choices", status_code=201, summary="Turn a setting on or off", response_model=None)
