@@ -3,14 +3,18 @@
 Names, phones and addresses come from Faker's locale providers (many cultures and
 national formats); everything is drawn from one seeded RNG so a seed gives the
 same corpus. Caveat for readers of the figures: Consentry's name lexicon is
-derived from the same Faker provider data, so PERSON recall here is optimistic;
-presidio-evaluator's corpus (names from FakeNameGenerator) is the independent check.
+derived from the same Faker provider data, so PERSON recall here is optimistic.
+For the honest figure, bench/scrub.py also generates it with `name_filter` keeping
+only names whose tokens fall in the buckets held out of the lexicon it evaluates
+with (`Lexicon.without_buckets`); presidio-evaluator's corpus (names from
+FakeNameGenerator) is the independent check.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from faker import Faker
@@ -87,7 +91,8 @@ class Sample:
 class SocialCorpus:
     """Generates labelled social-network texts from a seed."""
 
-    def __init__(self, seed: int = 42) -> None:
+    def __init__(self, seed: int = 42, name_filter: Callable[[str], bool] | None = None) -> None:
+        self.name_filter = name_filter
         self.rng = random.Random(seed)
         Faker.seed(seed)
         self.fakers = {loc: Faker(loc) for loc in [*LOCALES, "pt_PT", "en_US"]}
@@ -100,7 +105,7 @@ class SocialCorpus:
     def _value(self, slot: str, s: Sample) -> tuple[str, str | None]:
         f, r = self._fake(), self.rng
         if slot in ("name", "first", "last"):
-            first, last = f.first_name(), f.last_name()
+            first, last = self._name_part(f, "first_name"), self._name_part(f, "last_name")
             s.names.append(f"{first} {last}")
             return {"name": f"{first} {last}", "first": first, "last": last}[slot], "PERSON"
         if slot == "phone":
@@ -137,6 +142,18 @@ class SocialCorpus:
         if slot == "password":
             return f.password(length=12), "SECRET"
         raise KeyError(slot)
+
+    def _name_part(self, f: Faker, attr: str) -> str:
+        """A name drawn until every token passes the filter (held-out names, for evaluation):
+        from the text's locale first, then from any locale; never an unfiltered name."""
+        value = getattr(f, attr)()
+        tries = 0
+        while self.name_filter is not None and not all(self.name_filter(t) for t in value.replace("-", " ").split()):
+            tries += 1
+            value = getattr(f if tries < 50 else self._fake(), attr)()
+            if tries > 5000:
+                raise RuntimeError("the name filter rejects every name Faker draws")
+        return value
 
     def sample(self) -> Sample:
         """One labelled text."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 
 from consentry.scrub.entities import EntityType
@@ -54,15 +55,25 @@ def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     if len(findings) < 2:
         return findings
     ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start))
-    kept: list[Finding] = []
+    kept: list[Finding] = []  # non-overlapping, sorted by start
+    starts: list[int] = []
     for f in ranked:
-        clashes = [k for k in kept if f.start < k.end and k.start < f.end]
-        if not clashes:
-            kept.append(f)
-        elif f.entity in _DIVISIBLE:
-            kept.extend(_remainders(f, clashes))
-    kept.sort(key=lambda f: f.start)
+        clashes = _clashes(kept, starts, f)
+        for piece in [f] if not clashes else _remainders(f, clashes) if f.entity in _DIVISIBLE else []:
+            i = bisect.bisect_left(starts, piece.start)
+            kept.insert(i, piece)
+            starts.insert(i, piece.start)
     return kept
+
+
+def _clashes(kept: list[Finding], starts: list[int], f: Finding) -> list[Finding]:
+    """The kept findings overlapping `f` (kept ones never overlap, so they are contiguous)."""
+    out: list[Finding] = []
+    j = bisect.bisect_left(starts, f.end) - 1
+    while j >= 0 and kept[j].end > f.start:
+        out.append(kept[j])
+        j -= 1
+    return out
 
 
 def _remainders(f: Finding, clashes: list[Finding]) -> list[Finding]:

@@ -23,7 +23,7 @@ from consentry.scrub.registry import build_detectors
 
 __all__ = ["SCRUBBER_RELEASE", "ScrubResult", "Scrubber", "TextsLike", "detection_view", "scrub_parallel"]
 
-SCRUBBER_RELEASE = "1.0"
+SCRUBBER_RELEASE = "1.1"
 TextsLike: TypeAlias = "pa.Array | pa.ChunkedArray | Sequence[str | bytes | None]"
 
 

@@ -44,7 +44,8 @@ _EN_TYPES = (
     "Cove|Creek|Glen|Green|Meadow|Meadows|Mill|Mills|Plains|Radial|Spur|Spurs|Stream|Valley|Vista|View|"
     "Junction|Knoll|Manor|Orchard|Path|Point|Port|Ranch|Rapids|Run|Shore|Shores|Springs|Summit|Station|"
     "Trace|Track|Village|Ville|Estates|Extension|Fork|Forks|Gateway|Harbor|Harbour|Haven|Hollow|Island|"
-    "Islands|Landing|Lodge|Motorway|Oval|Pass|Passage|Pines|Prairie|Ridge|Route|Squares|Bypass|Brook|Dale"
+    "Islands|Landing|Lodge|Motorway|Oval|Pass|Passage|Pines|Prairie|Ridge|Route|Squares|Bypass|Brook|Dale|"
+    "Viaduct|Crest|Bend|Curve"
 )
 #: Street types that come before the name (Romance, Slavic, Greek, Malay, Turkish, ...).
 _PREFIX_TYPES = (

@@ -99,28 +99,34 @@ class LexiconPersonDetector(Detector):
     def _chained_and_repeated(
         self, text: str, found: list[Finding], pending: list[list[tuple[int, int]]]
     ) -> list[Finding]:
+        """Runs chained to a found name by a list separator, or repeating its tokens (linear time)."""
         tokens = {text[s:e].rstrip(".") for f in found for s, e in _token_spans(text, f.start, f.end)}
         tokens = {t for t in tokens if len(t) >= 3 and t.lower() not in self.lex.common}
+        starts, ends = {f.start for f in found}, {f.end for f in found}
+        candidates = [r for r in pending if len(r) <= 3 and self._could_be_name(text, r)]
         out: list[Finding] = []
         for _ in range(3):  # a chain grows from a found name a link at a time
-            anchors = found + out
-            added = False
-            for run in pending:
+            rest = []
+            for run in candidates:
                 s, e = run[0][0], run[-1][1]
-                if any(f.start <= s < f.end for f in out) or len(run) > 3:
-                    continue
-                kinds = [self._kind(text[a:b]) for a, b in run]
-                if any(k in "ST" for k in kinds) or self._not_a_name(text, run) or _org_next(text, e):
-                    continue
-                chained = any(_chained(text, f.end, s) or _chained(text, e, f.start) for f in anchors)
-                repeated = all(text[a:b].rstrip(".") in tokens for a, b in run)
-                if chained or repeated:
+                chained = any(_chained(text, p, s) for p in range(max(0, s - 8), s + 1) if p in ends) or any(
+                    _chained(text, e, p) for p in range(e, e + 9) if p in starts
+                )
+                if chained or all(text[a:b].rstrip(".") in tokens for a, b in run):
                     note = "chained to a found name" if chained else "repeats a found name"
                     out.append(Finding(s, e, EntityType.PERSON, 0.7, self.name, "name_chain", None, note))
-                    added = True
-            if not added:
+                    starts.add(s)
+                    ends.add(e)
+                else:
+                    rest.append(run)
+            if len(rest) == len(candidates):
                 break
+            candidates = rest
         return out
+
+    def _could_be_name(self, text: str, run: list[tuple[int, int]]) -> bool:
+        kinds = [self._kind(text[a:b]) for a, b in run]
+        return not (any(k in "ST" for k in kinds) or self._not_a_name(text, run) or _org_next(text, run[-1][1]))
 
     def _lowercase(self, text: str) -> list[Finding]:
         def is_name(word: str) -> bool:
@@ -231,7 +237,7 @@ class LexiconPersonDetector(Detector):
         elif "A" in kinds and len(kinds) >= 2:
             score = 0.55
         else:
-            score = 0.3 if "A" in kinds else 0.25
+            score = 0.3 if "A" in kinds else (0.35 if len(kinds.replace("I", "")) >= 2 else 0.25)
         notes = [f"tokens {kinds}"]
         if titled:
             score += 0.4
@@ -292,7 +298,7 @@ def _word(tok: str) -> str:
 
 
 def _token_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(r"\S+", text[:end]) if m.start() >= start]
+    return [(start + a, start + b) for a, b in (m.span() for m in re.finditer(r"\S+", text[start:end]))]
 
 
 def _chained(text: str, left_end: int, right_start: int) -> bool:
