@@ -172,7 +172,6 @@ class SparkEngine:
             self._session = active if active is not None else spark_session(self.options)
         for key, value in REQUIRED_CONF.items():
             self._session.conf.set(key, value)
-        self._set_shuffle_partitions()
         self.staging.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -194,15 +193,15 @@ class SparkEngine:
             raise BuildError("the Spark engine is used outside its `with` block")
         return self._session
 
-    def _set_shuffle_partitions(self) -> None:
+    def _set_shuffle_partitions(self, records: DataFrame) -> None:
         """Unless configured, one shuffle partition per 64 MB of input (at least 2 per core); restored on exit."""
         spark = self.spark
         if spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):
             return
-        size = sum(f.size for f in self.plan.sources.files)
-        parallelism = spark.sparkContext.defaultParallelism
-        wanted = max(2 * parallelism, -(-size // PARTITION_INPUT_BYTES))
-        self._restore_partitions = spark.conf.get(_SHUFFLE_PARTITIONS)
+        size = _input_bytes(records, sum(f.size for f in self.plan.sources.files))
+        wanted = max(2 * spark.sparkContext.defaultParallelism, -(-size // PARTITION_INPUT_BYTES))
+        if self._restore_partitions is None:
+            self._restore_partitions = spark.conf.get(_SHUFFLE_PARTITIONS)
         spark.conf.set(_SHUFFLE_PARTITIONS, str(wanted))
 
     # ------------------------------------------------------------------ deciding
@@ -225,6 +224,7 @@ class SparkEngine:
             plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m", dialect="spark"
         )
         records = records_frame(self.spark, plan.sources, plan.pass_through).alias("r")
+        self._set_shuffle_partitions(records)
         verdicts = self._members_frame(members).alias("m")
         joined = records.join(verdicts, records["member_id"] == verdicts["member_id"], "left")
         wide = [quoted(c) for c in ("text", *plan.pass_through)]
@@ -264,9 +264,12 @@ class SparkEngine:
         if self._decided is None:
             raise BuildError("the Spark engine was asked for rows before deciding")
         pt = [quoted(c) for c in self.plan.pass_through]
+        from pyspark.sql.functions import expr
+
+        order = [expr(c).asc_nulls_last() for c in (*_TIE_ORDER, *pt)]  # as the local engine: ties by every column
         return (
             self._decided.where(_ALLOWED)
-            .orderBy(*_TIE_ORDER)
+            .orderBy(*order)
             .selectExpr(
                 "record_id",
                 f"{spark_hmac_sql(self.plan.key, 'member_id')} AS member_key",
@@ -315,6 +318,14 @@ class SparkEngine:
         if scrub is not None and tally is not None:
             _fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
         return files
+
+
+def _input_bytes(frame: DataFrame, fallback: int) -> int:
+    """The bytes Spark's file index counts under `frame` (remote sources included), else `fallback`."""
+    try:
+        return int(frame._jdf.queryExecution().optimizedPlan().stats().sizeInBytes().longValue())
+    except Exception:  # not a classic JVM-backed session (e.g. Spark Connect): the local files' sizes
+        return fallback
 
 
 def _empty_tally() -> Any:

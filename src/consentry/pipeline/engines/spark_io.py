@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from consentry.errors import InputError
 from consentry.pipeline.keys import _pads
-from consentry.pipeline.sources import REQUIRED_COLUMNS, SourceFile, SourceFormat, SourceSet
+from consentry.pipeline.sources import REQUIRED_COLUMNS, SourceFile, SourceFormat, SourceSet, has_scheme
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -31,12 +31,6 @@ __all__ = ["has_scheme", "quoted", "records_frame", "remote_sources_frame", "spa
 _STRINGS = ("record_id", "member_id", "kind", "visibility", "text")
 _DATE_ONLY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _HAS_ZONE = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
-
-
-def has_scheme(spec: str) -> bool:
-    """True for a URI with a file-system scheme (``s3a://bucket/x``), False for a local path."""
-    head, sep, _ = spec.partition("://")
-    return bool(sep) and head.isalnum() and len(head) > 1
 
 
 def quoted(name: str) -> str:
@@ -96,7 +90,7 @@ def _parquet_group(spark: SparkSession, files: list[SourceFile], pass_through: S
 
 
 def records_frame(spark: SparkSession, sources: SourceSet, pass_through: Sequence[str]) -> DataFrame:
-    """One DataFrame over every (validated, local) source; JSONL and CSV must already be staged."""
+    """One DataFrame over every source: validated local files, staged JSONL/CSV, and remote Parquet URIs."""
     parts: list[DataFrame] = []
     parquet = sorted((f for f in sources.files if f.format is SourceFormat.PARQUET), key=lambda f: f.columns)
     for _, group in groupby(parquet, key=lambda f: f.columns):
@@ -106,6 +100,7 @@ def records_frame(spark: SparkSession, sources: SourceSet, pass_through: Sequenc
         cols += [_q(c) for c in pass_through]
         staged = spark.read.parquet(*(str(Path(p).absolute()) for p in sources.staged))
         parts.append(staged.selectExpr(*cols, "_malformed"))
+    parts += [remote_sources_frame(spark, uri, pass_through) for uri in sources.remote]
     if not parts:
         raise InputError("no readable source files", field="--source")
     out = parts[0]
@@ -127,9 +122,12 @@ def _spark_kind(data_type: object) -> str:
 
 
 def remote_sources_frame(spark: SparkSession, uri: str, pass_through: Sequence[str]) -> DataFrame:
-    """Parquet under a Hadoop-compatible URI, validated from Spark's schema (InputError names the URI)."""
+    """Parquet under a Hadoop-compatible URI, validated from Spark's schema (InputError names the URI).
+
+    A file, a directory (searched recursively, as local directories are) or a glob.
+    """
     try:
-        df = spark.read.parquet(uri)
+        df = spark.read.option("recursiveFileLookup", "true").parquet(uri)
     except Exception as e:  # Spark raises its own AnalysisException family for missing paths
         first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise InputError(f"Spark cannot read Parquet here ({first}); check the URI", where=uri) from None
