@@ -151,23 +151,29 @@ class LocalEngine:
         counts = {str(r): int(n) for r, n in zip(reasons, sums, strict=True)}
         allowed = tally.filter(pc.equal(tally["reason"], "ALLOWED")).select(["member_id", "n"])
         self.con.register("allowed_tally", allowed)
+        # k: the members with allowed records, their verdicts and pseudonyms; it replaces m (and d) for
+        # the write, whose join then holds only these members (records of others cannot be allowed)
         self.con.execute(
-            f"CREATE TEMP TABLE k AS SELECT member_id, {hmac_sql(plan.key, 'member_id')} AS member_key, "
-            "n AS records FROM allowed_tally ORDER BY member_id"
+            f"CREATE TEMP TABLE k AS SELECT m.*, {hmac_sql(plan.key, 't.member_id')} AS member_key, "
+            "t.n AS records FROM allowed_tally t JOIN m ON t.member_id = m.member_id ORDER BY t.member_id"
         )
         self.con.unregister("allowed_tally")
+        self.con.execute("DROP VIEW d")
+        self.con.execute("DROP TABLE m")
         keyed: pa.Table = self.con.sql(
             "SELECT member_id, member_key, records FROM k ORDER BY member_id"
         ).to_arrow_table()
         return Decided(counts, keyed)
 
     def _included_sql(self, *, with_member: bool) -> str:
-        pt = "".join(f", d.{_ident(c)}" for c in self.plan.pass_through)
-        member = f", d.member_id AS {MEMBER_COLUMN}" if with_member else ""
+        plan = self.plan
+        reason = record_reason_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m")
+        pt = "".join(f", r.{_ident(c)}" for c in plan.pass_through)
+        member = f", r.member_id AS {MEMBER_COLUMN}" if with_member else ""
         return (
-            f"SELECT d.record_id, k.member_key, d.kind, d.created_at, d.text{pt}{member} "
-            "FROM d JOIN k ON d.member_id = k.member_id WHERE d._reason = 'ALLOWED' "
-            f"ORDER BY d.record_id, d.member_id, d.created_at, d.kind, d.text{pt}"  # ties: every column
+            f"SELECT r.record_id, m.member_key, r.kind, r.created_at, r.text{pt}{member} "
+            f"FROM r JOIN k AS m ON r.member_id = m.member_id WHERE ({reason}) = 'ALLOWED' "
+            f"ORDER BY r.record_id, r.member_id, r.created_at, r.kind, r.text{pt}"  # ties: every column
         )
 
     def included(self) -> pa.RecordBatchReader:
