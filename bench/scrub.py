@@ -79,14 +79,22 @@ def consentry_system(
 ) -> tuple[Detect, Callable[[list[str]], object]]:
     s = Scrubber(ScrubConfig(ner=ner), key=b"bench", names=names)
     if held_out is not None:  # evaluate with a lexicon that never saw the corpus's names
-        for d in s.detectors:
-            if isinstance(d, LexiconPersonDetector):
-                d.lex = load_lexicon().without_buckets(held_out)
+        lex = load_lexicon().without_buckets(held_out)
+        s.detectors = [
+            LexiconPersonDetector(s.cfg.min_score, lexicon=lex) if isinstance(d, LexiconPersonDetector) else d
+            for d in s.detectors
+        ]
 
     def detect(texts: list[str]) -> list[list[Span]]:
         return [[Span(f.start, f.end, f.entity.value) for f in fs] for fs in s.detect_batch(texts)]
 
-    return detect, s.scrub_batch
+    def timed(texts: list[str]) -> object:
+        for d in s.detectors:  # no help from tokens seen while scoring
+            if isinstance(d, LexiconPersonDetector):
+                d.clear_cache()
+        return s.scrub_batch(texts)
+
+    return detect, timed
 
 
 def presidio_system() -> tuple[Detect, Callable[[list[str]], object]]:

@@ -160,3 +160,19 @@ def test_name_and_address_passes_run_in_linear_time(scrubber: Scrubber, unit: st
     small, large = unit * 100, unit * 400
     ratio = run(large) / max(run(small), 1e-6)
     assert ratio < 10, f"{ratio:.1f}x for 4x the input (linear ~4x, quadratic ~16x)"
+
+
+def test_a_held_out_lexicon_misses_what_it_never_saw() -> None:
+    from consentry.scrub.detectors.names import LexiconPersonDetector
+
+    lex = load_lexicon()
+    given = sorted(n for n in lex.given if name_bucket(n) < 20 and n.lower() not in lex.common and n not in lex.family)
+    name = next(n for n in given if n.isalpha() and len(n) > 4)
+    text = f"Lovely dinner with {name} last night"
+    full = LexiconPersonDetector()
+    held = LexiconPersonDetector(lexicon=lex.without_buckets(range(20)))
+    assert [text[f.start : f.end] for f in full.detect(text)] == [name]
+    assert held.detect(text) == []
+    import pickle
+
+    assert pickle.loads(pickle.dumps(held)).lex.given == held.lex.given

@@ -71,13 +71,17 @@ class LexiconPersonDetector(Detector):
     name = "person_lexicon"
     entities = frozenset({EntityType.PERSON})
 
-    def __init__(self, min_score: float = 0.5, extra_tokens: Iterable[str] = ()) -> None:
+    def __init__(
+        self, min_score: float = 0.5, extra_tokens: Iterable[str] = (), lexicon: Lexicon | None = None
+    ) -> None:
         self.min_score = min_score
-        self.lex: Lexicon = load_lexicon()
+        self._own_lexicon = lexicon  # a lexicon other than the shipped one (held-out evaluation)
+        self.lex: Lexicon = lexicon or load_lexicon()
         self.extra = frozenset(t for t in extra_tokens if t.lower() not in self.lex.common)
+        self._kinds: dict[str, str] = {}
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (LexiconPersonDetector, (self.min_score, tuple(self.extra)))
+        return (LexiconPersonDetector, (self.min_score, tuple(self.extra), self._own_lexicon))
 
     def detect(self, text: str) -> list[Finding]:
         """Person-name findings in `text`: scored capitalised runs, then the runs chained to a
@@ -160,10 +164,23 @@ class LexiconPersonDetector(Detector):
         """A place ("New York", "Grand-Leez Belgium") or an organisation ("Britvic Plc")."""
         if text[run[0][0] : run[-1][1]].rstrip(".") in self.lex.places:
             return True
-        words = [_word(text[s:e]) for s, e in run]
-        return len(run) > 1 and words[-1] in self.lex.countries
+        return len(run) > 1 and _word(text[run[-1][0] : run[-1][1]]) in self.lex.countries
+
+    def clear_cache(self) -> None:
+        """Forget the token classes seen so far (benchmarks time a cold detector)."""
+        self._kinds.clear()
 
     def _kind(self, tok: str) -> str:
+        """G given, F family, X directory, A name that is also a common word, U unknown,
+        I initial, T title, S stop (common word, organisation word, acronym); cached per token."""
+        kind = self._kinds.get(tok)
+        if kind is None:
+            if len(self._kinds) > 200_000:
+                self._kinds.clear()
+            kind = self._kinds[tok] = self._classify(tok)
+        return kind
+
+    def _classify(self, tok: str) -> str:
         word = tok.rstrip(".")
         low = word.lower()
         if word in TITLES:
