@@ -24,8 +24,8 @@ from consentry.cli import policy as _policy  # noqa: E402
 from consentry.cli.build import build_command, builds_app  # noqa: E402
 from consentry.cli.decide import decide_command  # noqa: E402
 from consentry.cli.demo import demo_command  # noqa: E402
-from consentry.cli.serve import register as _register_serve  # noqa: E402
 from consentry.cli.scrub import app as _scrub_app  # noqa: E402
+from consentry.cli.serve import register as _register_serve  # noqa: E402
 
 app.command("build")(build_command)
 app.add_typer(builds_app, name="builds")
