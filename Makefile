@@ -50,9 +50,9 @@ e2e: setup
 
 test: setup
 	@. scripts/test-services.sh && \
-	$(MAKE) --no-print-directory lint && \
 	$(BIN)/pytest -n 2 -m "not browser and not spark" -q -p no:cacheprovider && \
-	$(BIN)/pytest -m "browser or spark" -q -p no:cacheprovider
+	$(BIN)/pytest -m "browser or spark" -q -p no:cacheprovider && \
+	$(MAKE) --no-print-directory lint
 
 bench: setup
 	$(BIN)/pip install -q -e '.[bench]'
