@@ -308,9 +308,7 @@ def _country_rules(policy: Policy, purpose: str, countries: list[str | None], at
     )
 
 
-def decide_members(
-    policy: Policy, purpose: str, snapshot: pa.Table, *, at: datetime, now: datetime
-) -> pa.Table:
+def decide_members(policy: Policy, purpose: str, snapshot: pa.Table, *, at: datetime, now: datetime) -> pa.Table:
     """Per-member verdicts (MEMBER_VERDICT_SCHEMA) for a whole ledger snapshot."""
     at, now = utc(at), utc(now)
     snapshot = snapshot.select(SNAPSHOT_SCHEMA.names).cast(SNAPSHOT_SCHEMA)
@@ -328,9 +326,7 @@ def decide_members(
         sql = _MEMBERS_SQL.format(
             disclosed="TRUE" if rule else "FALSE",
             min_age="TRUE" if rule and rule.min_age is not None else "FALSE",
-            cutoff=_date_sql(
-                adult_cutoff(at, rule.min_age) if rule and rule.min_age is not None else date.min
-            ),
+            cutoff=_date_sql(adult_cutoff(at, rule.min_age) if rule and rule.min_age is not None else date.min),
             require_bd="TRUE" if rule and rule.require_birth_date else "FALSE",
             restrict="TRUE" if version and version.spec.objections.restrict_while_pending else "FALSE",
             at=_ts_sql(at, "duckdb"),
@@ -454,8 +450,7 @@ def decide_records(
         con.register("members", members)
         table = _arrow(
             con,
-            f"SELECT {expr} AS reason FROM records r LEFT JOIN members m ON m.member_id = r.member_id "
-            "ORDER BY r._row",
+            f"SELECT {expr} AS reason FROM records r LEFT JOIN members m ON m.member_id = r.member_id ORDER BY r._row",
         )
     finally:
         con.close()

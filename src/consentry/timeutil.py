@@ -51,9 +51,7 @@ def parse_instant(text: str | datetime | date, *, field: str = "at", where: str 
             f"{s[:40]!r} is not an RFC 3339 time; write e.g. 2025-01-01T00:00:00Z", where=where, field=field
         ) from None
     if t.tzinfo is None:
-        raise InputError(
-            f"{s[:40]!r} has no time zone; add Z or an offset such as +02:00", where=where, field=field
-        )
+        raise InputError(f"{s[:40]!r} has no time zone; add Z or an offset such as +02:00", where=where, field=field)
     return t.astimezone(UTC)
 
 

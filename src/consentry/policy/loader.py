@@ -143,9 +143,7 @@ def _pydantic_issue(file: str, lines: _LineIndex, err: Any) -> PolicyIssue:
     return PolicyIssue(file, lines.line(loc), _dotted(loc), msg)
 
 
-def _check_document(
-    doc: PolicyDocument, file: str, lines: _LineIndex, base_dir: Path | None
-) -> Iterator[PolicyIssue]:
+def _check_document(doc: PolicyDocument, file: str, lines: _LineIndex, base_dir: Path | None) -> Iterator[PolicyIssue]:
     def issue(path: Path_, message: str, severity: str = "error") -> PolicyIssue:
         return PolicyIssue(file, lines.line(path), _dotted(path), message, severity)
 
@@ -216,8 +214,7 @@ def _check_purpose(
         if not rule.assessment:
             yield issue(
                 (*ppath, "legal_basis"),
-                "legitimate_interest needs `assessment`: "
-                "the path of the stored legitimate-interest assessment",
+                "legitimate_interest needs `assessment`: the path of the stored legitimate-interest assessment",
             )
         elif base_dir is not None and not (base_dir / rule.assessment).is_file():
             yield issue(
@@ -226,9 +223,7 @@ def _check_purpose(
             )
     for col in rule.pass_through:
         if col in RESERVED_COLUMNS:
-            yield issue(
-                (*ppath, "pass_through"), f"{col!r} is a contract column and cannot be passed through"
-            )
+            yield issue((*ppath, "pass_through"), f"{col!r} is a contract column and cannot be passed through")
     owner: dict[str, tuple[int, Mode]] = {}
     for r, region in enumerate(rule.regions):
         rpath: Path_ = (*ppath, "regions", r)

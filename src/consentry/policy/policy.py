@@ -220,7 +220,5 @@ def _canonical(spec: VersionSpec, region_modes: Mapping[str, Mapping[str, Mode]]
         by_mode: dict[str, list[str]] = {}
         for code, mode in region_modes[name].items():
             by_mode.setdefault(mode.value, []).append(code)
-        purpose["regions"] = [
-            {"countries": sorted(codes), "mode": mode} for mode, codes in sorted(by_mode.items())
-        ]
+        purpose["regions"] = [{"countries": sorted(codes), "mode": mode} for mode, codes in sorted(by_mode.items())]
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
