@@ -86,11 +86,16 @@ _INDEX_SQL = {
 
 
 @pytest.mark.usefixtures("small_bulk")
-def test_bulk_append_naming_an_unknown_member_writes_nothing(ready: SqlStore) -> None:
-    batch = [*_batch(20, ["m1", "m2"]), NewEvent("ghost", "genai_training", Choice.DENY, BASE, Source.IMPORT)]
-    with pytest.raises(InputError, match="ghost"):
+@pytest.mark.parametrize("before", [0, 40], ids=["index-rebuilt", "index-kept"])
+def test_bulk_append_naming_an_unknown_member_writes_nothing(ready: SqlStore, before: int) -> None:
+    if before:
+        ready.record_many(_batch(before, ["m1", "m2"]))
+    head = ready.head()
+    batch = [*_batch(10, ["m3", "m2"]), NewEvent("ghost", "genai_training", Choice.DENY, BASE, Source.IMPORT)]
+    with pytest.raises(InputError, match="not in the store"):
         ready.record_many(batch)
-    assert ready.head()[0] == 0 and ready.verify().ok
+    assert ready.head() == head and ready.verify().ok
+    assert ready.events(member_id="m3") == []
 
 
 @pytest.mark.usefixtures("small_bulk")

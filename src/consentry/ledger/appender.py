@@ -13,6 +13,7 @@ import bisect
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.schema import CreateIndex
 from consentry.errors import InputError
 from consentry.ledger.chain import canonical_json
 from consentry.ledger.protocol import ConsentEvent, NewEvent
-from consentry.ledger.schema import consent_events, ledger_head, to_us, us_to_dt
+from consentry.ledger.schema import EPOCH, consent_events, ledger_head, to_us, us_to_dt
 from consentry.policy import Policy
 from consentry.timeutil import utcnow
 from consentry.vocab import Choice, Source
@@ -49,6 +50,7 @@ _KEY_CHUNK = 500
 _CHOICES = {c.value: c.value for c in Choice}
 _SOURCES = {s.value: s.value for s in Source}
 _COPY_THRESHOLD = 200
+_ONE_US = timedelta(microseconds=1)
 #: Below this many new events the snapshot index is kept up row by row, whatever the ledger's size.
 _REBUILD_MIN = 50_000
 _SNAPSHOT_INDEX = next(ix for ix in consent_events.indexes if ix.name == "ix_consent_events_purpose_member_at")
@@ -119,10 +121,13 @@ def append_events(
     *,
     want_events: bool,
     version_at: Callable[[int], str | None] = lambda _us: None,
+    check_members: bool = False,
 ) -> AppendResult:
     """Append `events` in order; a repeated idempotency key yields the earlier event instead.
 
     An event without a policy_version gets `version_at(at_us)`: the version in effect at its time.
+    `check_members`: the caller turned foreign-key checks off; InputError (the caller's transaction
+    then rolls back) if a new event names a member who is not stored.
     """
     head_q = select(ledger_head.c.events, ledger_head.c.last_event_id, ledger_head.c.hash).where(ledger_head.c.id == 1)
     if conn.dialect.name == "postgresql":
@@ -131,7 +136,11 @@ def append_events(
     existing = _existing_keys(conn, [e.idempotency_key for e in events if e.idempotency_key])
     rows, out, last_id, prev = _chain_rows(events, existing, int(last_id), str(prev), to_us(utcnow()), version_at)
     if rows:
-        _insert(conn, rows, rebuild_index=len(rows) >= max(_REBUILD_MIN, int(count)))
+        rebuild = len(rows) >= max(_REBUILD_MIN, int(count))
+        _insert(conn, rows, rebuild_index=rebuild)
+        if check_members:
+            purposes = sorted({r[2] for r in rows}) if rebuild else []
+            _check_members(conn, after_id=int(rows[0][0]) - 1, purposes=purposes)
         conn.execute(
             update(ledger_head)
             .where(ledger_head.c.id == 1)
@@ -151,9 +160,10 @@ def _chain_rows(
     """Rows (fields, prev_hash, hash) for the new events, and every event's row in the given order.
 
     The hot loop of a bulk append: names are bound locally, the canonical JSON
-    encoder is reused.
+    encoder is reused, and times (checked aware by `check_events`) are converted inline.
     """
     sha256, encode, choices, sources = hashlib.sha256, canonical_json, _CHOICES, _SOURCES
+    epoch, one_us = EPOCH, _ONE_US
     rows: list[tuple[Any, ...]] = []
     out: list[tuple[Any, ...]] = []
     for e in events:
@@ -162,7 +172,7 @@ def _chain_rows(
             out.append(existing[key])
             continue
         last_id += 1
-        at_us = to_us(e.at)
+        at_us = (e.at - epoch) // one_us
         version = e.policy_version or version_at(at_us)
         fields = (
             last_id,
@@ -185,6 +195,23 @@ def _chain_rows(
         if key is not None:
             existing[key] = row
     return rows, out, last_id, prev
+
+
+def _check_members(conn: Connection, *, after_id: int, purposes: list[str]) -> None:
+    """InputError naming a member of an event after `after_id` who is not stored (SQLite).
+
+    With the new events' `purposes` given (they are at least half the ledger), the
+    snapshot index is walked purpose by purpose in member order, so the members
+    lookups go front to back; without, the new rows are read in id order.
+    """
+    where = f"purpose IN ({', '.join(['?'] * len(purposes))}) AND " if purposes else ""
+    row = conn.exec_driver_sql(
+        f"SELECT member_id FROM consent_events WHERE {where}event_id > ? "
+        "AND NOT EXISTS (SELECT 1 FROM members m WHERE m.member_id = consent_events.member_id) LIMIT 1",
+        (*purposes, after_id),
+    ).first()
+    if row is not None:
+        raise InputError(f"an event names member {row[0]!r}, who is not in the store; import the members first")
 
 
 def _existing_keys(conn: Connection, keys: list[str]) -> dict[str, tuple[Any, ...]]:

@@ -262,17 +262,11 @@ class SqlStore:
     def record_many(self, events: Iterable[NewEvent]) -> int:
         """Append events in one transaction, all or nothing; returns how many were new."""
         batch = list(events)
-        with self._write(bulk=len(batch) >= _BULK_EVENTS) as c:
+        bulk = self._sqlite and len(batch) >= _BULK_EVENTS
+        with self._write(bulk=bulk) as c:
             version_at = self._check(c, batch)
-            missing = absent_members(c, (e.member_id for e in batch))
-            if missing:
-                raise InputError(
-                    f"{len(missing)} event member(s) are not in the store, e.g. {missing[0]!r}; "
-                    "import the members first",
-                    field="member_id",
-                )
             try:
-                return append_events(c, batch, want_events=False, version_at=version_at).inserted
+                return append_events(c, batch, want_events=False, version_at=version_at, check_members=bulk).inserted
             except self._integrity_errors() as e:
                 raise InputError(
                     f"an event names a member who is not in the store; import the members first ({type(e).__name__})"
