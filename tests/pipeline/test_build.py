@@ -274,3 +274,15 @@ def test_members_digest_is_the_same_from_arrow_and_from_python_strings() -> None
     assert members_digest(keys + keys[:7]) == expected
     assert members_digest(pa.chunked_array([keys[:10], keys[10:] + keys[:7]])) == expected
     assert members_digest(pa.array([], pa.string())) == hashlib.sha256(b"").hexdigest()
+
+
+def test_duplicate_record_ids_in_any_source_order_give_byte_identical_files(platform: Platform) -> None:
+    first = [record(f"dup-{i}", "ok_us", text=f"first copy {i}") for i in range(50)]
+    second = [record(f"dup-{i}", "ok_us", text=f"second copy {i}", language="fr") for i in range(50)]
+    a = write_parquet(platform.root / "a.parquet", first)
+    b = write_parquet(platform.root / "b.parquet", second)
+    _build(platform, [a, b], out="ab")
+    _build(platform, [b, a], out="ba")
+    ab, ba = read_manifest(platform.root / "ab"), read_manifest(platform.root / "ba")
+    assert ab["counts"]["included"] == 100
+    assert [f["sha256"] for f in ab["files"]] == [f["sha256"] for f in ba["files"]]
