@@ -4,6 +4,10 @@
       ─► counts per reason ─► allowed records (sorted) ─► scrub ─► Parquet shards ─► manifest
       ─► register (pending) ─► rename OUT into place ─► registered (complete)
 
+An unscrubbed build's member set is final once decided: it is registered
+(pending, no manifest digest yet) and digested on threads while the engine
+writes the shards, and only completed with its figures after the manifest.
+
 Decisions are taken as of `as_of` with everything recorded up to the moment
 the build starts (`decided_at`): later withdrawals, objections, closures and
 deletions always win.

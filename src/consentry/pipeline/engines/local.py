@@ -5,7 +5,9 @@ and stayed at a fraction of its memory. The sources become one view `r` with
 the records contract's columns and `_malformed`; the member verdicts are the
 relation `m`; `consentry.decide.record_reason_sql` gives each record its
 reason. Two passes over the sources: one aggregate (counts per reason and
-allowed records per member), one sorted stream of the allowed records.
+allowed records per member), then the allowed records sorted by record_id —
+for an unscrubbed build written by DuckDB's own Parquet writer straight into
+shards (the rows never enter Python), else streamed to the scrub step.
 """
 
 from __future__ import annotations
