@@ -305,8 +305,12 @@ class DirectoryDetector(Detector):
         return out
 
 
+_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]+)")
+_NON_SPACE = re.compile(r"\S+")
+
+
 def _org_next(text: str, end: int) -> bool:
-    m = re.match(r"[ \t]+([^\W\d_]+)", text[end : end + 24])
+    m = _NEXT_WORD.match(text[end : end + 24])
     return m is not None and m.group(1).lower() in ORG_WORDS
 
 
@@ -315,7 +319,7 @@ def _word(tok: str) -> str:
 
 
 def _token_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [(start + a, start + b) for a, b in (m.span() for m in re.finditer(r"\S+", text[start:end]))]
+    return [m.span() for m in _NON_SPACE.finditer(text, start, end)]
 
 
 def _chained(text: str, left_end: int, right_start: int) -> bool:

@@ -29,6 +29,9 @@ _WEAK_CUE_BEFORE = re.compile(
     r"[\s,:]*$",
     re.IGNORECASE,
 )
+#: The longest cue of each pattern ("congratulations", "colleague"), in characters (tested).
+_CUE_MAX = 15
+_WEAK_CUE_MAX = 9
 _CUE_AFTER = re.compile(
     r"^(?:'s\b|’s\b|\s+(?:said|says|wrote|writes|told|asked|replied|thinks|posted|shared|is|was|and i|who|"
     r"here|from|began|has|had|did|went|came|lives|lived|works|worked|loves|made|got|listed|joined|"
@@ -42,6 +45,7 @@ _NOT_PERSON_AFTER = re.compile(
     r"Centre|Hall|Tower|Bridge|Square|Stadium|Award|Prize|Act|Law|Day|Holdings|Trust|Fund|Partners|Capital|"
     r"Industries|Systems|Technologies|Bancorp|Limited)\b"
 )
+_NON_SPACE = re.compile(r"\S+")
 _LINE_ALONE = re.compile(r"[ \t]*(?:\r?\n|$)")
 
 #: Family-name endings across languages (patronymics, Slavic, Baltic, Greek, Armenian, Georgian, Nordic).
@@ -65,9 +69,11 @@ _LOWER_CUE = re.compile(
 def context_score(text: str, start: int, end: int, known: int) -> tuple[float, list[str]]:
     """The score change the words around text[start:end] give, and the notes explaining it."""
     delta, notes = 0.0, []
-    if _CUE_BEFORE.search(text, max(0, start - 24), start):
+    lo = max(0, start - 24)
+    j = _cue_end(text, lo, start)
+    if _CUE_BEFORE.search(text, max(lo, j - _CUE_MAX), start):
         delta, notes = 0.3, ["cue before"]
-    elif _WEAK_CUE_BEFORE.search(text, max(0, start - 24), start):
+    elif _WEAK_CUE_BEFORE.search(text, max(lo, j - _WEAK_CUE_MAX), start):
         delta, notes = 0.15, ["weak cue before"]
     elif (start == 0 or text[start - 1] == "\n") and _LINE_ALONE.match(text, end) and " " in text[start:end]:
         delta, notes = 0.3, ["a line of its own"]
@@ -82,12 +88,25 @@ def context_score(text: str, start: int, end: int, known: int) -> tuple[float, l
     return delta, notes
 
 
+def _cue_end(text: str, lo: int, start: int) -> int:
+    """Where a cue word before `start` must end: back over the `[\\s,:]` run the cue patterns allow.
+
+    Both cue patterns end in a word (its last character never `[\\s,:]`, nor is "@"), then
+    `[\\s,:]*$`; so a match starts at most `_CUE_MAX` / `_WEAK_CUE_MAX` characters before this
+    point, and searching from there finds exactly what a search from `lo` finds, in fewer steps.
+    """
+    j = start
+    while j > lo and (text[j - 1].isspace() or text[j - 1] in ",:"):
+        j -= 1
+    return j
+
+
 def lowercase_name_spans(text: str, is_name: Callable[[str], bool]) -> list[tuple[int, int]]:
     """Lower-case names right after a strong cue ("my name is john smith"), when the lexicon knows them."""
     out: list[tuple[int, int]] = []
     for m in _LOWER_CUE.finditer(text):
         end = None
-        for w in re.finditer(r"\S+", m.group(1)):
+        for w in _NON_SPACE.finditer(m.group(1)):
             if not is_name(w.group()):
                 break
             end = m.start(1) + w.end()

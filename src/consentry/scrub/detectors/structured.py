@@ -88,9 +88,12 @@ class PatternDetector(Detector):
         """Findings of every enabled pattern that matches and validates."""
         if self._prefilter is not None:
             ids = self._prefilter.candidates(text)
-            pats = [self.patterns[i] for i in sorted(ids)]
+            if not ids:
+                return []
+            ids.sort()
+            pats: Sequence[Pattern] = [self.patterns[i] for i in ids]
         else:
-            pats = list(self.patterns)
+            pats = self.patterns
         out: list[Finding] = []
         for p in pats:
             out.extend(self._run(p, text))
@@ -113,13 +116,16 @@ class PatternDetector(Detector):
         return out
 
     def _score(self, p: Pattern, text: str, start: int, end: int) -> Finding | None:
-        score, notes, validated = p.score, [f"base {p.score:.2f}"], None
+        validated = None
+        verdict = None
         if p.validator is not None:
             verdict = p.validator(text[start:end])
-            validated = verdict.ok
-            notes.append(verdict.note)
             if not verdict.ok:
-                return None
+                return None  # most candidates end here: no notes written for them
+            validated = True
+        score, notes = p.score, [f"base {p.score:.2f}"]
+        if verdict is not None:
+            notes.append(verdict.note)
             if verdict.length is not None:
                 end = start + verdict.length
             if verdict.score is not None:
