@@ -78,6 +78,11 @@ class PatternDetector(Detector):
         use_hs = engine is Engine.HYPERSCAN or (engine is Engine.AUTO and hyperscan_available())
         if engine is Engine.HYPERSCAN and not hyperscan_available():
             raise ScrubError("engine 'hyperscan' requested but not installed: pip install 'consentry[fast]'")
+        #: Patterns whose context rules look only before the match: their (costly) block extension
+        #: can wait until the score is known to pass, since it changes neither the score nor the start.
+        self._late_extend = frozenset(
+            p.name for p in self.patterns if p.extend is not None and all(r.after == 0 for r in p.context)
+        )
         self._prefilter = _Prefilter(self.patterns) if use_hs and self.patterns else None
         self.engine = Engine.HYPERSCAN if self._prefilter else Engine.PYTHON
 
@@ -130,7 +135,8 @@ class PatternDetector(Detector):
                 end = start + verdict.length
             if verdict.score is not None:
                 score = verdict.score
-        if p.extend is not None:
+        late = p.name in self._late_extend
+        if p.extend is not None and not late:
             end = p.extend(text, end)
         supported = False
         for rule in p.context:
@@ -143,6 +149,8 @@ class PatternDetector(Detector):
         score = max(0.0, min(1.0, score))
         if score < self.min_score:
             return None
+        if late and p.extend is not None:
+            end = p.extend(text, end)
         return Finding(start, end, p.entity, score, self.name, p.name, validated, "; ".join(notes))
 
 
