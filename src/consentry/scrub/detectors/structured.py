@@ -8,6 +8,7 @@ with Python's `re` for exact spans. Without Hyperscan every pattern runs with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,6 +50,12 @@ class _Prefilter:
             exprs.append((p.hint or p.regex).encode("utf-8"))
             ids.append(i)
             all_flags.append(flags | extra)
+        self.word_checked = frozenset(i for i, p in enumerate(patterns) if _ascii_cue_words(p))
+        for i in sorted(self.word_checked):  # id n+i: a cue word of pattern i occurs (caseless, anywhere)
+            words = _ascii_cue_words(patterns[i])
+            exprs.append("|".join(re.escape(w) for w in words).encode("ascii"))
+            ids.append(len(patterns) + i)
+            all_flags.append(hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS)
         self._db = hyperscan.Database()
         try:
             self._db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=all_flags)
@@ -60,6 +67,19 @@ class _Prefilter:
         hits: list[int] = []
         self._db.scan(text.encode("utf-8"), match_event_handler=_collect, context=hits)
         return hits
+
+
+def _ascii_cue_words(p: Pattern) -> tuple[str, ...]:
+    """The supporting words of a pattern that needs one, when all are ASCII (else empty).
+
+    On ASCII text, a caseless Hyperscan literal finds every place an ASCII word's
+    `ContextRule.anywhere` regex can match (and more: no word boundaries), so a text
+    without any of them cannot keep a match of the pattern.
+    """
+    if not p.require_context:
+        return ()
+    words = tuple(w for r in p.context if r.delta > 0 for w in r.words)
+    return words if words and all(w.isascii() for w in words) else ()
 
 
 def _collect(pid: int, _from: int, _to: int, _flags: int, hits: object) -> None:
@@ -96,7 +116,10 @@ class PatternDetector(Detector):
             if not ids:
                 return []
             ids.sort()
-            pats: Sequence[Pattern] = [self.patterns[i] for i in ids]
+            n, checked = len(self.patterns), self._prefilter.word_checked
+            if text.isascii():  # a pattern needing a cue word that occurs nowhere cannot match
+                ids = [i for i in ids if i < n and (i not in checked or n + i in ids)]
+            pats: Sequence[Pattern] = [self.patterns[i] for i in ids if i < n]
         else:
             pats = self.patterns
         out: list[Finding] = []
