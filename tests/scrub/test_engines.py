@@ -105,7 +105,10 @@ ADVERSARIAL = [
 
 @pytest.mark.parametrize("unit", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
 def test_patterns_run_in_linear_time(unit: str) -> None:
-    """Time for 4n must stay near 4x time for n (quadratic would be 16x)."""
+    """Time for 8n must stay near 8x time for n (quadratic would be 64x, cubic 512x).
+
+    The margin is wide (3x linear) because the machine is shared and timings jitter;
+    catastrophic backtracking is orders of magnitude, not a factor of three."""
 
     def run(text: str) -> float:
         best = float("inf")
@@ -117,6 +120,6 @@ def test_patterns_run_in_linear_time(unit: str) -> None:
             best = min(best, time.perf_counter() - t0)
         return best
 
-    small, large = unit * 2, unit * 8
+    small, large = unit, unit * 8
     ratio = run(large) / max(run(small), 1e-6)
-    assert ratio < 10, f"{ratio:.1f}x for 4x the input (linear ~4x, quadratic ~16x)"
+    assert ratio < 24, f"{ratio:.1f}x for 8x the input (linear ~8x, quadratic ~64x)"
