@@ -1,8 +1,8 @@
 """The `spark` engine: the same build on Apache Spark, for lakes larger than one machine.
 
 The driver computes the member verdicts once (`decide_members`, from the
-ledger, which only the driver can reach), adds each member's keyed pseudonym
-and writes them as Parquet next to the job. Spark joins them with the records
+ledger, which only the driver can reach) and writes them as Parquet next to
+the job. Spark joins them with the records
 (broadcast when the table is small enough, shuffled otherwise) and evaluates
 `record_reason_sql(dialect="spark")` — plain Spark SQL, no Python UDFs — for
 the per-reason counts and the allowed rows. Scrubbing runs in `mapInArrow`
@@ -10,11 +10,13 @@ batches with the same scrubber as local builds, and Spark writes the output
 shards; the driver then commits them, writes the manifest and registers the
 build exactly as for the local engine.
 
-One pass over the sources: the decided relation (every record's reason; text
-and pass-through columns kept only for allowed records) is persisted once,
-then counted and written from memory (spilling to local disk when it does not
-fit). Member pseudonyms are computed by Spark (HMAC-SHA256 spelt out in Spark
-SQL) for allowed rows only, so the broadcast carries only the verdicts.
+The decided relation (every record's reason; text and pass-through columns
+kept only for allowed records) is counted, then its allowed rows are sorted
+and written. With remote sources it is persisted in between (one read of the
+lake, spilling to local disk when it does not fit); local files are read twice,
+which measured cheaper than building the cache. The broadcast carries only the verdict columns the rules read; the
+allowed members' pseudonyms are computed on the driver after counting (the key
+never enters a Spark plan) and joined to the sorted rows by a second broadcast.
 Shuffle partitions follow the input size unless configured.
 """
 
@@ -31,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -38,8 +41,9 @@ import pyarrow.parquet as pq
 from consentry.decide import record_reason_sql
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided
-from consentry.pipeline.engines.spark_io import quoted, records_frame, spark_hmac_sql
+from consentry.pipeline.engines.spark_io import quoted, records_frame
 from consentry.pipeline.engines.spark_scrub import FAILED, ScrubInArrow, ScrubTally, member_key_of
+from consentry.pipeline.keys import hmac_sql
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
 from consentry.pipeline.writer import ShardFile
 from consentry.vocab import ReasonCode
@@ -92,6 +96,8 @@ class SparkOptions:
     app_name: str = "consentry-build"
     #: member verdict tables smaller than this (in Arrow bytes) are broadcast to every executor
     broadcast_bytes: int = 512 * 1024 * 1024
+    #: persist the decided relation between counting and writing; None: only when a source is a remote URI
+    persist: bool | None = None
 
 
 def parse_spark_conf(items: Sequence[str]) -> dict[str, str]:
@@ -159,6 +165,7 @@ class SparkEngine:
         self._owned = False
         self.staging = plan.work_dir / "spark"
         self._decided: DataFrame | None = None
+        self._keys: DataFrame | None = None
         self._restore_partitions: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -206,12 +213,12 @@ class SparkEngine:
 
     # ------------------------------------------------------------------ deciding
 
-    def _members_frame(self, members: pa.Table) -> DataFrame:
-        """The verdict columns the reason needs, written as Parquet next to the job, read back by Spark."""
-        path = self.staging / "members.parquet"
-        pq.write_table(members.select(list(_VERDICT_COLUMNS)), path, compression="zstd")
+    def _small_frame(self, table: pa.Table, name: str) -> DataFrame:
+        """A driver-side table written as Parquet next to the job and read back by Spark (broadcast if small)."""
+        path = self.staging / name
+        pq.write_table(table, path, compression="zstd")
         frame = self.spark.read.parquet(str(path.absolute()))
-        if members.nbytes <= self.options.broadcast_bytes:
+        if table.nbytes <= self.options.broadcast_bytes:
             from pyspark.sql.functions import broadcast
 
             frame = broadcast(frame)
@@ -225,7 +232,7 @@ class SparkEngine:
         )
         records = records_frame(self.spark, plan.sources, plan.pass_through).alias("r")
         self._set_shuffle_partitions(records)
-        verdicts = self._members_frame(members).alias("m")
+        verdicts = self._small_frame(members.select(list(_VERDICT_COLUMNS)), "members.parquet").alias("m")
         joined = records.join(verdicts, records["member_id"] == verdicts["member_id"], "left")
         wide = [quoted(c) for c in ("text", *plan.pass_through)]
         reasoned = joined.selectExpr(
@@ -237,49 +244,44 @@ class SparkEngine:
     def decide(self, members: pa.Table) -> Decided:
         """Counts per reason and the allowed members (see `Engine.decide`).
 
-        Persists the decided relation: this job reads the sources once, the write reads the cache.
+        With remote sources (or `SparkOptions.persist`) the decided relation is persisted: this job
+        reads the sources once, the write reads the cache. Local files are read again instead:
+        measured here, re-reading local Parquet is cheaper than building the cache.
+        The allowed members' pseudonyms are computed here, on the driver, as the local engine does.
         """
         from pyspark import StorageLevel
 
-        self._decided = self._decided_frame(members).persist(StorageLevel.MEMORY_AND_DISK)
-        key = spark_hmac_sql(self.plan.key, "member_id")
+        self._decided = self._decided_frame(members)
+        if self.options.persist if self.options.persist is not None else bool(self.plan.sources.remote):
+            self._decided = self._decided.persist(StorageLevel.MEMORY_AND_DISK)
         tally = (
             self._decided.selectExpr("_reason AS reason", f"CASE WHEN {_ALLOWED} THEN member_id END AS member_id")
             .groupBy("reason", "member_id")
             .count()
-            .selectExpr("*", f"CASE WHEN member_id IS NOT NULL THEN {key} END AS member_key")
         )
         rows = _collect(tally)
         counts: dict[str, int] = {}
         for reason_code, n in zip(rows["reason"].to_pylist(), rows["count"].to_pylist(), strict=True):
             counts[reason_code] = counts.get(reason_code, 0) + int(n)
         allowed = rows.filter(pc.equal(rows["reason"], ReasonCode.ALLOWED.value))
-        table = pa.table(
-            [allowed["member_id"], allowed["member_key"], allowed["count"]],
-            schema=pa.schema([("member_id", pa.string()), ("member_key", pa.string()), ("records", pa.int64())]),
-        )
-        return Decided(counts, table.sort_by("member_id"))
+        keyed = _keyed(self.plan.key, allowed.select(["member_id", "count"]))
+        self._keys = self._small_frame(keyed.select(["member_id", "member_key"]), "member_keys.parquet")
+        return Decided(counts, keyed)
 
     def _included_frame(self) -> DataFrame:
-        if self._decided is None:
+        if self._decided is None or self._keys is None:
             raise BuildError("the Spark engine was asked for rows before deciding")
-        pt = [quoted(c) for c in self.plan.pass_through]
         from pyspark.sql.functions import expr
 
+        pt = [quoted(c) for c in self.plan.pass_through]
         order = [expr(c).asc_nulls_last() for c in (*_TIE_ORDER, *pt)]  # as the local engine: ties by every column
-        return (
-            self._decided.where(_ALLOWED)
-            .orderBy(*order)
-            .selectExpr(
-                "record_id",
-                f"{spark_hmac_sql(self.plan.key, 'member_id')} AS member_key",
-                "kind",
-                "created_at",
-                "text",
-                *pt,
-                f"member_id AS {MEMBER_COLUMN}",
-            )
-        )
+        rows = self._decided.where(_ALLOWED).orderBy(*order).alias("d")
+        keys = self._keys.alias("k")
+        # a broadcast join streams the sorted rows through in order (a shuffle join would not be used here)
+        return rows.join(keys, rows["member_id"] == keys["member_id"], "inner").selectExpr(
+            "d.record_id", "k.member_key", "d.kind", "d.created_at", "d.text", *(f"d.{c}" for c in pt),
+            f"d.member_id AS {MEMBER_COLUMN}",
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ output
 
@@ -318,6 +320,20 @@ class SparkEngine:
         if scrub is not None and tally is not None:
             _fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
         return files
+
+
+def _keyed(key: bytes, allowed: pa.Table) -> pa.Table:
+    """member_id, member_key, records of the allowed members (columns member_id, count), by member_id."""
+    con = duckdb.connect()
+    try:
+        con.register("a", allowed)
+        table: pa.Table = con.sql(
+            f'SELECT member_id, {hmac_sql(key, "member_id")} AS member_key, "count" AS records '
+            "FROM a ORDER BY member_id"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return table
 
 
 def _input_bytes(frame: DataFrame, fallback: int) -> int:

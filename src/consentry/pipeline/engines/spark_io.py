@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from consentry.errors import InputError
-from consentry.pipeline.keys import _pads
 from consentry.pipeline.sources import REQUIRED_COLUMNS, SourceFile, SourceFormat, SourceSet, has_scheme
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["has_scheme", "quoted", "records_frame", "remote_sources_frame", "spark_hmac_sql"]
+__all__ = ["has_scheme", "quoted", "records_frame", "remote_sources_frame"]
 
 _STRINGS = ("record_id", "member_id", "kind", "visibility", "text")
 _DATE_ONLY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -39,17 +38,6 @@ def quoted(name: str) -> str:
 
 
 _q = quoted
-
-
-def spark_hmac_sql(key: bytes, column: str) -> str:
-    """Spark SQL computing `member_key` (hex HMAC-SHA256 under `key`) of a string column.
-
-    The same construction as `consentry.pipeline.keys.hmac_sql`, spelt with
-    Spark's `sha2`; `keys.member_key` is the reference (tests compare them).
-    """
-    ipad, opad = _pads(key)
-    inner = f"unhex(sha2(concat(unhex('{ipad}'), encode({column}, 'UTF-8')), 256))"
-    return f"sha2(concat(unhex('{opad}'), {inner}), 256)"
 
 
 def _time_text(col: str) -> str:
