@@ -151,15 +151,15 @@ def test_name_and_address_passes_run_in_linear_time(scrubber: Scrubber, unit: st
 
     def run(text: str) -> float:
         best = float("inf")
-        for _ in range(3):
+        for _ in range(5):  # best of 5: the machine is shared
             t0 = time.perf_counter()
             scrubber.detect(text)
             best = min(best, time.perf_counter() - t0)
         return best
 
-    small, large = unit * 100, unit * 400
+    small, large = unit * 100, unit * 800
     ratio = run(large) / max(run(small), 1e-6)
-    assert ratio < 10, f"{ratio:.1f}x for 4x the input (linear ~4x, quadratic ~16x)"
+    assert ratio < 24, f"{ratio:.1f}x for 8x the input (linear ~8x, quadratic ~64x)"
 
 
 def test_a_held_out_lexicon_misses_what_it_never_saw() -> None:

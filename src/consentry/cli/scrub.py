@@ -13,6 +13,7 @@ import typer
 
 from consentry.cli._common import fail, handle_errors, print_json
 from consentry.errors import InputError
+from consentry.jsonl import read_jsonl
 from consentry.scrub import NerBackend, Scrubber, ScrubConfig
 from consentry.scrub.evaluation import evaluate, read_gold_corpus
 
@@ -21,24 +22,12 @@ app = typer.Typer(help="Find and rewrite personal data in text (JSONL lines carr
 _BATCH = 2000
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Numbered JSON objects carrying a string `text`; errors name file:line."""
-    with path.open("rb") as fh:
-        for n, raw in enumerate(fh, 1):
-            where = f"{path}:{n}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("line is not valid UTF-8; re-encode the file as UTF-8", where=where) from None
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"not valid JSON ({e.msg}, column {e.colno})", where=where) from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise InputError("each line must be an object with a string 'text'", where=where, field="text")
-            yield n, obj
+    for where, obj in read_jsonl(path):
+        if not isinstance(obj.get("text"), str):
+            raise InputError("each line must be an object with a string 'text'", where=where, field="text")
+        yield where, obj
 
 
 def _batches(path: Path) -> Iterator[list[dict[str, Any]]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from consentry.errors import InputError
+from consentry.jsonl import read_jsonl
 from consentry.ledger.protocol import Member, NewEvent
 from consentry.policy.countries import is_country
 from consentry.timeutil import parse_instant
@@ -91,21 +92,7 @@ def _check_file(path: Path) -> None:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    try:
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{n}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputError(f"not valid JSON ({e.msg}); write one JSON object per line", where=where) from None
-                if not isinstance(row, dict):
-                    raise InputError("expected a JSON object on this line", where=where)
-                yield where, row
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text; save it as UTF-8", where=str(path)) from None
+    yield from read_jsonl(path)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -6,7 +6,6 @@ characters left unredacted, whatever type the redaction gave them.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from consentry.errors import InputError
+from consentry.jsonl import read_jsonl
 from consentry.scrub.entities import EntityType
 
 __all__ = ["GOLD_LABELS", "EntityScore", "EvalReport", "GoldText", "SpanLike", "evaluate", "read_gold_corpus"]
@@ -152,28 +152,16 @@ def evaluate(gold: Sequence[GoldText], predictions: Iterable[Sequence[SpanLike]]
 def read_gold_corpus(path: Path) -> list[GoldText]:
     """A JSONL corpus of ``{"text": ..., "spans": [{"start", "end", "label"}]}`` (errors name file:line)."""
     out: list[GoldText] = []
-    with path.open("rb") as fh:
-        for n, raw in enumerate(fh, 1):
-            where = f"{path}:{n}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("line is not valid UTF-8", where=where) from None
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"not valid JSON ({e.msg}, column {e.colno})", where=where) from None
-            text = obj.get("text") if isinstance(obj, dict) else None
-            if not isinstance(text, str):
-                raise InputError("missing or non-string 'text'", where=where, field="text")
-            spans = obj.get("spans", [])
-            try:
-                parsed = tuple((int(s["start"]), int(s["end"]), str(s["label"])) for s in spans)
-            except (TypeError, KeyError, ValueError):
-                raise InputError("each span needs integer start, end and a label", where=where, field="spans") from None
-            if any(not 0 <= s <= e <= len(text) for s, e, _ in parsed):
-                raise InputError("span offsets fall outside the text", where=where, field="spans")
-            out.append(GoldText(text, parsed))
+    for where, obj in read_jsonl(path):
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise InputError("missing or non-string 'text'", where=where, field="text")
+        spans = obj.get("spans", [])
+        try:
+            parsed = tuple((int(s["start"]), int(s["end"]), str(s["label"])) for s in spans)
+        except (TypeError, KeyError, ValueError):
+            raise InputError("each span needs integer start, end and a label", where=where, field="spans") from None
+        if any(not 0 <= s <= e <= len(text) for s, e, _ in parsed):
+            raise InputError("span offsets fall outside the text", where=where, field="spans")
+        out.append(GoldText(text, parsed))
     return out
