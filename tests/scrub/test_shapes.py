@@ -176,3 +176,10 @@ def test_a_held_out_lexicon_misses_what_it_never_saw() -> None:
     import pickle
 
     assert pickle.loads(pickle.dumps(held)).lex.given == held.lex.given
+
+
+@pytest.mark.parametrize(
+    "text", ["Asking for my team at Stark Logistics.", "Meet us at Hooli Labs today", "Joined Umbrella Health in May"]
+)
+def test_organisations_ending_in_business_words_are_not_people(scrubber: Scrubber, text: str) -> None:
+    assert not [f for f in scrubber.detect(text) if f.entity is EntityType.PERSON]

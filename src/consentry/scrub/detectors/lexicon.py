@@ -227,6 +227,25 @@ ORG_WORDS = frozenset(
         "etfs",
         "reit",
         "st",
+        # business words that end organisation names in posts ("Stark Logistics", "Hooli Labs")
+        "logistics",
+        "robotics",
+        "health",
+        "healthcare",
+        "solutions",
+        "labs",
+        "consulting",
+        "analytics",
+        "ventures",
+        "motors",
+        "pharma",
+        "software",
+        "studios",
+        "networks",
+        "airlines",
+        "associates",
+        "enterprises",
+        "insurance",
     ]
 )
 
