@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from consentry.errors import NotFoundError, PolicyIssue
-from consentry.policy.countries import expand
+from consentry.policy.countries import expand, is_country
 from consentry.policy.models import PolicyDocument, PurposeRule, VersionSpec
 from consentry.vocab import Mode
 
@@ -78,7 +78,7 @@ class PolicyVersion:
         modes = self.region_modes[purpose]
         if country and country in modes:
             return modes[country]
-        if country and _known(country):
+        if country and is_country(country):
             return rule.mode
         return self.strictest_mode(purpose)
 
@@ -90,12 +90,6 @@ class PolicyVersion:
     def countries_with_rules(self, purpose: str) -> Mapping[str, Mode]:
         """Countries a region rule of `purpose` names, with their mode."""
         return self.region_modes.get(purpose, {})
-
-
-def _known(country: str) -> bool:
-    from consentry.policy.countries import is_country
-
-    return is_country(country)
 
 
 @dataclass(frozen=True)
