@@ -18,6 +18,7 @@ win (DESIGN.md, "later withdrawals always win").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MEMBER_VERDICT_SCHEMA",
+    "RECORD_FLAGS",
     "ConsentFacts",
     "Decision",
     "RecordFacts",
@@ -45,6 +47,8 @@ __all__ = [
     "decide_members",
     "decide_records",
     "is_allowed",
+    "record_allowed_sql",
+    "record_flags_sql",
     "record_reason_sql",
 ]
 
@@ -393,6 +397,39 @@ def _in_list(values: list[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
+#: The record-level conditions of the rules, in the order the reasons are checked.
+RECORD_FLAGS = ("malformed", "after_as_of", "kind_excluded", "visibility_excluded", "deleted")
+
+
+def record_flags_sql(
+    policy: Policy,
+    purpose: str,
+    *,
+    at: datetime,
+    now: datetime,
+    records: str = "r",
+    dialect: Dialect = "duckdb",
+) -> dict[str, str]:
+    """The record-level conditions of the rules (RECORD_FLAGS), as SQL boolean expressions over `records`.
+
+    They depend on the record alone, so an engine may evaluate them before the
+    members' verdicts are known, group records by member and flags, and apply
+    `record_reason_sql(flags=...)` to the groups.
+    """
+    version = policy.version_at(utc(at))
+    rule: PurposeRule | None = version.purpose(purpose) if version else None
+    r = records
+    kinds = f"{r}.kind IN ({_in_list(rule.kinds)})" if rule else "FALSE"
+    vis = f"{r}.visibility IN ({_in_list([v.value for v in rule.visibility])})" if rule else "FALSE"
+    return {
+        "malformed": f"{r}._malformed",
+        "after_as_of": f"{r}.created_at > {_ts_sql(at, dialect)}",
+        "kind_excluded": f"{r}.kind IS NULL OR NOT ({kinds})",
+        "visibility_excluded": f"{r}.visibility IS NULL OR NOT ({vis})",
+        "deleted": f"{r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {_ts_sql(now, dialect)}",
+    }
+
+
 def record_reason_sql(
     policy: Policy,
     purpose: str,
@@ -402,31 +439,64 @@ def record_reason_sql(
     records: str = "r",
     members: str = "m",
     dialect: Dialect = "duckdb",
+    flags: Mapping[str, str] | None = None,
 ) -> str:
     """A SQL CASE expression giving each record's reason code.
 
     Evaluated over `records` LEFT JOIN `members` (a `decide_members` table) ON
     member_id; `records` needs record_id, member_id, kind, visibility,
     created_at and deleted_at (timestamps with time zone) and a boolean
-    `_malformed`.
+    `_malformed` — or, with `flags`, the given expressions (such as columns
+    holding `record_flags_sql`'s values) stand for the record-level conditions.
     """
-    version = policy.version_at(utc(at))
-    rule: PurposeRule | None = version.purpose(purpose) if version else None
-    r, m = records, members
-    kinds = f"{r}.kind IN ({_in_list(rule.kinds)})" if rule else "FALSE"
-    vis = f"{r}.visibility IN ({_in_list([v.value for v in rule.visibility])})" if rule else "FALSE"
+    f = (
+        flags
+        if flags is not None
+        else record_flags_sql(policy, purpose, at=at, now=now, records=records, dialect=dialect)
+    )
+    m = members
     return f"""CASE
-  WHEN {r}._malformed THEN 'MALFORMED'
-  WHEN {r}.created_at > {_ts_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
+  WHEN {f["malformed"]} THEN 'MALFORMED'
+  WHEN {f["after_as_of"]} THEN 'CREATED_AFTER_AS_OF'
   WHEN {m}.member_id IS NULL THEN 'UNKNOWN_MEMBER'
   WHEN {m}.gate_reason IS NOT NULL THEN {m}.gate_reason
-  WHEN {r}.kind IS NULL OR NOT ({kinds}) THEN 'CATEGORY_EXCLUDED'
-  WHEN {r}.visibility IS NULL OR NOT ({vis}) THEN 'VISIBILITY_EXCLUDED'
+  WHEN {f["kind_excluded"]} THEN 'CATEGORY_EXCLUDED'
+  WHEN {f["visibility_excluded"]} THEN 'VISIBILITY_EXCLUDED'
   WHEN {m}.closed THEN 'ACCOUNT_CLOSED'
-  WHEN {r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {_ts_sql(now, dialect)} THEN 'RECORD_DELETED'
+  WHEN {f["deleted"]} THEN 'RECORD_DELETED'
   WHEN {m}.consent_reason IS NOT NULL THEN {m}.consent_reason
   ELSE 'ALLOWED'
 END"""
+
+
+def record_allowed_sql(
+    policy: Policy,
+    purpose: str,
+    *,
+    at: datetime,
+    now: datetime,
+    records: str = "r",
+    dialect: Dialect = "duckdb",
+) -> str:
+    """The record-level half of `record_reason_sql`, as a filter: true when a record is ALLOWED.
+
+    Only for records of members whose member-level checks all pass (no
+    gate_reason, no consent_reason, not closed) — the members that have at
+    least one ALLOWED record. For them the CASE gives ALLOWED exactly when none
+    of `record_flags_sql`'s conditions holds; this says the same as plain
+    column comparisons, which the engine can push into the scan.
+    """
+    version = policy.version_at(utc(at))
+    rule: PurposeRule | None = version.purpose(purpose) if version else None
+    if rule is None:
+        return "FALSE"
+    r = records
+    return (
+        f"NOT {r}._malformed AND {r}.created_at <= {_ts_sql(at, dialect)} "
+        f"AND {r}.kind IN ({_in_list(rule.kinds)}) "
+        f"AND {r}.visibility IN ({_in_list([v.value for v in rule.visibility])}) "
+        f"AND ({r}.deleted_at IS NULL OR {r}.deleted_at > {_ts_sql(now, dialect)})"
+    )
 
 
 def decide_records(

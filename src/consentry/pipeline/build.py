@@ -1,7 +1,8 @@
 """`build()`: one purpose, as of T, from record sources to a registered, provable dataset.
 
-    resolve + validate sources ─► ledger snapshot ─► decide_members ─► engine: reason per record
-      ─► counts per reason ─► allowed records (sorted) ─► scrub ─► Parquet shards ─► manifest
+    resolve + validate sources ─► engine: record-level flags ┐
+                                  ledger snapshot ─► decide_members ┴► reason per record
+      ─► counts per reason ─► allowed records (source order) ─► scrub ─► Parquet shards ─► manifest
       ─► register (pending) ─► rename OUT into place ─► registered (complete)
 
 An unscrubbed build's member set is final once decided: it is registered
@@ -173,7 +174,6 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
     ctx.progress(BuildProgress(BuildStage.READ))
     staged = stage_text_sources(source_set, ctx.pass_through, target.work / "staged")
     head_events, head_hash = ctx.store.head()
-    verdicts = _verdicts(ctx)
     plan = BuildPlan(
         purpose=ctx.purpose,
         policy=ctx.policy,
@@ -190,6 +190,8 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
     try:
         with open_engine(ctx.engine, plan) as eng:
             ctx.progress(BuildProgress(BuildStage.DECIDE))
+            eng.start()  # the engine's record-level work runs beside the ledger snapshot
+            verdicts = _verdicts(ctx)
             decided = eng.decide(verdicts)
             del verdicts  # the engine holds what it needs: a 10^6-member table less while writing
             pa.default_memory_pool().release_unused()

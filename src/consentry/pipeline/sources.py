@@ -81,6 +81,12 @@ class SourceFile:
     size: int
     # Parquet: column name -> "string" | "timestamp" | "text-time" | "other"
     columns: tuple[tuple[str, str], ...] = ()
+    #: Parquet: the columns whose statistics show no null in any row group (their null checks can go)
+    null_free: frozenset[str] = frozenset()
+    #: Parquet: rows in each row group (the local engine splits its work at row-group boundaries)
+    row_groups: tuple[int, ...] = ()
+    #: Parquet: the statistics show no empty record_id (every row group's minimum is a non-empty string)
+    ids_nonempty: bool = False
 
     def column_kinds(self) -> dict[str, str]:
         """The file's columns and how the readers treat them."""
@@ -165,8 +171,14 @@ def resolve_sources(
                 continue
             seen.add(resolved)
             size = path.stat().st_size
-            columns = _parquet_columns(path, pass_through) if fmt is SourceFormat.PARQUET else ()
-            files.append(SourceFile(path, fmt, size, columns))
+            if fmt is SourceFormat.PARQUET:
+                columns, meta = _parquet_columns(path, pass_through)
+                groups = tuple(meta.row_group(g).num_rows for g in range(meta.num_row_groups))
+                files.append(SourceFile(path, fmt, size, columns, _null_free(meta), groups, _ids_nonempty(meta)))
+            else:
+                files.append(SourceFile(path, fmt, size))
+    # One order whatever the order of --source options: the output rows follow it
+    files.sort(key=lambda f: str(f.path.resolve()))
     return SourceSet(tuple(str(s) for s in specs), tuple(files), remote=tuple(uris))
 
 
@@ -180,9 +192,11 @@ def _type_kind(t: pa.DataType) -> str:
     return "other"
 
 
-def _parquet_columns(path: Path, pass_through: Sequence[str]) -> tuple[tuple[str, str], ...]:
+def _parquet_columns(path: Path, pass_through: Sequence[str]) -> tuple[tuple[tuple[str, str], ...], pq.FileMetaData]:
+    """The file's validated columns (see `SourceFile.columns`) and its metadata."""
     try:
-        schema = pq.read_schema(path)
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
     except (OSError, pa.ArrowException) as e:
         problem = f"cannot read this Parquet file ({type(e).__name__}); is it complete?"
         raise InputError(problem, where=str(path)) from None
@@ -218,7 +232,36 @@ def _parquet_columns(path: Path, pass_through: Sequence[str]) -> tuple[tuple[str
                 field=col,
             )
     keep = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(pass_through)
-    return tuple((name, kind) for name, kind in kinds.items() if name in keep)
+    return tuple((name, kind) for name, kind in kinds.items() if name in keep), meta
+
+
+def _ids_nonempty(meta: pq.FileMetaData) -> bool:
+    """True when every row group's statistics give record_id a minimum (a lower bound) that is not empty."""
+    names = meta.schema.names
+    if "record_id" not in names or meta.num_row_groups == 0:
+        return False
+    index = names.index("record_id")
+    for g in range(meta.num_row_groups):
+        column = meta.row_group(g).column(index)
+        stats = column.statistics
+        if column.path_in_schema != "record_id" or stats is None or not stats.has_min_max or stats.min in ("", b""):
+            return False
+    return True
+
+
+def _null_free(meta: pq.FileMetaData) -> frozenset[str]:
+    """Top-level columns with a null count of 0 in every row group's statistics (absent statistics prove nothing)."""
+    free: set[str] | None = None
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        here = set()
+        for c in range(group.num_columns):
+            col = group.column(c)
+            stats = col.statistics
+            if "." not in col.path_in_schema and stats is not None and stats.has_null_count and stats.null_count == 0:
+                here.add(col.path_in_schema)
+        free = here if free is None else free & here
+    return frozenset(free or ())
 
 
 # --------------------------------------------------------------------------- staging

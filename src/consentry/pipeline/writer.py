@@ -15,7 +15,7 @@ import queue
 import re
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,26 +183,33 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def commit_shards(staging: Path, directory: Path) -> list[ShardFile]:
-    """Move an engine's ``part-<n>.parquet`` files from `staging` into `directory` as shards.
+def commit_shards(staging: Sequence[Path], directory: Path) -> list[ShardFile]:
+    """Move an engine's ``part-<n>.parquet`` files from the `staging` directories into `directory` as shards.
 
-    They are renamed ``part-NNNNN.parquet`` in the order of n, hashed (in
-    parallel; hashlib releases the GIL) and counted from their footers. An
-    engine that wrote no file at all is an error: even an empty build has one shard.
+    They are renamed ``part-NNNNN.parquet`` in order (the directories in the
+    order given, the files of each in the order of n), hashed (in parallel;
+    hashlib releases the GIL) and counted from their footers. Files without
+    rows are dropped, unless no file has any: an empty build has one empty
+    shard. An engine that wrote no file at all is an error.
     """
-    found = sorted((int(m.group(1)), p) for p in staging.iterdir() if (m := _ENGINE_PART.match(p.name)) is not None)
+    found: list[Path] = []
+    for stage in staging:
+        if stage.is_dir():
+            numbered = ((int(m.group(1)), p) for p in stage.iterdir() if (m := _ENGINE_PART.match(p.name)))
+            found += [p for _, p in sorted(numbered)]
     if not found:
-        raise BuildError(f"the engine wrote no output file into {staging}")
-    moved: list[tuple[str, Path]] = []
-    for n, (_, path) in enumerate(found):
-        name = f"part-{n:05d}.parquet"
+        raise BuildError(f"the engine wrote no output file into {', '.join(str(s) for s in staging)}")
+    rows = [pq.ParquetFile(p).metadata.num_rows for p in found]
+    kept = [(p, n) for p, n in zip(found, rows, strict=True) if n] or [(found[0], 0)]
+    moved: list[tuple[str, Path, int]] = []
+    for k, (path, n) in enumerate(kept):
+        name = f"part-{k:05d}.parquet"
         os.replace(path, directory / name)
-        moved.append((name, directory / name))
+        moved.append((name, directory / name, n))
     with ThreadPoolExecutor(max_workers=min(len(moved), os.cpu_count() or 1)) as pool:
-        digests = list(pool.map(file_sha256, (p for _, p in moved)))
+        digests = list(pool.map(file_sha256, (p for _, p, _ in moved)))
     return [
-        ShardFile(name, pq.ParquetFile(path).metadata.num_rows, path.stat().st_size, digest)
-        for (name, path), digest in zip(moved, digests, strict=True)
+        ShardFile(name, n, path.stat().st_size, digest) for (name, path, n), digest in zip(moved, digests, strict=True)
     ]
 
 

@@ -3,7 +3,8 @@
 An engine gets a `BuildPlan` (validated sources, the purpose's rules as of T,
 the per-member verdicts, the pseudonym key) and answers two questions: how
 many records fall under each reason (and which members' records are allowed),
-and the allowed records themselves, sorted by record_id, as Arrow batches.
+and the allowed records themselves, as Arrow batches in an order fixed by the
+sources (the local engine: source order; Spark: sorted by record_id).
 Everything around it — the ledger snapshot, the scrub step, the shard writer,
 the manifest, the atomic commit and the registry — is shared by all engines.
 """
@@ -60,12 +61,16 @@ class Engine(Protocol):
 
     name: str
 
+    def start(self) -> None:
+        """Begin whatever needs no verdicts (it may run beside the ledger snapshot); `decide` waits for it."""
+        ...
+
     def decide(self, members: pa.Table) -> Decided:
         """Apply the rules to every record; `members` is `decide_members`' output."""
         ...
 
     def included(self) -> pa.RecordBatchReader:
-        """The allowed records sorted by record_id: output columns plus `_member_id`."""
+        """The allowed records, in the engine's fixed order: output columns plus `_member_id`."""
         ...
 
     def write_output(self, directory: Path, scrub: Any | None) -> list[ShardFile] | None:

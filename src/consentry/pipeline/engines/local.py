@@ -4,17 +4,29 @@ Chosen by measurement (issue 3): on 10M records DuckDB matched Polars on time
 and stayed at a fraction of its memory. The sources become one view `r` with
 the records contract's columns and `_malformed`; the member verdicts are the
 relation `m`; `consentry.decide.record_reason_sql` gives each record its
-reason. Two passes over the sources: one aggregate (counts per reason and
-allowed records per member), then the allowed records sorted by record_id —
-for an unscrubbed build written by DuckDB's own Parquet writer straight into
-shards (the rows never enter Python), else streamed to the scrub step.
+reason. Two passes over the sources:
+
+1. an aggregate, started before the verdicts are known (`start`, beside the
+   ledger snapshot): records per member and record-level flags
+   (`record_flags_sql`), reading no texts when the files' statistics show them
+   null-free; the groups joined to the verdicts give counts per reason and
+   allowed records per member;
+2. the allowed records in source order (files sorted by path, rows as
+   stored), joined to the members that have any, filtered by the record-level
+   rules alone (`record_allowed_sql`, which the Parquet scan can push down).
+   An unscrubbed build is written by DuckDB's own Parquet writer straight into
+   shards (the rows never enter Python); a scrubbed one streams to the scrub step.
+
+No sort: the order is deterministic because the sources' order is, and a
+global sort of the texts cost more than half of a 10M build (and its memory).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from itertools import groupby
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -22,11 +34,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.decide import record_reason_sql
+from consentry.decide import RECORD_FLAGS, record_allowed_sql, record_flags_sql, record_reason_sql
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided
+from consentry.pipeline.engines.local_sql import ident, plan_units, quote_path, records_sql, unit_sql
 from consentry.pipeline.keys import hmac_sql
-from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
 from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
 
@@ -38,75 +50,6 @@ _COPY_OPTIONS = (
     "FILE_SIZE_BYTES {size}, FILENAME_PATTERN 'part-{{i}}'"
 )
 
-_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
-_HAS_ZONE = r"([Zz]|[+-]\d{2}(:?\d{2})?)$"
-
-
-def quote_path(path: Path) -> str:
-    """A path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _time_text(col: str) -> str:
-    """Parse an RFC 3339 string column; NULL when it has no zone or does not parse."""
-    t = f"trim({col})"
-    return (
-        f"CASE WHEN regexp_matches({t}, '{_DATE_ONLY}') THEN TRY_CAST(TRY_CAST({t} AS DATE) AS TIMESTAMPTZ) "
-        f"WHEN regexp_matches({t}, '{_HAS_ZONE}') THEN TRY_CAST({t} AS TIMESTAMPTZ) END"
-    )
-
-
-def _parquet_group_sql(files: list[SourceFile], pass_through: tuple[str, ...]) -> str:
-    kinds = files[0].column_kinds()
-    paths = ", ".join(quote_path(f.path) for f in files)
-    inner = [f"CAST({c} AS VARCHAR) AS {c}" for c in ("record_id", "member_id", "kind", "visibility", "text")]
-    bad = [f"{c} IS NULL" for c in ("record_id", "member_id", "kind", "visibility", "text")]
-    bad.append("record_id = ''")
-    for col in ("created_at", "deleted_at"):
-        kind = kinds.get(col)
-        if kind is None:
-            inner.append(f"CAST(NULL AS TIMESTAMPTZ) AS {col}")
-        elif kind == "timestamp":
-            inner.append(f"CAST({col} AS TIMESTAMPTZ) AS {col}")
-            if col == "created_at":
-                bad.append("created_at IS NULL")
-        else:  # RFC 3339 text
-            inner.append(f"{col} AS _{col}_raw, {_time_text(col)} AS {col}")
-            raw = f"_{col}_raw"
-            if col == "created_at":
-                bad.append("created_at IS NULL")
-            else:
-                bad.append(f"({raw} IS NOT NULL AND trim({raw}) <> '' AND {col} IS NULL)")
-    for col in pass_through:
-        inner.append(f"{_ident(col)}" if col in kinds else f"CAST(NULL AS VARCHAR) AS {_ident(col)}")
-    select = ", ".join(inner)
-    return (
-        f"SELECT record_id, member_id, kind, visibility, created_at, deleted_at, text"
-        f"{''.join(', ' + _ident(c) for c in pass_through)}, ({' OR '.join(bad)}) AS _malformed "
-        f"FROM (SELECT {select} FROM read_parquet([{paths}], binary_as_string = false))"
-    )
-
-
-def records_sql(sources: SourceSet, pass_through: tuple[str, ...]) -> str:
-    """One SELECT over every source with the contract's columns, pass-through columns and `_malformed`."""
-    parts: list[str] = []
-    parquet = [f for f in sources.files if f.format is SourceFormat.PARQUET]
-    parquet.sort(key=lambda f: f.columns)
-    for _, group in groupby(parquet, key=lambda f: f.columns):
-        parts.append(_parquet_group_sql(list(group), pass_through))
-    if sources.staged:
-        cols = ["record_id", "member_id", "kind", "visibility", "created_at", "deleted_at", "text"]
-        cols += [_ident(c) for c in pass_through]
-        paths = ", ".join(quote_path(p) for p in sources.staged)
-        parts.append(f"SELECT {', '.join(cols)}, _malformed FROM read_parquet([{paths}])")
-    if not parts:
-        raise InputError("no readable source files", field="--source")
-    return "\nUNION ALL\n".join(parts)
-
 
 class LocalEngine:
     """DuckDB over the sources; see the module docstring."""
@@ -115,36 +58,68 @@ class LocalEngine:
 
     def __init__(self, plan: BuildPlan):
         self.plan = plan
-        self.con = duckdb.connect(config={"threads": os.cpu_count() or 1})
-        spill = plan.work_dir / "duckdb"
-        spill.mkdir(parents=True, exist_ok=True)
+        self._threads = os.cpu_count() or 1
+        self.con = duckdb.connect(config={"threads": self._threads})
+        self._spill = plan.work_dir / "duckdb"
+        self._spill.mkdir(parents=True, exist_ok=True)
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")  # stdout carries the JSON summary
-        self.con.execute(f"SET memory_limit = '{plan.memory_limit}'")
-        self.con.execute(f"SET temp_directory = {quote_path(spill)}")
+        try:
+            self.con.execute(f"SET memory_limit = '{plan.memory_limit}'")
+        except duckdb.Error:
+            raise InputError(
+                f"{plan.memory_limit!r} is not a memory size; write it like 1GB or 512MB", field="memory_limit"
+            ) from None
+        self._memory_bytes = _memory_bytes(self.con)
+        self.con.execute(f"SET temp_directory = {quote_path(self._spill)}")
         self.con.execute("SET preserve_insertion_order = false")
+        self._grouped: Future[object] | None = None
+        self._keys: pa.Table | None = None  # the allowed members' ids and keys, once decided
 
     def __enter__(self) -> LocalEngine:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._grouped is not None and not self._grouped.done():
+            self.con.interrupt()  # the build failed while counting: stop DuckDB before closing
+            self._grouped.exception()
         self.con.close()
+
+    def start(self) -> None:
+        """Count records per member and record-level flags on a DuckDB thread (no verdicts needed).
+
+        It runs while the build reads the ledger snapshot; `decide` joins the
+        groups — a few per member — to the verdicts instead of every record.
+        """
+        plan = self.plan
+        flags = record_flags_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r")
+        columns = ", ".join(f"coalesce({expr}, FALSE) AS {name}" for name, expr in flags.items())
+        try:
+            self.con.execute(f"CREATE TEMP VIEW r AS {records_sql(plan.sources, plan.pass_through)}")
+        except duckdb.Error as e:
+            raise _engine_error(e) from None
+        sql = f"CREATE TEMP TABLE f AS SELECT r.member_id, {columns}, count(*) AS n FROM r GROUP BY ALL"
+        pool = ThreadPoolExecutor(1, thread_name_prefix="consentry-count")
+        self._grouped = pool.submit(self.con.execute, sql)
+        pool.shutdown(wait=False)
 
     def decide(self, members: pa.Table) -> Decided:
         """Counts per reason and the allowed members (see `Engine.decide`)."""
         plan = self.plan
-        reason = record_reason_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m")
+        if self._grouped is None:
+            self.start()
+        assert self._grouped is not None
+        grouped = {name: f"f.{name}" for name in RECORD_FLAGS}
+        reason = record_reason_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, members="m", flags=grouped)
         try:
+            self._grouped.result()
             self.con.register("verdicts", members)  # copied in: DuckDB may spill it, the caller may drop it
             self.con.execute("CREATE TEMP TABLE m AS SELECT * FROM verdicts")
             self.con.unregister("verdicts")
-            self.con.execute(f"CREATE TEMP VIEW r AS {records_sql(plan.sources, plan.pass_through)}")
-            self.con.execute(
-                f"CREATE TEMP VIEW d AS SELECT r.*, {reason} AS _reason FROM r LEFT JOIN m ON r.member_id = m.member_id"
-            )
             tally = self.con.sql(
-                "SELECT _reason AS reason, CASE WHEN _reason = 'ALLOWED' THEN member_id END AS member_id, "
-                "count(*) AS n FROM d GROUP BY ALL"
+                f"SELECT reason, CASE WHEN reason = 'ALLOWED' THEN member_id END AS member_id, sum(n)::BIGINT AS n "
+                f"FROM (SELECT f.member_id, f.n, {reason} AS reason FROM f LEFT JOIN m ON f.member_id = m.member_id) "
+                "GROUP BY ALL"
             ).to_arrow_table()
         except duckdb.Error as e:
             raise _engine_error(e) from None
@@ -153,65 +128,145 @@ class LocalEngine:
         counts = {str(r): int(n) for r, n in zip(reasons, sums, strict=True)}
         allowed = tally.filter(pc.equal(tally["reason"], "ALLOWED")).select(["member_id", "n"])
         self.con.register("allowed_tally", allowed)
-        # k: the members with allowed records, their verdicts and pseudonyms; it replaces m (and d) for
-        # the write, whose join then holds only these members (records of others cannot be allowed)
+        # k: the members with allowed records, their verdicts and pseudonyms; the write joins only these
+        # (records of other members cannot be allowed)
         self.con.execute(
             f"CREATE TEMP TABLE k AS SELECT m.*, {hmac_sql(plan.key, 't.member_id')} AS member_key, "
             "t.n AS records FROM allowed_tally t JOIN m ON t.member_id = m.member_id ORDER BY t.member_id"
         )
         self.con.unregister("allowed_tally")
-        self.con.execute("DROP VIEW d")
+        self.con.execute("DROP TABLE f")
         self.con.execute("DROP TABLE m")
         keyed: pa.Table = self.con.sql(
             "SELECT member_id, member_key, records FROM k ORDER BY member_id"
         ).to_arrow_table()
+        self._keys = keyed.select(["member_id", "member_key"])
+        self.con.close()  # the counting is done: its memory goes back before the write
         return Decided(counts, keyed)
 
-    def _included_sql(self, *, with_member: bool) -> str:
+    def _included_sql(self, source: str, *, with_member: bool) -> str:
         plan = self.plan
-        reason = record_reason_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m")
-        pt = "".join(f", r.{_ident(c)}" for c in plan.pass_through)
+        # Every member in k passed the member-level checks (they have an allowed record), so a record of
+        # theirs is allowed exactly when the record-level rules pass: a plain filter the scan can use.
+        allowed = record_allowed_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r")
+        pt = "".join(f", r.{ident(c)}" for c in plan.pass_through)
         member = f", r.member_id AS {MEMBER_COLUMN}" if with_member else ""
-        # Ties on record_id are broken by a hash of every other column: rows that tie on both are
-        # identical, so the order is total. Sorting on the texts themselves ran out of memory at 10^7.
         return (
             f"SELECT r.record_id, m.member_key, r.kind, r.created_at, r.text{pt}{member} "
-            f"FROM r JOIN k AS m ON r.member_id = m.member_id WHERE ({reason}) = 'ALLOWED' "
-            f"ORDER BY r.record_id, hash(r.member_id, r.created_at, r.kind, r.text{pt})"
+            f"FROM ({source}) AS r JOIN k AS m ON r.member_id = m.member_id WHERE {allowed}"
         )
 
+    def _units(self, threads: int) -> list[str]:
+        """The SQL of each unit of the write, in order (an empty lake: its whole, empty, view)."""
+        plan = self.plan
+        units = plan_units(plan.sources, threads)
+        return [unit_sql(u, plan.pass_through) for u in units] or [records_sql(plan.sources, plan.pass_through)]
+
+    def _unit_connection(self, memory_limit: int) -> duckdb.DuckDBPyConnection:
+        """A one-thread DuckDB of its own (its rows keep their order) that sees the allowed members as `k`."""
+        if self._keys is None:
+            raise BuildError("the local engine writes only after deciding")
+        con = duckdb.connect(config={"threads": 1})
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{max(memory_limit, 64 << 20)}B'")
+        con.execute(f"SET temp_directory = {quote_path(self._spill)}")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute("SET disabled_optimizers = 'in_clause'")  # IN lists as filters, not a join (cheaper here)
+        con.register("k", self._keys)
+        return con
+
     def included(self) -> pa.RecordBatchReader:
-        """The allowed records, sorted by record_id (ties broken by a hash of every other column)."""
+        """The allowed records in source order (files by path, rows as stored), unit after unit."""
+        units = self._units(1)
+        con = self._unit_connection(self._memory_bytes)
         try:
-            reader = self.con.sql(self._included_sql(with_member=True)).to_arrow_reader(self.plan.batch_rows)
+            first = con.sql(self._included_sql(units[0], with_member=True)).to_arrow_reader(self.plan.batch_rows)
+        except duckdb.Error as e:
+            con.close()
+            raise _engine_error(e) from None
+        return pa.RecordBatchReader.from_batches(first.schema, self._unit_batches(con, units[1:], first))
+
+    def _unit_batches(
+        self, con: duckdb.DuckDBPyConnection, units: list[str], first: pa.RecordBatchReader
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from first
+            for unit in units:
+                yield from con.sql(self._included_sql(unit, with_member=True)).to_arrow_reader(self.plan.batch_rows)
         except duckdb.Error as e:
             raise _engine_error(e) from None
-        return pa.RecordBatchReader.from_batches(reader.schema, _guarded(reader))
+        finally:
+            con.close()
 
     def write_output(self, directory: Path, scrub: object | None) -> list[ShardFile] | None:
-        """Write the allowed records as OUT shards with DuckDB's Parquet writer, on all cores.
+        """Write the allowed records as OUT shards with DuckDB's Parquet writer, one unit per thread.
 
         Only for unscrubbed builds (None otherwise: the shared scrub step and
         shard writer take the rows from `included`). The rows never enter
-        Python; the order is the ORDER BY's, row groups are `batch_rows` rows.
+        Python; each unit's rows keep the sources' order, row groups are
+        `batch_rows` rows, and the units' files become shards in unit order.
         """
         if scrub is not None:
             return None
+        units = self._units(self._threads)
         staging = self.plan.work_dir / "shards"
+        staging.mkdir(parents=True, exist_ok=True)
+        dirs = [staging / f"{n:05d}" for n in range(len(units))]
+        self._write_units(units, dirs)
+        return commit_shards(dirs, directory)
+
+    def _write_units(self, units: list[str], dirs: list[Path]) -> None:
+        """COPY every unit into its directory on `threads` one-thread DuckDBs; the first error stops the rest."""
+        workers = min(self._threads, len(units))
         options = _COPY_OPTIONS.format(rows=self.plan.batch_rows, size=TARGET_SHARD_BYTES)
+        todo = iter(range(len(units)))
+        lock = threading.Lock()
+        failed = threading.Event()
+        cons = [self._unit_connection(self._memory_bytes // workers) for _ in range(workers)]
+
+        def run(con: duckdb.DuckDBPyConnection) -> None:
+            while not failed.is_set():
+                with lock:
+                    n = next(todo, None)
+                if n is None:
+                    return
+                sql = self._included_sql(units[n], with_member=False)
+                try:
+                    con.execute(f"COPY ({sql}) TO {quote_path(dirs[n])} ({options})")
+                except BaseException:
+                    failed.set()
+                    for other in cons:
+                        other.interrupt()
+                    raise
+
         try:
-            self.con.execute("SET preserve_insertion_order = true")  # COPY must keep the ORDER BY's order
-            self.con.execute(f"COPY ({self._included_sql(with_member=False)}) TO {quote_path(staging)} ({options})")
-        except duckdb.Error as e:
-            raise _engine_error(e) from None
-        return commit_shards(staging, directory)
+            with ThreadPoolExecutor(workers, thread_name_prefix="consentry-write") as pool:
+                done = [pool.submit(run, con) for con in cons]
+            errors = [f.exception() for f in done]
+        finally:
+            for con in cons:
+                con.close()
+        # the first real error, not the interruptions it caused in the other units
+        real = [e for e in errors if e is not None and not isinstance(e, duckdb.InterruptException)]
+        for err in real or [e for e in errors if e is not None]:
+            if isinstance(err, duckdb.Error):
+                raise _engine_error(err) from None
+            raise err
 
 
-def _guarded(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+_UNITS = {"B": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+_UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def _memory_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's memory limit in bytes (DuckDB reports it as text such as '953.6 MiB')."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    number, _, unit = str(row[0] if row else "").partition(" ")
     try:
-        yield from reader
-    except duckdb.Error as e:
-        raise _engine_error(e) from None
+        return int(float(number) * _UNITS[unit or "B"])
+    except (ValueError, KeyError):
+        return 1 << 30  # not in a form we know: DuckDB enforces its own limit; the units get 1 GiB between them
 
 
 def _engine_error(e: duckdb.Error) -> BuildError:

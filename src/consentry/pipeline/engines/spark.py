@@ -241,6 +241,9 @@ class SparkEngine:
         kept = [f"CASE WHEN {_ALLOWED} THEN {c} END AS {c}" for c in wide]
         return reasoned.selectExpr("record_id", "member_id", "kind", "created_at", *kept, "_reason")
 
+    def start(self) -> None:
+        """Nothing to start early: the session is up, and Spark reads the sources once the verdicts are in."""
+
     def decide(self, members: pa.Table) -> Decided:
         """Counts per reason and the allowed members (see `Engine.decide`).
 

@@ -1,0 +1,178 @@
+"""The local engine's SQL over the sources, and how its write is cut into units.
+
+`records_sql` is one SELECT over every source with the records contract's
+columns, the pass-through columns and `_malformed`. For the write, the sources
+are cut at row-group boundaries into *units* of a few tens of megabytes, in
+source order (Parquet files by path, then staged JSONL/CSV files by path, rows
+as stored); `unit_sql` reads one unit. Each unit is written by one DuckDB
+thread, so its rows keep their order (a hash join's output order is not fixed
+when several threads probe it), and units run side by side on all cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from consentry.errors import InputError
+from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
+
+__all__ = ["Slice", "plan_units", "quote_path", "records_sql", "unit_sql"]
+
+#: Smallest and largest unit, in bytes of source Parquet; a lake is cut into about 4 units per thread
+MIN_UNIT_BYTES = 32 * 1024 * 1024
+MAX_UNIT_BYTES = 256 * 1024 * 1024
+_UNITS_PER_THREAD = 4
+
+_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
+_HAS_ZONE = r"([Zz]|[+-]\d{2}(:?\d{2})?)$"
+_STAGED_COLUMNS = ("record_id", "member_id", "kind", "visibility", "created_at", "deleted_at", "text")
+
+
+def quote_path(path: Path) -> str:
+    """A path as a SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A column name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _time_text(col: str) -> str:
+    """Parse an RFC 3339 string column; NULL when it has no zone or does not parse."""
+    t = f"trim({col})"
+    return (
+        f"CASE WHEN regexp_matches({t}, '{_DATE_ONLY}') THEN TRY_CAST(TRY_CAST({t} AS DATE) AS TIMESTAMPTZ) "
+        f"WHEN regexp_matches({t}, '{_HAS_ZONE}') THEN TRY_CAST({t} AS TIMESTAMPTZ) END"
+    )
+
+
+def _rows_filter(rows: tuple[int, int] | None) -> tuple[str, str]:
+    """The read_parquet option and WHERE clause keeping rows [first, stop) of a file (row groups pruned)."""
+    if rows is None:
+        return "", ""
+    return ", file_row_number = true", f" WHERE file_row_number >= {rows[0]} AND file_row_number < {rows[1]}"
+
+
+def _parquet_group_sql(
+    files: Sequence[SourceFile], pass_through: tuple[str, ...], rows: tuple[int, int] | None = None
+) -> str:
+    kinds = files[0].column_kinds()
+    # A null check the files' statistics rule out is dropped: then counting never reads the texts
+    null_free = frozenset.intersection(*(f.null_free for f in files))
+    paths = ", ".join(quote_path(f.path) for f in files)
+    strings = ("record_id", "member_id", "kind", "visibility", "text")
+    inner = [f"CAST({c} AS VARCHAR) AS {c}" for c in strings]
+    bad = [f"{c} IS NULL" for c in strings if c not in null_free]
+    if not all(f.ids_nonempty for f in files):
+        bad.append("record_id = ''")
+    for col in ("created_at", "deleted_at"):
+        kind = kinds.get(col)
+        if kind is None:
+            inner.append(f"CAST(NULL AS TIMESTAMPTZ) AS {col}")
+        elif kind == "timestamp":
+            inner.append(f"CAST({col} AS TIMESTAMPTZ) AS {col}")
+            if col == "created_at" and col not in null_free:
+                bad.append("created_at IS NULL")
+        else:  # RFC 3339 text
+            inner.append(f"{col} AS _{col}_raw, {_time_text(col)} AS {col}")
+            raw = f"_{col}_raw"
+            if col == "created_at":
+                bad.append("created_at IS NULL")
+            else:
+                bad.append(f"({raw} IS NOT NULL AND trim({raw}) <> '' AND {col} IS NULL)")
+    for col in pass_through:
+        inner.append(f"{ident(col)}" if col in kinds else f"CAST(NULL AS VARCHAR) AS {ident(col)}")
+    select = ", ".join(inner)
+    option, where = _rows_filter(rows)
+    return (
+        f"SELECT record_id, member_id, kind, visibility, created_at, deleted_at, text"
+        f"{''.join(', ' + ident(c) for c in pass_through)}, ({' OR '.join(bad) or 'FALSE'}) AS _malformed "
+        f"FROM (SELECT {select} FROM read_parquet([{paths}], binary_as_string = false{option}){where})"
+    )
+
+
+def _staged_sql(paths: Sequence[Path], pass_through: tuple[str, ...], rows: tuple[int, int] | None = None) -> str:
+    cols = [*_STAGED_COLUMNS, *(ident(c) for c in pass_through)]
+    option, where = _rows_filter(rows)
+    listed = ", ".join(quote_path(p) for p in paths)
+    return f"SELECT {', '.join(cols)}, _malformed FROM read_parquet([{listed}]{option}){where}"
+
+
+def records_sql(sources: SourceSet, pass_through: tuple[str, ...]) -> str:
+    """One SELECT over every source with the contract's columns, pass-through columns and `_malformed`."""
+    parts: list[str] = []
+    parquet = [f for f in sources.files if f.format is SourceFormat.PARQUET]  # in path order
+    for _, group in groupby(parquet, key=lambda f: f.columns):  # runs of files with the same columns
+        parts.append(_parquet_group_sql(list(group), pass_through))
+    if sources.staged:
+        parts.append(_staged_sql(sources.staged, pass_through))
+    if not parts:
+        raise InputError("no readable source files", field="--source")
+    return "\nUNION ALL\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Rows [first, stop) of one file: a source Parquet file, or a staged one when `source` is None."""
+
+    path: Path
+    first: int
+    stop: int
+    source: SourceFile | None = None
+
+
+def _groups(sources: SourceSet) -> list[tuple[Path, SourceFile | None, int, list[int]]]:
+    """(path, source, bytes, rows per row group) of every file, in source order."""
+    files: list[tuple[Path, SourceFile | None, int, list[int]]] = [
+        (f.path, f, f.size, list(f.row_groups)) for f in sources.files if f.format is SourceFormat.PARQUET
+    ]
+    for path in sources.staged:
+        meta = pq.read_metadata(path)
+        rows = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        files.append((path, None, path.stat().st_size, rows))
+    return files
+
+
+def plan_units(sources: SourceSet, threads: int) -> list[list[Slice]]:
+    """Cut the sources, in order, into units at row-group boundaries (see the module docstring)."""
+    files = _groups(sources)
+    total = sum(size for _, _, size, _ in files)
+    target = min(MAX_UNIT_BYTES, max(MIN_UNIT_BYTES, total // max(1, threads * _UNITS_PER_THREAD)))
+    units: list[list[Slice]] = []
+    unit: list[Slice] = []
+    held = 0
+    for path, source, size, groups in files:
+        rows_total = sum(groups) or 1
+        first = row = 0
+        for n in groups:
+            row += n
+            held += size * n // rows_total
+            if held >= target:
+                unit.append(Slice(path, first, row, source))
+                units.append(unit)
+                unit, held, first = [], 0, row
+        if row > first:
+            unit.append(Slice(path, first, row, source))
+            if held >= target // 2:  # a unit that ends with its file is cheaper to read than one that spans files
+                units.append(unit)
+                unit, held = [], 0
+    if unit:
+        units.append(unit)
+    return units
+
+
+def unit_sql(unit: Sequence[Slice], pass_through: tuple[str, ...]) -> str:
+    """One unit's rows, slice after slice, with the same columns as `records_sql`."""
+    parts = [
+        _parquet_group_sql([s.source], pass_through, (s.first, s.stop))
+        if s.source is not None
+        else _staged_sql([s.path], pass_through, (s.first, s.stop))
+        for s in unit
+    ]
+    return "\nUNION ALL\n".join(parts)
