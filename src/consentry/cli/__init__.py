@@ -1,11 +1,79 @@
 """The `consentry` command line: every command is parse → one library call → render.
 
-Each command group lives in its own module and is registered here.
+Each command or command group lives in its own module and is listed in `_COMMANDS`
+below (one entry each, with the help line `consentry --help` shows). A module is
+imported only when its command is used, so every call starts fast.
 """
 
 from __future__ import annotations
 
 import typer
+
+from consentry.cli._lazy import Kind, LazyEntry, LazyGroup
+
+_COMMANDS = {
+    "build": LazyEntry(
+        "consentry.cli.build",
+        "build_command",
+        Kind.COMMAND,
+        "Build a consent-filtered training dataset; prints the build summary as JSON.",
+    ),
+    "decide": LazyEntry(
+        "consentry.cli.decide",
+        "decide_command",
+        Kind.COMMAND,
+        "May this member's data be used for this purpose as of T? Prints the decision and its evidence.",
+    ),
+    "demo": LazyEntry(
+        "consentry.cli.demo",
+        "demo_command",
+        Kind.COMMAND,
+        "Publish the reference policy, generate a platform, replay the story.",
+    ),
+    "serve": LazyEntry(
+        "consentry.cli.serve",
+        "serve_command",
+        Kind.COMMAND,
+        "Serve the member pages, the staff console and the JSON API.",
+    ),
+    "builds": LazyEntry(
+        "consentry.cli.build",
+        "builds_app",
+        Kind.GROUP,
+        "Registered builds: list, lineage per member, stale builds, rebuild.",
+    ),
+    "staff": LazyEntry(
+        "consentry.cli.serve", "staff_app", Kind.GROUP, "Staff API keys (stored hashed) and the audit log."
+    ),
+    "scrub": LazyEntry(
+        "consentry.cli.scrub",
+        "app",
+        Kind.GROUP,
+        "Find and rewrite personal data in text (JSONL lines carrying `text`).",
+    ),
+    "policy": LazyEntry(
+        "consentry.cli.policy",
+        "app",
+        Kind.GROUP,
+        "Validate and publish the policy file; list published versions.",
+    ),
+    "members": LazyEntry("consentry.cli.members", "app", Kind.GROUP, "Import and look up members."),
+    "consent": LazyEntry("consentry.cli.consent", "app", Kind.GROUP, "Record and inspect members' consent choices."),
+    "objection": LazyEntry(
+        "consentry.cli.objection",
+        "app",
+        Kind.GROUP,
+        "File and decide objections (the objection form's cases).",
+    ),
+    "ledger": LazyEntry("consentry.cli.ledger", "app", Kind.GROUP, "Check the consent ledger's hash chain."),
+}
+
+
+class _Consentry(LazyGroup):
+    """The `consentry` group: the commands above, each imported when used."""
+
+    entries = _COMMANDS
+
 
 app = typer.Typer(
     name="consentry",
@@ -13,34 +81,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Consentry,
 )
 
-# Command groups register themselves below (one line each).
-from consentry.cli import consent as _consent  # noqa: E402
-from consentry.cli import ledger as _ledger  # noqa: E402
-from consentry.cli import members as _members  # noqa: E402
-from consentry.cli import objection as _objection  # noqa: E402
-from consentry.cli import policy as _policy  # noqa: E402
-from consentry.cli.build import build_command, builds_app  # noqa: E402
-from consentry.cli.decide import decide_command  # noqa: E402
-from consentry.cli.demo import demo_command  # noqa: E402
-from consentry.cli.scrub import app as _scrub_app  # noqa: E402
-from consentry.cli.serve import register as _register_serve  # noqa: E402
 
-app.command("build")(build_command)
-app.add_typer(builds_app, name="builds")
-app.command("decide")(decide_command)
-app.command("demo")(demo_command)
-_register_serve(app)
-app.add_typer(_scrub_app, name="scrub")
-for _name, _group in (
-    ("policy", _policy),
-    ("members", _members),
-    ("consent", _consent),
-    ("objection", _objection),
-    ("ledger", _ledger),
-):
-    app.add_typer(_group.app, name=_name)
+@app.callback()
+def _consentry() -> None:
+    # Makes `app` a group although it registers no command itself; the commands come from `_COMMANDS`.
+    pass
 
 
 def main() -> None:

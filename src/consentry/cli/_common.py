@@ -17,7 +17,6 @@ from rich.console import Console
 
 from consentry.config import Settings
 from consentry.errors import ConsentryError
-from consentry.timeutil import iso, parse_instant, utcnow
 
 if TYPE_CHECKING:
     from consentry.ledger.protocol import Store
@@ -45,6 +44,8 @@ def open_store(s: Settings | None = None) -> Store:
 
 def _default(o: Any) -> Any:
     if isinstance(o, datetime):
+        from consentry.timeutil import iso  # imports pyarrow: only when there is a time to print
+
         return iso(o)
     if isinstance(o, date):
         return o.isoformat()
@@ -90,4 +91,6 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 def when(text: str | None, field: str = "--at") -> datetime:
     """Parse an --at/--as-of option (now when omitted)."""
+    from consentry.timeutil import parse_instant, utcnow  # imports pyarrow: only for commands that take a time
+
     return utcnow() if text is None else parse_instant(text, field=field)

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from consentry.cli._common import err_console, handle_errors, open_store, print_json
-from consentry.policy import check_policy, load_policy
 
 app = typer.Typer(help="Validate and publish the policy file; list published versions.", no_args_is_help=True)
 
@@ -16,6 +15,8 @@ app = typer.Typer(help="Validate and publish the policy file; list published ver
 @handle_errors
 def validate(file: Path = typer.Argument(..., help="The policy YAML file.")) -> None:
     """Check a policy file: errors as `file:line: field: message` (exit 1), warnings on stderr."""
+    from consentry.policy import check_policy
+
     policy, issues = check_policy(file)
     for issue in issues:
         err_console.print(str(issue), highlight=False, soft_wrap=True, markup=False)
@@ -35,6 +36,8 @@ def validate(file: Path = typer.Argument(..., help="The policy YAML file.")) -> 
 @handle_errors
 def publish(file: Path = typer.Argument(..., help="The policy YAML file.")) -> None:
     """Store every version in FILE (identical versions are left as they are; changed ones refused)."""
+    from consentry.policy import load_policy
+
     outcomes = open_store().publish(load_policy(file))
     print_json({"published": [{"version": o.version, "sha256": o.sha256, "status": o.status} for o in outcomes]})
 
