@@ -96,6 +96,10 @@ class LazyGroup(TyperGroup):
             host.command(name)(target)
         return typer.main.get_group(host).commands[name]
 
+    def list_commands(self, ctx: Context) -> list[str]:
+        """The command names, in table order, without importing any command."""
+        return list(self.commands)
+
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         """The command `cmd_name`; while help is being written, a stand-in carrying its help line."""
         assert isinstance(self.commands, _Commands)

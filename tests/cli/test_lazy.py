@@ -1,0 +1,95 @@
+"""Each CLI call imports only the module of the command it runs; `--help` imports none of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import consentry.cli
+from consentry.cli import _COMMANDS, app
+from consentry.ledger import open_store
+
+CLI_DIR = Path(consentry.cli.__file__).parent
+COMMAND_MODULES = {entry.module for entry in _COMMANDS.values()}
+
+_RUN = """
+import json, sys
+from consentry.cli import main
+sys.argv = ["consentry", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+loaded = sorted(m for m in sys.modules if m.startswith("consentry.cli.") or m.split(".")[0] == "alembic")
+print("\\n" + json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[str, int, set[str]]:
+    env = {**os.environ, "CONSENTRY_DB": f"sqlite:///{tmp_path / 'c.db'}", "COLUMNS": "200"}
+    out = subprocess.run(
+        [sys.executable, "-c", _RUN, *args], capture_output=True, text=True, env=env, check=True, timeout=120
+    )
+    *printed, last = out.stdout.rstrip("\n").split("\n")
+    result = json.loads(last)
+    return "\n".join(printed), result["code"], set(result["loaded"])
+
+
+def test_help_lists_every_command_without_importing_one(tmp_path: Path) -> None:
+    text, code, loaded = _run(tmp_path, "--help")
+    assert code == 0
+    for name, entry in _COMMANDS.items():
+        assert f" {name} " in text and entry.help.split("`")[0] in text, name
+    assert not loaded & COMMAND_MODULES
+    assert "alembic" not in loaded
+
+
+def test_a_command_imports_its_module_only_and_no_alembic_on_a_current_store(tmp_path: Path) -> None:
+    open_store(f"sqlite:///{tmp_path / 'c.db'}").close()
+    text, code, loaded = _run(tmp_path, "ledger", "head")
+    assert code == 0
+    assert json.loads(text)["events"] == 0
+    assert loaded & COMMAND_MODULES == {"consentry.cli.ledger"}
+    assert "alembic" not in loaded
+
+
+def test_a_group_help_imports_that_group_only(tmp_path: Path) -> None:
+    text, code, loaded = _run(tmp_path, "policy", "--help")
+    assert code == 0
+    assert "validate" in text and "publish" in text and "versions" in text
+    assert loaded & COMMAND_MODULES == {"consentry.cli.policy"}
+
+
+@pytest.mark.parametrize("name", list(_COMMANDS))
+def test_the_listed_help_line_is_the_commands_own(name: str) -> None:
+    command = app_command(name)
+    assert command.name == name
+    assert (command.short_help or command.help or "").strip() == _COMMANDS[name].help, (
+        f"update the help line of {name!r} in src/consentry/cli/__init__.py"
+    )
+
+
+def app_command(name: str):  # type: ignore[no-untyped-def]
+    import typer
+
+    group = typer.main.get_command(app)
+    return group.commands[name]  # type: ignore[attr-defined]
+
+
+def test_every_command_module_is_listed() -> None:
+    modules = {f"consentry.cli.{p.stem}" for p in CLI_DIR.glob("*.py") if not p.stem.startswith("_")}
+    assert modules == COMMAND_MODULES
+
+
+def test_a_mistyped_command_is_refused_with_a_suggestion() -> None:
+    result = CliRunner().invoke(app, ["polcy"])
+    assert result.exit_code == 2
+    assert "Did you mean 'policy'" in result.output
