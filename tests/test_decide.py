@@ -5,18 +5,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consentry.decide import (
+    RECORD_FLAGS,
     ConsentFacts,
     RecordFacts,
     adult_cutoff,
     decide,
     decide_members,
     decide_records,
+    record_allowed_sql,
+    record_flags_sql,
+    record_reason_sql,
 )
 from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
 from consentry.policy import Policy, PolicyDocument, load_policy
@@ -274,6 +279,19 @@ def scenarios(
     return policy, members, records, at, now
 
 
+RECORD_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("member_id", pa.string()),
+        ("kind", pa.string()),
+        ("visibility", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("deleted_at", pa.timestamp("us", tz="UTC")),
+        ("_malformed", pa.bool_()),
+    ]
+)
+
+
 def _row_member(row: dict[str, object]) -> Member:
     return Member(
         member_id=str(row["member_id"]),
@@ -292,20 +310,7 @@ def test_row_wise_and_vectorised_forms_agree(
     policy, members, records, at, now = scenario
     snapshot = pa.Table.from_pylist(members, schema=SNAPSHOT_SCHEMA)
     verdicts = decide_members(policy, "p", snapshot, at=at, now=now)
-    rec_table = pa.Table.from_pylist(
-        records,
-        schema=pa.schema(
-            [
-                ("record_id", pa.string()),
-                ("member_id", pa.string()),
-                ("kind", pa.string()),
-                ("visibility", pa.string()),
-                ("created_at", pa.timestamp("us", tz="UTC")),
-                ("deleted_at", pa.timestamp("us", tz="UTC")),
-                ("_malformed", pa.bool_()),
-            ]
-        ),
-    )
+    rec_table = pa.Table.from_pylist(records, schema=RECORD_SCHEMA)
     vectorised = decide_records(policy, "p", verdicts, rec_table, at=at, now=now).to_pylist()
     by_id = {m["member_id"]: m for m in members}
     for rec, got in zip(records, vectorised, strict=True):
@@ -346,3 +351,87 @@ def test_member_verdicts_agree_with_row_wise_member_decisions(
         )
         expected = decide(policy, "p", _row_member(row), ConsentFacts.from_snapshot_row(row), at=at, now=now)
         assert vectorised == expected.reason.value, row
+
+
+def _engine_forms(
+    policy: Policy, verdicts: pa.Table, records: pa.Table, at: datetime, now: datetime
+) -> list[tuple[str, bool, bool]]:
+    """Per record: the reason from flags computed first and grouped (as the local engine counts), whether
+    `record_allowed_sql` keeps it, and whether its member passes every member-level check."""
+    flags = record_flags_sql(policy, "p", at=at, now=now, records="r")
+    columns = ", ".join(f"coalesce({expr}, FALSE) AS {name}" for name, expr in flags.items())
+    grouped = record_reason_sql(policy, "p", at=at, now=now, members="m", flags={n: f"f.{n}" for n in RECORD_FLAGS})
+    allowed = record_allowed_sql(policy, "p", at=at, now=now, records="r")
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("records", records.append_column("_row", pa.array(range(records.num_rows), pa.int64())))
+        con.register("m", verdicts)
+        rows = con.execute(
+            f"SELECT {grouped}, coalesce(f.allowed, FALSE), m.member_id IS NOT NULL AND m.gate_reason IS NULL "
+            "AND NOT m.closed AND m.consent_reason IS NULL "
+            f"FROM (SELECT r._row, r.member_id, {columns}, ({allowed}) AS allowed FROM records r) AS f "
+            "LEFT JOIN m ON f.member_id = m.member_id ORDER BY f._row"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(reason), bool(keep), bool(member_ok)) for reason, keep, member_ok in rows]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_the_local_engines_split_forms_agree_with_the_reason_code(
+    scenario: tuple[Policy, list[dict[str, object]], list[dict[str, object]], datetime, datetime],
+) -> None:
+    """Counting from record-level flags, and filtering allowed members' records by the record-level rules
+    alone, give exactly what the reason code gives."""
+    policy, members, records, at, now = scenario
+    # and the boundaries: created exactly at T, deleted exactly now
+    records = records + [{**r, "created_at": at} for r in records] + [{**r, "deleted_at": now} for r in records]
+    verdicts = decide_members(policy, "p", pa.Table.from_pylist(members, schema=SNAPSHOT_SCHEMA), at=at, now=now)
+    rec_table = pa.Table.from_pylist(records, schema=RECORD_SCHEMA)
+    reasons = decide_records(policy, "p", verdicts, rec_table, at=at, now=now).to_pylist()
+    for rec, reason, (grouped, keep, member_ok) in zip(
+        records, reasons, _engine_forms(policy, verdicts, rec_table, at, now), strict=True
+    ):
+        assert grouped == reason, rec
+        if member_ok:
+            assert keep == (reason == "ALLOWED"), rec
+
+
+def test_the_record_level_filter_keeps_the_boundaries_of_the_reason_code(ref: Policy) -> None:
+    """Created exactly at T is kept, deleted exactly now is not, and kind and visibility decide the rest."""
+    at, now = t("2025-01-01"), t("2025-03-01")
+    member = {
+        "member_id": "m1", "country": "US", "birth_date": date(1990, 5, 1), "created_at": t("2020-01-01"),
+        "closed_at": None, "at_choice": None, "at_source": None, "at_event_id": None, "now_choice": None,
+        "now_source": None, "now_event_id": None, "at_case_id": None, "now_case_id": None,
+    }  # fmt: skip
+    verdicts = decide_members(ref, GENAI, pa.Table.from_pylist([member], schema=SNAPSHOT_SCHEMA), at=at, now=now)
+    base = {"record_id": "r", "member_id": "m1", "kind": "post", "visibility": "public", "_malformed": False}
+    records = [
+        {**base, "created_at": at, "deleted_at": None},
+        {**base, "created_at": at + timedelta(microseconds=1), "deleted_at": None},
+        {**base, "created_at": at, "deleted_at": now},
+        {**base, "created_at": at, "deleted_at": now + timedelta(microseconds=1)},
+        {**base, "created_at": at, "deleted_at": None, "kind": "private_message"},
+        {**base, "created_at": at, "deleted_at": None, "visibility": "connections"},
+        {**base, "created_at": at, "deleted_at": None, "_malformed": True},
+    ]
+    table = pa.Table.from_pylist(records, schema=RECORD_SCHEMA)
+    reasons = decide_records(ref, GENAI, verdicts, table, at=at, now=now).to_pylist()
+    assert reasons == [
+        "ALLOWED", "CREATED_AFTER_AS_OF", "RECORD_DELETED", "ALLOWED",
+        "CATEGORY_EXCLUDED", "VISIBILITY_EXCLUDED", "MALFORMED",
+    ]  # fmt: skip
+    con = duckdb.connect()
+    try:
+        con.register("r", table)
+        kept = [bool(k) for (k,) in con.execute(f"SELECT coalesce({_allowed(ref, at, now)}, FALSE) FROM r").fetchall()]
+    finally:
+        con.close()
+    assert kept == [reason == "ALLOWED" for reason in reasons]
+
+
+def _allowed(policy: Policy, at: datetime, now: datetime) -> str:
+    return record_allowed_sql(policy, GENAI, at=at, now=now, records="r")

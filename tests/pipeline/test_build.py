@@ -299,8 +299,18 @@ def _lake_file(path: Path, rows: list[dict[str, object]], *, deleted: bool) -> P
     return path
 
 
-def test_rows_keep_the_sources_order_whatever_the_order_of_the_options(platform: Platform) -> None:
+@pytest.mark.parametrize("unit_bytes", [None, 1], ids=["default-units", "a-unit-per-row-group"])
+def test_rows_keep_the_sources_order_whatever_the_order_of_the_options(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, unit_bytes: int | None
+) -> None:
+    """The write is cut into units written side by side; the rows still come out in source order."""
     import random
+
+    from consentry.pipeline.engines import local_sql
+
+    if unit_bytes is not None:
+        monkeypatch.setattr(local_sql, "MIN_UNIT_BYTES", unit_bytes)
+        monkeypatch.setattr(local_sql, "_UNITS_PER_THREAD", 10**6)
 
     rng = random.Random(7)
     members = ["ok_us", "ok_br", "optout_us", "eu_fr"]
@@ -331,3 +341,5 @@ def test_rows_keep_the_sources_order_whatever_the_order_of_the_options(platform:
         assert ids == [i for i in source_order if i in included], out
     dir_files = read_manifest(platform.root / "dir")["files"]
     assert [f["sha256"] for f in dir_files] == [f["sha256"] for f in read_manifest(platform.root / "listed")["files"]]
+    if unit_bytes is not None:
+        assert len(dir_files) > 10  # many units, many shards: the parallel path was taken
