@@ -74,7 +74,7 @@ class Scrubber:
         h = hashlib.sha256()
         for p in PATTERNS:
             h.update(f"{p.name}\x00{p.regex}\x00{p.score}\n".encode())
-        h.update(f"{len(lex.given)}/{len(lex.family)}/{len(lex.common)}".encode())
+        h.update(f"{len(lex.given)}/{len(lex.family)}/{len(lex.common)}/{len(lex.surname_lookalikes)}".encode())
         return f"{SCRUBBER_RELEASE}+{h.hexdigest()[:10]}"
 
     def detect(self, text: str) -> list[Finding]:

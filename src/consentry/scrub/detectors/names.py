@@ -207,7 +207,9 @@ class LexiconPersonDetector(Detector):
             return "G"
         if any(p in self.lex.family or p.title() in self.lex.family for p in parts):
             return "F"
-        return "F" if SURNAME_SHAPE.match(word) else "U"
+        if SURNAME_SHAPE.match(word) and low not in self.lex.surname_lookalikes:
+            return "F"  # a family-name ending ("Jabłońska"), unless an ordinary word ends so ("Slides")
+        return "U"
 
     def _named(self, word: str) -> bool:
         lex = self.lex
