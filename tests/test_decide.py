@@ -12,16 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consentry.decide import (
-    RECORD_FLAGS,
+    RECORD_CLASSES,
     ConsentFacts,
     RecordFacts,
     adult_cutoff,
+    class_reason_sql,
     decide,
     decide_members,
     decide_records,
     record_allowed_sql,
-    record_flags_sql,
-    record_reason_sql,
+    record_class_sql,
 )
 from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
 from consentry.policy import Policy, PolicyDocument, load_policy
@@ -356,11 +356,9 @@ def test_member_verdicts_agree_with_row_wise_member_decisions(
 def _engine_forms(
     policy: Policy, verdicts: pa.Table, records: pa.Table, at: datetime, now: datetime
 ) -> list[tuple[str, bool, bool]]:
-    """Per record: the reason from flags computed first and grouped (as the local engine counts), whether
+    """Per record: the reason from its class computed first (as the local engine counts), whether
     `record_allowed_sql` keeps it, and whether its member passes every member-level check."""
-    flags = record_flags_sql(policy, "p", at=at, now=now, records="r")
-    columns = ", ".join(f"coalesce({expr}, FALSE) AS {name}" for name, expr in flags.items())
-    grouped = record_reason_sql(policy, "p", at=at, now=now, members="m", flags={n: f"f.{n}" for n in RECORD_FLAGS})
+    record_class = record_class_sql(policy, "p", at=at, now=now, records="r")
     allowed = record_allowed_sql(policy, "p", at=at, now=now, records="r")
     con = duckdb.connect()
     try:
@@ -368,9 +366,9 @@ def _engine_forms(
         con.register("records", records.append_column("_row", pa.array(range(records.num_rows), pa.int64())))
         con.register("m", verdicts)
         rows = con.execute(
-            f"SELECT {grouped}, coalesce(f.allowed, FALSE), m.member_id IS NOT NULL AND m.gate_reason IS NULL "
-            "AND NOT m.closed AND m.consent_reason IS NULL "
-            f"FROM (SELECT r._row, r.member_id, {columns}, ({allowed}) AS allowed FROM records r) AS f "
+            f"SELECT {class_reason_sql('f.c', 'm')}, coalesce(f.allowed, FALSE), m.member_id IS NOT NULL "
+            "AND m.gate_reason IS NULL AND NOT m.closed AND m.consent_reason IS NULL "
+            f"FROM (SELECT r._row, r.member_id, {record_class} AS c, ({allowed}) AS allowed FROM records r) AS f "
             "LEFT JOIN m ON f.member_id = m.member_id ORDER BY f._row"
         ).fetchall()
     finally:
@@ -383,7 +381,7 @@ def _engine_forms(
 def test_the_local_engines_split_forms_agree_with_the_reason_code(
     scenario: tuple[Policy, list[dict[str, object]], list[dict[str, object]], datetime, datetime],
 ) -> None:
-    """Counting from record-level flags, and filtering allowed members' records by the record-level rules
+    """Counting from record classes, and filtering allowed members' records by the record-level rules
     alone, give exactly what the reason code gives."""
     policy, members, records, at, now = scenario
     # and the boundaries: created exactly at T, deleted exactly now
@@ -395,6 +393,7 @@ def test_the_local_engines_split_forms_agree_with_the_reason_code(
         records, reasons, _engine_forms(policy, verdicts, rec_table, at, now), strict=True
     ):
         assert grouped == reason, rec
+        assert reason in {*RECORD_CLASSES, "UNKNOWN_MEMBER", "ALLOWED"} or reason in ReasonCode.__members__, rec
         if member_ok:
             assert keep == (reason == "ALLOWED"), rec
 

@@ -18,7 +18,6 @@ win (DESIGN.md, "later withdrawals always win").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,18 +36,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MEMBER_VERDICT_SCHEMA",
-    "RECORD_FLAGS",
+    "RECORD_CLASSES",
     "ConsentFacts",
     "Decision",
     "RecordFacts",
     "adult_cutoff",
+    "class_reason_sql",
     "decide",
     "decide_for",
     "decide_members",
     "decide_records",
     "is_allowed",
     "record_allowed_sql",
-    "record_flags_sql",
+    "record_class_sql",
     "record_reason_sql",
 ]
 
@@ -397,11 +397,21 @@ def _in_list(values: list[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-#: The record-level conditions of the rules, in the order the reasons are checked.
-RECORD_FLAGS = ("malformed", "after_as_of", "kind_excluded", "visibility_excluded", "deleted")
+#: What a record's own facts say, before its member is looked at: the first record-level condition that
+#: holds, in the order the reasons are checked, or OK. `class_reason_sql` turns a class and a member's
+#: verdict into the reason code, so an engine may count records per member and class before it has the
+#: verdicts.
+RECORD_CLASSES = (
+    "MALFORMED",
+    "CREATED_AFTER_AS_OF",
+    "CATEGORY_EXCLUDED",
+    "VISIBILITY_EXCLUDED",
+    "RECORD_DELETED",
+    "OK",
+)
 
 
-def record_flags_sql(
+def record_class_sql(
     policy: Policy,
     purpose: str,
     *,
@@ -409,25 +419,45 @@ def record_flags_sql(
     now: datetime,
     records: str = "r",
     dialect: Dialect = "duckdb",
-) -> dict[str, str]:
-    """The record-level conditions of the rules (RECORD_FLAGS), as SQL boolean expressions over `records`.
+) -> str:
+    """A SQL CASE giving each record's class (RECORD_CLASSES) from its own columns.
 
-    They depend on the record alone, so an engine may evaluate them before the
-    members' verdicts are known, group records by member and flags, and apply
-    `record_reason_sql(flags=...)` to the groups.
+    `records` needs member_id, kind, visibility, created_at and deleted_at
+    (timestamps with time zone) and a boolean `_malformed`.
     """
     version = policy.version_at(utc(at))
     rule: PurposeRule | None = version.purpose(purpose) if version else None
     r = records
     kinds = f"{r}.kind IN ({_in_list(rule.kinds)})" if rule else "FALSE"
     vis = f"{r}.visibility IN ({_in_list([v.value for v in rule.visibility])})" if rule else "FALSE"
-    return {
-        "malformed": f"{r}._malformed",
-        "after_as_of": f"{r}.created_at > {_ts_sql(at, dialect)}",
-        "kind_excluded": f"{r}.kind IS NULL OR NOT ({kinds})",
-        "visibility_excluded": f"{r}.visibility IS NULL OR NOT ({vis})",
-        "deleted": f"{r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {_ts_sql(now, dialect)}",
-    }
+    return f"""CASE
+  WHEN {r}._malformed THEN 'MALFORMED'
+  WHEN {r}.created_at > {_ts_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
+  WHEN {r}.kind IS NULL OR NOT ({kinds}) THEN 'CATEGORY_EXCLUDED'
+  WHEN {r}.visibility IS NULL OR NOT ({vis}) THEN 'VISIBILITY_EXCLUDED'
+  WHEN {r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {_ts_sql(now, dialect)} THEN 'RECORD_DELETED'
+  ELSE 'OK'
+END"""
+
+
+def class_reason_sql(record_class: str, members: str = "m") -> str:
+    """A SQL CASE giving the reason code of a record of class `record_class` (an SQL expression).
+
+    Evaluated over a `decide_members` table `members` LEFT JOINed on member_id:
+    the record-level classes and the member-level checks interleave in the
+    documented order of the reasons.
+    """
+    c, m = record_class, members
+    return f"""CASE
+  WHEN {c} IN ('MALFORMED', 'CREATED_AFTER_AS_OF') THEN {c}
+  WHEN {m}.member_id IS NULL THEN 'UNKNOWN_MEMBER'
+  WHEN {m}.gate_reason IS NOT NULL THEN {m}.gate_reason
+  WHEN {c} IN ('CATEGORY_EXCLUDED', 'VISIBILITY_EXCLUDED') THEN {c}
+  WHEN {m}.closed THEN 'ACCOUNT_CLOSED'
+  WHEN {c} = 'RECORD_DELETED' THEN {c}
+  WHEN {m}.consent_reason IS NOT NULL THEN {m}.consent_reason
+  ELSE 'ALLOWED'
+END"""
 
 
 def record_reason_sql(
@@ -439,31 +469,29 @@ def record_reason_sql(
     records: str = "r",
     members: str = "m",
     dialect: Dialect = "duckdb",
-    flags: Mapping[str, str] | None = None,
 ) -> str:
     """A SQL CASE expression giving each record's reason code.
 
     Evaluated over `records` LEFT JOIN `members` (a `decide_members` table) ON
     member_id; `records` needs record_id, member_id, kind, visibility,
     created_at and deleted_at (timestamps with time zone) and a boolean
-    `_malformed` — or, with `flags`, the given expressions (such as columns
-    holding `record_flags_sql`'s values) stand for the record-level conditions.
+    `_malformed`. The same as `class_reason_sql` of `record_class_sql`, in one
+    flat CASE.
     """
-    f = (
-        flags
-        if flags is not None
-        else record_flags_sql(policy, purpose, at=at, now=now, records=records, dialect=dialect)
-    )
-    m = members
+    version = policy.version_at(utc(at))
+    rule: PurposeRule | None = version.purpose(purpose) if version else None
+    r, m = records, members
+    kinds = f"{r}.kind IN ({_in_list(rule.kinds)})" if rule else "FALSE"
+    vis = f"{r}.visibility IN ({_in_list([v.value for v in rule.visibility])})" if rule else "FALSE"
     return f"""CASE
-  WHEN {f["malformed"]} THEN 'MALFORMED'
-  WHEN {f["after_as_of"]} THEN 'CREATED_AFTER_AS_OF'
+  WHEN {r}._malformed THEN 'MALFORMED'
+  WHEN {r}.created_at > {_ts_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
   WHEN {m}.member_id IS NULL THEN 'UNKNOWN_MEMBER'
   WHEN {m}.gate_reason IS NOT NULL THEN {m}.gate_reason
-  WHEN {f["kind_excluded"]} THEN 'CATEGORY_EXCLUDED'
-  WHEN {f["visibility_excluded"]} THEN 'VISIBILITY_EXCLUDED'
+  WHEN {r}.kind IS NULL OR NOT ({kinds}) THEN 'CATEGORY_EXCLUDED'
+  WHEN {r}.visibility IS NULL OR NOT ({vis}) THEN 'VISIBILITY_EXCLUDED'
   WHEN {m}.closed THEN 'ACCOUNT_CLOSED'
-  WHEN {f["deleted"]} THEN 'RECORD_DELETED'
+  WHEN {r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {_ts_sql(now, dialect)} THEN 'RECORD_DELETED'
   WHEN {m}.consent_reason IS NOT NULL THEN {m}.consent_reason
   ELSE 'ALLOWED'
 END"""
@@ -482,9 +510,9 @@ def record_allowed_sql(
 
     Only for records of members whose member-level checks all pass (no
     gate_reason, no consent_reason, not closed) — the members that have at
-    least one ALLOWED record. For them the CASE gives ALLOWED exactly when none
-    of `record_flags_sql`'s conditions holds; this says the same as plain
-    column comparisons, which the engine can push into the scan.
+    least one ALLOWED record. For them the reason is ALLOWED exactly when the
+    record's class is OK; this says the same as plain column comparisons,
+    which the engine can push into the scan.
     """
     version = policy.version_at(utc(at))
     rule: PurposeRule | None = version.purpose(purpose) if version else None

@@ -7,10 +7,11 @@ relation `m`; `consentry.decide.record_reason_sql` gives each record its
 reason. Two passes over the sources:
 
 1. an aggregate, started before the verdicts are known (`start`, beside the
-   ledger snapshot): records per member and record-level flags
-   (`record_flags_sql`), reading no texts when the files' statistics show them
-   null-free; the groups joined to the verdicts give counts per reason and
-   allowed records per member;
+   ledger snapshot): each member's records counted per class
+   (`record_class_sql`: the first record-level condition that holds), reading
+   no texts when the files' statistics show them null-free; joined to the
+   verdicts (`class_reason_sql`), one row per member gives the counts per
+   reason and the allowed records per member;
 2. the allowed records in source order (files sorted by path, rows as
    stored), joined to the members that have any, filtered by the record-level
    rules alone (`record_allowed_sql`, which the Parquet scan can push down).
@@ -34,7 +35,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.decide import RECORD_FLAGS, record_allowed_sql, record_flags_sql, record_reason_sql
+from consentry.decide import RECORD_CLASSES, class_reason_sql, record_allowed_sql, record_class_sql
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided
 from consentry.pipeline.engines.local_sql import ident, plan_units, quote_path, records_sql, unit_sql
@@ -86,40 +87,45 @@ class LocalEngine:
         self.con.close()
 
     def start(self) -> None:
-        """Count records per member and record-level flags on a DuckDB thread (no verdicts needed).
+        """Count each member's records per class (`record_class_sql`) on a DuckDB thread: no verdicts needed.
 
-        It runs while the build reads the ledger snapshot; `decide` joins the
-        groups — a few per member — to the verdicts instead of every record.
+        It runs while the build reads the ledger snapshot; `decide` then joins
+        one row per member, not every record, to the verdicts.
         """
         plan = self.plan
-        flags = record_flags_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r")
-        columns = ", ".join(f"coalesce({expr}, FALSE) AS {name}" for name, expr in flags.items())
+        record_class = record_class_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r")
+        counts = ", ".join(f"count(*) FILTER (WHERE c = '{c}') AS {c}" for c in RECORD_CLASSES)
         try:
             self.con.execute(f"CREATE TEMP VIEW r AS {records_sql(plan.sources, plan.pass_through)}")
         except duckdb.Error as e:
             raise _engine_error(e) from None
-        sql = f"CREATE TEMP TABLE f AS SELECT r.member_id, {columns}, count(*) AS n FROM r GROUP BY ALL"
+        classes = f"SELECT member_id, {record_class} AS c FROM r"
+        sql = f"CREATE TEMP TABLE f AS SELECT member_id, {counts} FROM ({classes}) GROUP BY member_id"
         pool = ThreadPoolExecutor(1, thread_name_prefix="consentry-count")
         self._grouped = pool.submit(self.con.execute, sql)
         pool.shutdown(wait=False)
 
     def decide(self, members: pa.Table) -> Decided:
         """Counts per reason and the allowed members (see `Engine.decide`)."""
-        plan = self.plan
         if self._grouped is None:
             self.start()
         assert self._grouped is not None
-        grouped = {name: f"f.{name}" for name in RECORD_FLAGS}
-        reason = record_reason_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, members="m", flags=grouped)
+        # one row per member and class: the reason of a class given the member's verdict, and how many
+        per_class = "\nUNION ALL\n".join(
+            f"SELECT j.rid AS member_id, {class_reason_sql(repr(c), 'j')} AS reason, j.{c} AS n FROM j WHERE j.{c} > 0"
+            for c in RECORD_CLASSES
+        )
         try:
             self._grouped.result()
             self.con.register("verdicts", members)  # copied in: DuckDB may spill it, the caller may drop it
             self.con.execute("CREATE TEMP TABLE m AS SELECT * FROM verdicts")
             self.con.unregister("verdicts")
             tally = self.con.sql(
-                f"SELECT reason, CASE WHEN reason = 'ALLOWED' THEN member_id END AS member_id, sum(n)::BIGINT AS n "
-                f"FROM (SELECT f.member_id, f.n, {reason} AS reason FROM f LEFT JOIN m ON f.member_id = m.member_id) "
-                "GROUP BY ALL"
+                f"WITH j AS MATERIALIZED (SELECT f.member_id AS rid, {', '.join(f'f.{c}' for c in RECORD_CLASSES)}, "
+                "m.member_id, m.gate_reason, m.closed, m.consent_reason "
+                "FROM f LEFT JOIN m ON f.member_id = m.member_id) "
+                "SELECT reason, CASE WHEN reason = 'ALLOWED' THEN member_id END AS member_id, sum(n)::BIGINT AS n "
+                f"FROM ({per_class}) GROUP BY ALL"
             ).to_arrow_table()
         except duckdb.Error as e:
             raise _engine_error(e) from None
@@ -131,7 +137,7 @@ class LocalEngine:
         # k: the members with allowed records, their verdicts and pseudonyms; the write joins only these
         # (records of other members cannot be allowed)
         self.con.execute(
-            f"CREATE TEMP TABLE k AS SELECT m.*, {hmac_sql(plan.key, 't.member_id')} AS member_key, "
+            f"CREATE TEMP TABLE k AS SELECT m.*, {hmac_sql(self.plan.key, 't.member_id')} AS member_key, "
             "t.n AS records FROM allowed_tally t JOIN m ON t.member_id = m.member_id ORDER BY t.member_id"
         )
         self.con.unregister("allowed_tally")
