@@ -411,6 +411,16 @@ RECORD_CLASSES = (
 )
 
 
+def _kinds_and_visibility(policy: Policy, purpose: str, at: datetime, records: str) -> tuple[str, str]:
+    """SQL conditions: the record's kind, and its visibility, are among those the purpose allows as of `at`."""
+    version = policy.version_at(utc(at))
+    rule: PurposeRule | None = version.purpose(purpose) if version else None
+    if rule is None:  # not disclosed: no kind and no visibility is allowed
+        return "FALSE", "FALSE"
+    kinds = f"{records}.kind IN ({_in_list(rule.kinds)})"
+    return kinds, f"{records}.visibility IN ({_in_list([v.value for v in rule.visibility])})"
+
+
 def record_class_sql(
     policy: Policy,
     purpose: str,
@@ -425,11 +435,8 @@ def record_class_sql(
     `records` needs member_id, kind, visibility, created_at and deleted_at
     (timestamps with time zone) and a boolean `_malformed`.
     """
-    version = policy.version_at(utc(at))
-    rule: PurposeRule | None = version.purpose(purpose) if version else None
     r = records
-    kinds = f"{r}.kind IN ({_in_list(rule.kinds)})" if rule else "FALSE"
-    vis = f"{r}.visibility IN ({_in_list([v.value for v in rule.visibility])})" if rule else "FALSE"
+    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
     return f"""CASE
   WHEN {r}._malformed THEN 'MALFORMED'
   WHEN {r}.created_at > {_ts_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
@@ -478,11 +485,8 @@ def record_reason_sql(
     `_malformed`. The same as `class_reason_sql` of `record_class_sql`, in one
     flat CASE.
     """
-    version = policy.version_at(utc(at))
-    rule: PurposeRule | None = version.purpose(purpose) if version else None
     r, m = records, members
-    kinds = f"{r}.kind IN ({_in_list(rule.kinds)})" if rule else "FALSE"
-    vis = f"{r}.visibility IN ({_in_list([v.value for v in rule.visibility])})" if rule else "FALSE"
+    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
     return f"""CASE
   WHEN {r}._malformed THEN 'MALFORMED'
   WHEN {r}.created_at > {_ts_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
@@ -514,15 +518,10 @@ def record_allowed_sql(
     record's class is OK; this says the same as plain column comparisons,
     which the engine can push into the scan.
     """
-    version = policy.version_at(utc(at))
-    rule: PurposeRule | None = version.purpose(purpose) if version else None
-    if rule is None:
-        return "FALSE"
     r = records
+    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
     return (
-        f"NOT {r}._malformed AND {r}.created_at <= {_ts_sql(at, dialect)} "
-        f"AND {r}.kind IN ({_in_list(rule.kinds)}) "
-        f"AND {r}.visibility IN ({_in_list([v.value for v in rule.visibility])}) "
+        f"NOT {r}._malformed AND {r}.created_at <= {_ts_sql(at, dialect)} AND {kinds} AND {vis} "
         f"AND ({r}.deleted_at IS NULL OR {r}.deleted_at > {_ts_sql(now, dialect)})"
     )
 
