@@ -9,10 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from consentry.errors import BuildError
+from consentry.pipeline import build, list_builds
 from consentry.pipeline.engines import local_sql
 from consentry.pipeline.engines.local_sql import plan_units, records_sql, unit_sql
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
-from pipeline.lake import record, write_jsonl, write_parquet
+from pipeline.lake import AS_OF, GENAI, KEY, Platform, record, write_jsonl, write_parquet
 
 
 def _lake(root: Path) -> list[Path]:
@@ -89,3 +91,35 @@ def test_statistics_that_prove_no_nulls_and_no_empty_ids_are_used(tmp_path: Path
     con = duckdb.connect()
     sql = records_sql(resolve_sources([holes]), ())
     assert [m for (m,) in con.execute(f"SELECT _malformed FROM ({sql})").fetchall()] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("column", "where"),
+    [("text", "reading {broken}"), ("member_id", "counting the sources")],
+    ids=["texts-fail-the-write", "ids-fail-the-count"],
+)
+def test_a_source_that_fails_mid_build_stops_it_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: Platform, column: str, where: str
+) -> None:
+    """Texts that cannot be decoded (the counting pass never reads them) fail one unit of the parallel
+    write, which names its files; member ids that cannot be decoded fail the count."""
+    monkeypatch.setattr(local_sql, "MIN_UNIT_BYTES", 1)
+    monkeypatch.setattr(local_sql, "_UNITS_PER_THREAD", 10**6)
+    lake = tmp_path / "lake"
+    for name in ("a", "b", "c"):
+        rows = [record(f"{name}-{i:05d}", "ok_us", text=f"text {i} " * 20) for i in range(2_000)]
+        path = write_parquet(lake / f"{name}.parquet", rows)
+        pq.write_table(pq.read_table(path), path, row_group_size=500, compression="zstd")
+    broken = lake / "b.parquet"
+    meta = pq.read_metadata(broken)
+    chunk = meta.row_group(2).column(meta.schema.names.index(column))
+    data = bytearray(broken.read_bytes())
+    start = chunk.data_page_offset + 16
+    data[start : start + 128] = bytes(range(128))  # garbage inside the compressed page, footer intact
+    broken.write_bytes(bytes(data))
+    with pytest.raises(BuildError) as caught:
+        build(platform.store, GENAI, [lake], platform.root / "out", as_of=AS_OF, scrub=False, key=KEY)
+    assert str(caught.value).startswith(f"the local engine stopped {where.format(broken=broken)}: "), caught.value
+    assert not (platform.root / "out").exists()
+    assert [p.name for p in platform.root.iterdir() if p.name.startswith(".out")] == []
+    assert list_builds(platform.store) == []

@@ -162,11 +162,14 @@ class LocalEngine:
             f"FROM ({source}) AS r JOIN k AS m ON r.member_id = m.member_id WHERE {allowed}"
         )
 
-    def _units(self, threads: int) -> list[str]:
-        """The SQL of each unit of the write, in order (an empty lake: its whole, empty, view)."""
+    def _units(self, threads: int) -> list[tuple[str, str]]:
+        """Each unit of the write, in order: its SQL, and its files for errors (an empty lake: its empty view)."""
         plan = self.plan
-        units = plan_units(plan.sources, threads)
-        return [unit_sql(u, plan.pass_through) for u in units] or [records_sql(plan.sources, plan.pass_through)]
+        units = [
+            (unit_sql(u, plan.pass_through), ", ".join(dict.fromkeys(str(s.path) for s in u)))
+            for u in plan_units(plan.sources, threads)
+        ]
+        return units or [(records_sql(plan.sources, plan.pass_through), "the sources")]
 
     def _unit_connection(self, memory_limit: int) -> duckdb.DuckDBPyConnection:
         """A one-thread DuckDB of its own (its rows keep their order) that sees the allowed members as `k`."""
@@ -186,22 +189,25 @@ class LocalEngine:
         """The allowed records in source order (files by path, rows as stored), unit after unit."""
         units = self._units(1)
         con = self._unit_connection(self._memory_bytes)
+        sql, files = units[0]
         try:
-            first = con.sql(self._included_sql(units[0], with_member=True)).to_arrow_reader(self.plan.batch_rows)
+            first = con.sql(self._included_sql(sql, with_member=True)).to_arrow_reader(self.plan.batch_rows)
         except duckdb.Error as e:
             con.close()
-            raise _engine_error(e) from None
-        return pa.RecordBatchReader.from_batches(first.schema, self._unit_batches(con, units[1:], first))
+            raise _engine_error(e, files) from None
+        return pa.RecordBatchReader.from_batches(first.schema, self._unit_batches(con, units, first))
 
     def _unit_batches(
-        self, con: duckdb.DuckDBPyConnection, units: list[str], first: pa.RecordBatchReader
+        self, con: duckdb.DuckDBPyConnection, units: list[tuple[str, str]], first: pa.RecordBatchReader
     ) -> Iterator[pa.RecordBatch]:
+        files = units[0][1]
         try:
             yield from first
-            for unit in units:
-                yield from con.sql(self._included_sql(unit, with_member=True)).to_arrow_reader(self.plan.batch_rows)
+            for sql, unit_files in units[1:]:
+                files = unit_files  # named in the error if this unit fails
+                yield from con.sql(self._included_sql(sql, with_member=True)).to_arrow_reader(self.plan.batch_rows)
         except duckdb.Error as e:
-            raise _engine_error(e) from None
+            raise _engine_error(e, files) from None
         finally:
             con.close()
 
@@ -222,7 +228,7 @@ class LocalEngine:
         self._write_units(units, dirs)
         return commit_shards(dirs, directory)
 
-    def _write_units(self, units: list[str], dirs: list[Path]) -> None:
+    def _write_units(self, units: list[tuple[str, str]], dirs: list[Path]) -> None:
         """COPY every unit into its directory on `threads` one-thread DuckDBs; the first error stops the rest."""
         workers = min(self._threads, len(units))
         options = _COPY_OPTIONS.format(rows=self.plan.batch_rows, size=TARGET_SHARD_BYTES)
@@ -237,14 +243,23 @@ class LocalEngine:
                     n = next(todo, None)
                 if n is None:
                     return
-                sql = self._included_sql(units[n], with_member=False)
+                sql, files = units[n]
+                copy = f"COPY ({self._included_sql(sql, with_member=False)}) TO {quote_path(dirs[n])} ({options})"
                 try:
-                    con.execute(f"COPY ({sql}) TO {quote_path(dirs[n])} ({options})")
+                    con.execute(copy)
+                except duckdb.Error as e:
+                    stop()
+                    if isinstance(e, duckdb.InterruptException):
+                        raise
+                    raise _engine_error(e, files) from None
                 except BaseException:
-                    failed.set()
-                    for other in cons:
-                        other.interrupt()
+                    stop()
                     raise
+
+        def stop() -> None:
+            failed.set()
+            for other in cons:
+                other.interrupt()
 
         try:
             with ThreadPoolExecutor(workers, thread_name_prefix="consentry-write") as pool:
@@ -261,8 +276,8 @@ class LocalEngine:
             raise err
 
 
-_UNITS = {"B": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
-_UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_SIZE_UNITS = {"B": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+_SIZE_UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 
 
 def _memory_bytes(con: duckdb.DuckDBPyConnection) -> int:
@@ -270,11 +285,13 @@ def _memory_bytes(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()
     number, _, unit = str(row[0] if row else "").partition(" ")
     try:
-        return int(float(number) * _UNITS[unit or "B"])
+        return int(float(number) * _SIZE_UNITS[unit or "B"])
     except (ValueError, KeyError):
         return 1 << 30  # not in a form we know: DuckDB enforces its own limit; the units get 1 GiB between them
 
 
-def _engine_error(e: duckdb.Error) -> BuildError:
+def _engine_error(e: duckdb.Error, files: str | None = None) -> BuildError:
+    """DuckDB's first line (no rows or texts are in it), and where: the unit's files, or while counting."""
     text = str(e).splitlines()[0][:300]
-    return BuildError(f"the local engine could not read the sources: {text}")
+    where = f"reading {files}" if files else "counting the sources"
+    return BuildError(f"the local engine stopped {where}: {text}; is every file complete and readable?")
