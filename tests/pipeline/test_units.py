@@ -123,3 +123,25 @@ def test_a_source_that_fails_mid_build_stops_it_and_leaves_nothing(
     assert not (platform.root / "out").exists()
     assert [p.name for p in platform.root.iterdir() if p.name.startswith(".out")] == []
     assert list_builds(platform.store) == []
+
+
+def test_an_unscrubbed_write_reports_its_rows_unit_by_unit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: Platform
+) -> None:
+    from consentry.pipeline.build import BuildProgress, BuildStage
+
+    monkeypatch.setattr(local_sql, "MIN_UNIT_BYTES", 1)
+    monkeypatch.setattr(local_sql, "_UNITS_PER_THREAD", 10**6)
+    _lake(tmp_path / "lake")
+    seen: list[BuildProgress] = []
+    result = build(
+        platform.store, GENAI, [tmp_path / "lake"], platform.root / "out", as_of=AS_OF, scrub=False, key=KEY,
+        progress=seen.append,
+    )  # fmt: skip
+    writes = [(p.done, p.total) for p in seen if p.stage is BuildStage.WRITE]
+    included = result.counts["included"]
+    assert included == 4_250
+    assert len(writes) > 10  # one report per unit, not just "started" and "done"
+    done = [d for d, _ in writes]
+    assert done == sorted(done) and done[-1] == included
+    assert {total for _, total in writes} == {included}

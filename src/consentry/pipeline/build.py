@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -174,6 +175,7 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
     ctx.progress(BuildProgress(BuildStage.READ))
     staged = stage_text_sources(source_set, ctx.pass_through, target.work / "staged")
     head_events, head_hash = ctx.store.head()
+    written = _WriteProgress(ctx.progress)
     plan = BuildPlan(
         purpose=ctx.purpose,
         policy=ctx.policy,
@@ -185,6 +187,7 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
         work_dir=target.work,
         batch_rows=ROW_GROUP_ROWS,
         memory_limit=ctx.memory_limit,
+        on_rows=written.add,
     )
     early: EarlyRegistration | None = None
     try:
@@ -198,7 +201,7 @@ def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
             if ctx.scrub is None:  # the member set is final: register and digest it beside the write
                 pending = _record(ctx, target, staged, {}, None, decided.members.num_rows)
                 early = EarlyRegistration(ctx.store, pending, decided.members)
-            allowed = decided.counts.get(ReasonCode.ALLOWED.value, 0)
+            allowed = written.total = decided.counts.get(ReasonCode.ALLOWED.value, 0)
             files = _engine_write(ctx, eng, target.temp, allowed)
             if files is None:
                 files = _write(ctx, eng.included(), target.temp, allowed)
@@ -286,6 +289,21 @@ def output_schema(included: pa.Schema) -> pa.Schema:
             t = pa.string()
         fields.append(pa.field(f.name, t))
     return pa.schema(fields)
+
+
+class _WriteProgress:
+    """Rows an engine reports written, piece by piece and from any thread, as WRITE progress."""
+
+    def __init__(self, report: Callable[[BuildProgress], None]):
+        self.report = report
+        self.total = 0
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def add(self, rows: int) -> None:
+        with self._lock:
+            self._done += rows
+            self.report(BuildProgress(BuildStage.WRITE, self._done, self.total))
 
 
 def _engine_write(ctx: _Context, eng: Engine, directory: Path, allowed: int) -> list[ShardFile] | None:

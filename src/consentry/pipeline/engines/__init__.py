@@ -11,6 +11,7 @@ the manifest, the atomic commit and the registry — is shared by all engines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ class BuildPlan:
     work_dir: Path
     batch_rows: int = 65_536
     memory_limit: str = "1GB"
+    #: told how many rows each finished piece of an engine's own write holds (from any thread)
+    on_rows: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,9 @@ class LocalEngine:
                 sql, files = units[n]
                 copy = f"COPY ({self._included_sql(sql, with_member=False)}) TO {quote_path(dirs[n])} ({options})"
                 try:
-                    con.execute(copy)
+                    row = con.execute(copy).fetchone()
+                    if self.plan.on_rows is not None and row is not None:
+                        self.plan.on_rows(int(row[0]))
                 except duckdb.Error as e:
                     stop()
                     if isinstance(e, duckdb.InterruptException):
