@@ -11,13 +11,21 @@ shards; the driver then commits them, writes the manifest and registers the
 build exactly as for the local engine.
 
 The decided relation (every record's reason; text and pass-through columns
-kept only for allowed records) is counted, then its allowed rows are sorted
-and written. With remote sources it is persisted in between (one read of the
-lake, spilling to local disk when it does not fit); local files are read twice,
-which measured cheaper than building the cache. The broadcast carries only the verdict columns the rules read; the
-allowed members' pseudonyms are computed on the driver after counting (the key
-never enters a Spark plan) and joined to the sorted rows by a second broadcast.
-Shuffle partitions follow the input size unless configured.
+kept only for allowed records) is counted. With remote sources it is persisted
+(one read of the lake, spilling to local disk when it does not fit) and its
+allowed rows are written; local files are read again instead (measured cheaper
+than building the cache), filtered by the record-level rules alone. The
+broadcast carries only the verdict columns the rules read; the allowed
+members' pseudonyms are computed on the driver after counting (the key never
+enters a Spark plan) and joined to the rows by a second broadcast.
+
+The write is not sorted: scan, filter, broadcast hash join, (scrub,) write is
+a narrow plan, so each input split becomes one shard with its rows in file
+order, and the splits are fixed by the files and `FILE_CONF`: the same sources
+and ledger give byte-identical shards. Only when a table is too large to
+broadcast (a shuffle join, which loses that order) are the rows sorted by
+record_id first. Shuffle partitions (counting) follow the input size unless
+configured.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from consentry.decide import record_reason_sql
+from consentry.decide import record_allowed_sql, record_reason_sql
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided
 from consentry.pipeline.engines.spark_io import quoted, records_frame
@@ -81,6 +89,13 @@ WRITE_OPTIONS = {
 #: Input bytes per shuffle partition when spark.sql.shuffle.partitions is not configured.
 PARTITION_INPUT_BYTES = 64 * 1024 * 1024
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+#: Input splits for every build (unless configured): Spark's own split sizes, and 8 splits for lakes under 1 GB
+#: instead of one per core, so that the splits — the rows' order and the shards — are the same on any cluster.
+FILE_CONF = {
+    "spark.sql.files.maxPartitionBytes": str(128 * 1024 * 1024),
+    "spark.sql.files.openCostInBytes": str(4 * 1024 * 1024),
+    "spark.sql.files.minPartitionNum": "8",
+}
 _ALLOWED = "_reason = 'ALLOWED'"
 _TIE_ORDER = ("record_id", "member_id", "created_at", "kind", "text")
 #: What `record_reason_sql` reads from the members' verdicts (the rest stays on the driver).
@@ -166,7 +181,10 @@ class SparkEngine:
         self.staging = plan.work_dir / "spark"
         self._decided: DataFrame | None = None
         self._keys: DataFrame | None = None
-        self._restore_partitions: str | None = None
+        self._restore: dict[str, str | None] = {}
+        self._persisted = False
+        #: the driver-side tables too large to broadcast (joined by a shuffle, which loses the scan's order)
+        self._shuffled: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -186,8 +204,12 @@ class SparkEngine:
         if self._decided is not None:
             self._decided.unpersist()
             self._decided = None
-        if self._session is not None and self._restore_partitions is not None:
-            self._session.conf.set(_SHUFFLE_PARTITIONS, self._restore_partitions)
+        if self._session is not None:
+            for key, value in self._restore.items():
+                if value is None:
+                    self._session.conf.unset(key)
+                else:
+                    self._session.conf.set(key, value)
         if self._owned and self._session is not None:
             self._session.stop()
         self._session = None
@@ -200,16 +222,26 @@ class SparkEngine:
             raise BuildError("the Spark engine is used outside its `with` block")
         return self._session
 
-    def _set_shuffle_partitions(self, records: DataFrame) -> None:
-        """Unless configured, one shuffle partition per 64 MB of input (at least 2 per core); restored on exit."""
+    def _set_build_conf(self, records: DataFrame) -> None:
+        """Settings for this build's jobs, unless configured; restored on exit.
+
+        One shuffle partition per 64 MB of input (at least 2 per core), and the
+        file-split settings pinned (`FILE_CONF`): the input splits, hence the
+        rows' order and the shards, then do not depend on the number of cores.
+        """
         spark = self.spark
-        if spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):
-            return
+        wanted = dict(FILE_CONF)
         size = _input_bytes(records, sum(f.size for f in self.plan.sources.files))
-        wanted = max(2 * spark.sparkContext.defaultParallelism, -(-size // PARTITION_INPUT_BYTES))
-        if self._restore_partitions is None:
-            self._restore_partitions = spark.conf.get(_SHUFFLE_PARTITIONS)
-        spark.conf.set(_SHUFFLE_PARTITIONS, str(wanted))
+        wanted[_SHUFFLE_PARTITIONS] = str(
+            max(2 * spark.sparkContext.defaultParallelism, -(-size // PARTITION_INPUT_BYTES))
+        )
+        configured = spark.sparkContext.getConf()
+        for key, value in wanted.items():
+            if configured.contains(key):
+                continue
+            if key not in self._restore:
+                self._restore[key] = spark.conf.get(key, None)
+            spark.conf.set(key, value)
 
     # ------------------------------------------------------------------ deciding
 
@@ -218,11 +250,12 @@ class SparkEngine:
         path = self.staging / name
         pq.write_table(table, path, compression="zstd")
         frame = self.spark.read.parquet(str(path.absolute()))
-        if table.nbytes <= self.options.broadcast_bytes:
-            from pyspark.sql.functions import broadcast
+        if table.nbytes > self.options.broadcast_bytes:
+            self._shuffled.add(name)
+            return frame
+        from pyspark.sql.functions import broadcast
 
-            frame = broadcast(frame)
-        return frame
+        return broadcast(frame)
 
     def _decided_frame(self, members: pa.Table) -> DataFrame:
         """Every record's reason; text and pass-through columns only where ALLOWED."""
@@ -231,7 +264,7 @@ class SparkEngine:
             plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m", dialect="spark"
         )
         records = records_frame(self.spark, plan.sources, plan.pass_through).alias("r")
-        self._set_shuffle_partitions(records)
+        self._set_build_conf(records)
         verdicts = self._small_frame(members.select(list(_VERDICT_COLUMNS)), "members.parquet").alias("m")
         joined = records.join(verdicts, records["member_id"] == verdicts["member_id"], "left")
         wide = [quoted(c) for c in ("text", *plan.pass_through)]
@@ -255,7 +288,8 @@ class SparkEngine:
         from pyspark import StorageLevel
 
         self._decided = self._decided_frame(members)
-        if self.options.persist if self.options.persist is not None else bool(self.plan.sources.remote):
+        self._persisted = self.options.persist if self.options.persist is not None else bool(self.plan.sources.remote)
+        if self._persisted:
             self._decided = self._decided.persist(StorageLevel.MEMORY_AND_DISK)
         tally = (
             self._decided.selectExpr("_reason AS reason", f"CASE WHEN {_ALLOWED} THEN member_id END AS member_id")
@@ -272,24 +306,32 @@ class SparkEngine:
         return Decided(counts, keyed)
 
     def _included_frame(self) -> DataFrame:
+        """The allowed rows with their member keys, in a fixed order (see `write_output`)."""
         if self._decided is None or self._keys is None:
             raise BuildError("the Spark engine was asked for rows before deciding")
-        from pyspark.sql.functions import expr
-
-        pt = [quoted(c) for c in self.plan.pass_through]
-        order = [expr(c).asc_nulls_last() for c in (*_TIE_ORDER, *pt)]  # as the local engine: ties by every column
-        rows = self._decided.where(_ALLOWED).orderBy(*order).alias("d")
-        keys = self._keys.alias("k")
-        # a broadcast join streams the sorted rows through in order (a shuffle join would not be used here)
-        return rows.join(keys, rows["member_id"] == keys["member_id"], "inner").selectExpr(
+        plan, pt = self.plan, [quoted(c) for c in self.plan.pass_through]
+        if self._persisted or "member_keys.parquet" in self._shuffled:
+            rows = self._decided.where(_ALLOWED)
+        else:  # read the sources again: only the allowed members' records pass the inner join below
+            allowed = record_allowed_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, dialect="spark")
+            rows = records_frame(self.spark, plan.sources, plan.pass_through).alias("r").where(allowed)
+        rows, keys = rows.alias("d"), self._keys.alias("k")
+        # a broadcast hash join streams the rows through in the scan's order
+        out = rows.join(keys, rows["member_id"] == keys["member_id"], "inner").selectExpr(
             "d.record_id", "k.member_key", "d.kind", "d.created_at", "d.text", *(f"d.{c}" for c in pt),
             f"d.member_id AS {MEMBER_COLUMN}",
         )  # fmt: skip
+        if not self._shuffled:
+            return out
+        from pyspark.sql.functions import expr  # a shuffle join loses the order: sort, ties by every column
+
+        tie = [MEMBER_COLUMN if c == "member_id" else c for c in (*_TIE_ORDER, *pt)]
+        return out.orderBy(*(expr(c).asc_nulls_last() for c in tie))
 
     # ------------------------------------------------------------------ output
 
     def included(self) -> Iterator[pa.RecordBatch]:
-        """The allowed records sorted by record_id, streamed back to the driver (output columns + `_member_id`).
+        """The allowed records in the write's order, streamed back to the driver (output columns + `_member_id`).
 
         Spark writes them to the staging directory; the driver reads the files
         in order. `write_output` is the faster path that never brings rows back.
@@ -302,7 +344,7 @@ class SparkEngine:
     def write_output(self, directory: Path, scrub: Any | None) -> list[ShardFile]:
         """Write the allowed rows (scrubbed when `scrub` is a ScrubStep) as OUT shards in `directory`.
 
-        Spark writes, sorted by record_id; the files are then moved into
+        Spark writes one file per input split, rows in file order (see the module docstring); they are moved into
         `directory` as part-NNNNN.parquet and hashed. `scrub.stats` is filled
         exactly as the local scrub step fills it.
         """
