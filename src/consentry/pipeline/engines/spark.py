@@ -35,6 +35,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from consentry.decide import record_allowed_sql, record_reason_sql
+from consentry.decide import RECORD_CLASSES, class_reason_sql, record_allowed_sql, record_class_sql, record_reason_sql
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided
 from consentry.pipeline.engines.spark_io import quoted, records_frame
@@ -182,7 +183,10 @@ class SparkEngine:
         self._decided: DataFrame | None = None
         self._keys: DataFrame | None = None
         self._restore: dict[str, str | None] = {}
-        self._persisted = False
+        persist = self.options.persist
+        self._persisted = persist if persist is not None else bool(plan.sources.remote)
+        self._classes: Future[pa.Table] | None = None
+        self._count_group = ""
         #: the driver-side tables too large to broadcast (joined by a shuffle, which loses the scan's order)
         self._shuffled: set[str] = set()
 
@@ -201,6 +205,10 @@ class SparkEngine:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._classes is not None and self._session is not None and not self._classes.done():
+            self._session.sparkContext.cancelJobGroup(self._count_group)  # the build failed while counting
+        if self._classes is not None:
+            wait([self._classes])
         if self._decided is not None:
             self._decided.unpersist()
             self._decided = None
@@ -275,28 +283,50 @@ class SparkEngine:
         return reasoned.selectExpr("record_id", "member_id", "kind", "created_at", *kept, "_reason")
 
     def start(self) -> None:
-        """Nothing to start early: the session is up, and Spark reads the sources once the verdicts are in."""
+        """Unless persisting, count each member's records per class on Spark, beside the ledger snapshot.
+
+        `record_class_sql` needs no verdicts: Spark groups the records by member and class while the
+        driver reads the snapshot, and `decide` joins one row per member and class to the verdicts.
+        """
+        if self._persisted or self._classes is not None:
+            return
+        from pyspark.sql.functions import expr
+
+        plan = self.plan
+        records = records_frame(self.spark, plan.sources, plan.pass_through).alias("r")
+        self._set_build_conf(records)
+        record_class = record_class_sql(
+            plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", dialect="spark"
+        )
+        counts = [f"count_if(c = '{c}') AS {c}" for c in RECORD_CLASSES]
+        grouped = (
+            records.selectExpr("member_id", f"{record_class} AS c").groupBy("member_id").agg(*(expr(c) for c in counts))
+        )
+        spark, group = self.spark, f"consentry-count-{id(self)}"
+
+        def count() -> pa.Table:
+            spark.sparkContext.setJobGroup(group, "consentry build: records per member and class")
+            return _collect(grouped)
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="consentry-count")
+        self._classes = pool.submit(count)
+        self._count_group = group
+        pool.shutdown(wait=False)
 
     def decide(self, members: pa.Table) -> Decided:
         """Counts per reason and the allowed members (see `Engine.decide`).
 
-        With remote sources (or `SparkOptions.persist`) the decided relation is persisted: this job
-        reads the sources once, the write reads the cache. Local files are read again instead:
-        measured here, re-reading local Parquet is cheaper than building the cache.
+        Local files: the per-class counts from `start` joined to the verdicts on the driver; the write
+        reads the sources again. With remote sources (or `SparkOptions.persist`) the decided relation
+        (verdicts broadcast to Spark) is persisted instead: one read of the lake, the write reads the cache.
         The allowed members' pseudonyms are computed here, on the driver, as the local engine does.
         """
-        from pyspark import StorageLevel
-
-        self._decided = self._decided_frame(members)
-        self._persisted = self.options.persist if self.options.persist is not None else bool(self.plan.sources.remote)
         if self._persisted:
-            self._decided = self._decided.persist(StorageLevel.MEMORY_AND_DISK)
-        tally = (
-            self._decided.selectExpr("_reason AS reason", f"CASE WHEN {_ALLOWED} THEN member_id END AS member_id")
-            .groupBy("reason", "member_id")
-            .count()
-        )
-        rows = _collect(tally)
+            rows = self._reason_tally(members)
+        else:
+            self.start()
+            assert self._classes is not None
+            rows = _class_tally(self._classes.result(), members.select(list(_VERDICT_COLUMNS)))
         counts: dict[str, int] = {}
         for reason_code, n in zip(rows["reason"].to_pylist(), rows["count"].to_pylist(), strict=True):
             counts[reason_code] = counts.get(reason_code, 0) + int(n)
@@ -305,12 +335,24 @@ class SparkEngine:
         self._keys = self._small_frame(keyed.select(["member_id", "member_key"]), "member_keys.parquet")
         return Decided(counts, keyed)
 
+    def _reason_tally(self, members: pa.Table) -> pa.Table:
+        """reason, member_id (allowed only), count: from the persisted decided relation."""
+        from pyspark import StorageLevel
+
+        self._decided = self._decided_frame(members).persist(StorageLevel.MEMORY_AND_DISK)
+        tally = (
+            self._decided.selectExpr("_reason AS reason", f"CASE WHEN {_ALLOWED} THEN member_id END AS member_id")
+            .groupBy("reason", "member_id")
+            .count()
+        )
+        return _collect(tally)
+
     def _included_frame(self) -> DataFrame:
         """The allowed rows with their member keys, in a fixed order (see `write_output`)."""
-        if self._decided is None or self._keys is None:
+        if self._keys is None:
             raise BuildError("the Spark engine was asked for rows before deciding")
         plan, pt = self.plan, [quoted(c) for c in self.plan.pass_through]
-        if self._persisted or "member_keys.parquet" in self._shuffled:
+        if self._decided is not None:
             rows = self._decided.where(_ALLOWED)
         else:  # read the sources again: only the allowed members' records pass the inner join below
             allowed = record_allowed_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, dialect="spark")
@@ -365,6 +407,27 @@ class SparkEngine:
         if scrub is not None and tally is not None:
             _fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
         return files
+
+
+def _class_tally(classes: pa.Table, verdicts: pa.Table) -> pa.Table:
+    """reason, member_id (allowed only), count: from records per member and class (a column per class)."""
+    per_class = " UNION ALL ".join(
+        f"SELECT j.rid, {class_reason_sql(repr(c), 'j')} AS reason, j.{c} AS n FROM j WHERE j.{c} > 0"
+        for c in RECORD_CLASSES
+    )
+    con = duckdb.connect()
+    try:
+        con.register("g", classes)
+        con.register("m", verdicts)
+        table: pa.Table = con.sql(
+            f"WITH j AS (SELECT g.member_id AS rid, {', '.join(f'g.{c}' for c in RECORD_CLASSES)}, m.member_id, "
+            "m.gate_reason, m.closed, m.consent_reason FROM g LEFT JOIN m ON g.member_id = m.member_id) "
+            "SELECT reason, CASE WHEN reason = 'ALLOWED' THEN rid END AS member_id, sum(n)::BIGINT AS \"count\" "
+            f"FROM ({per_class}) GROUP BY ALL"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return table
 
 
 def _keyed(key: bytes, allowed: pa.Table) -> pa.Table:

@@ -49,10 +49,20 @@ def _time_text(col: str) -> str:
     )
 
 
-def _normalised(df: DataFrame, kinds: dict[str, str], pass_through: Sequence[str]) -> DataFrame:
-    """The contract's columns, typed, plus pass-through columns and `_malformed`."""
+def _normalised(
+    df: DataFrame,
+    kinds: dict[str, str],
+    pass_through: Sequence[str],
+    null_free: frozenset[str] = frozenset(),
+    ids_nonempty: bool = False,
+) -> DataFrame:
+    """The contract's columns, typed, plus pass-through columns and `_malformed`.
+
+    Null checks on the `null_free` columns (and the empty-id check when `ids_nonempty`) are left out, as the
+    local engine does when the files' statistics rule them out: counting then never reads the texts.
+    """
     cols = [f"CAST({_q(c)} AS STRING) AS {c}" for c in _STRINGS]
-    bad = [f"{c} IS NULL" for c in _STRINGS] + ["record_id = ''"]
+    bad = [f"{c} IS NULL" for c in _STRINGS if c not in null_free] + ([] if ids_nonempty else ["record_id = ''"])
     for col in ("created_at", "deleted_at"):
         kind = kinds.get(col)
         if kind is None:
@@ -63,18 +73,19 @@ def _normalised(df: DataFrame, kinds: dict[str, str], pass_through: Sequence[str
             cols += [f"{_q(col)} AS _{col}_raw", f"{_time_text(col)} AS {col}"]
             if col == "deleted_at":
                 bad.append(f"(_{col}_raw IS NOT NULL AND trim(_{col}_raw) <> '' AND {col} IS NULL)")
-        if col == "created_at":
+        if col == "created_at" and not (kind == "timestamp" and col in null_free):
             bad.append("created_at IS NULL")
     for col in pass_through:
         cols.append(f"CAST({_q(col)} AS STRING) AS {_q(col)}" if col in kinds else f"CAST(NULL AS STRING) AS {_q(col)}")
     typed = df.selectExpr(*cols)
     keep = [*_STRINGS[:4], "created_at", "deleted_at", "text", *(_q(c) for c in pass_through)]
-    return typed.selectExpr(*keep, f"coalesce({' OR '.join(bad)}, TRUE) AS _malformed")
+    return typed.selectExpr(*keep, f"coalesce({' OR '.join(bad) or 'FALSE'}, TRUE) AS _malformed")
 
 
 def _parquet_group(spark: SparkSession, files: list[SourceFile], pass_through: Sequence[str]) -> DataFrame:
     df = spark.read.parquet(*(str(f.path.absolute()) for f in files))
-    return _normalised(df, files[0].column_kinds(), pass_through)
+    null_free = frozenset.intersection(*(f.null_free for f in files))
+    return _normalised(df, files[0].column_kinds(), pass_through, null_free, all(f.ids_nonempty for f in files))
 
 
 def records_frame(spark: SparkSession, sources: SourceSet, pass_through: Sequence[str]) -> DataFrame:
