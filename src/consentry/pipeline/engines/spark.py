@@ -1,23 +1,20 @@
 """The `spark` engine: the same build on Apache Spark, for lakes larger than one machine.
 
-The driver computes the member verdicts once (`decide_members`, from the
-ledger, which only the driver can reach) and writes them as Parquet next to
-the job. Spark joins them with the records
-(broadcast when the table is small enough, shuffled otherwise) and evaluates
-`record_reason_sql(dialect="spark")` — plain Spark SQL, no Python UDFs — for
-the per-reason counts and the allowed rows. Scrubbing runs in `mapInArrow`
-batches with the same scrubber as local builds, and Spark writes the output
-shards; the driver then commits them, writes the manifest and registers the
-build exactly as for the local engine.
+Counting: while the driver reads the ledger snapshot and computes the member
+verdicts (`decide_members`; only the driver reaches the ledger), Spark counts
+each member's records per record class (`record_class_sql(dialect="spark")`,
+plain Spark SQL, no Python UDFs), one row per member; the driver joins those
+rows to the verdicts (`spark_tally`), as the local engine does. With remote
+sources the verdicts are broadcast instead, every record's reason is
+evaluated (`record_reason_sql`) and that decided relation is persisted, so the
+lake is read once.
 
-The decided relation (every record's reason; text and pass-through columns
-kept only for allowed records) is counted. With remote sources it is persisted
-(one read of the lake, spilling to local disk when it does not fit) and its
-allowed rows are written; local files are read again instead (measured cheaper
-than building the cache), filtered by the record-level rules alone. The
-broadcast carries only the verdict columns the rules read; the allowed
-members' pseudonyms are computed on the driver after counting (the key never
-enters a Spark plan) and joined to the rows by a second broadcast.
+Writing: the allowed members' pseudonyms are computed on the driver (the key
+never enters a Spark plan) and broadcast; the sources (or the persisted
+relation) are filtered by the record-level rules, joined to them, scrubbed in
+`mapInArrow` batches with the same scrubber as local builds, and written by
+Spark. The driver then commits the shards, writes the manifest and registers
+the build exactly as for the local engine.
 
 The write is not sorted: scan, filter, broadcast hash join, (scrub,) write is
 a narrow plan, so each input split becomes one shard with its rows in file
@@ -42,17 +39,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from consentry.decide import RECORD_CLASSES, class_reason_sql, record_allowed_sql, record_class_sql, record_reason_sql
+from consentry.decide import RECORD_CLASSES, record_allowed_sql, record_class_sql, record_reason_sql
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided
 from consentry.pipeline.engines.spark_io import quoted, records_frame
 from consentry.pipeline.engines.spark_scrub import FAILED, ScrubInArrow, ScrubTally, member_key_of
-from consentry.pipeline.keys import hmac_sql
+from consentry.pipeline.engines.spark_tally import class_tally, keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
 from consentry.pipeline.writer import ShardFile
 from consentry.vocab import ReasonCode
@@ -285,8 +281,8 @@ class SparkEngine:
     def start(self) -> None:
         """Unless persisting, count each member's records per class on Spark, beside the ledger snapshot.
 
-        `record_class_sql` needs no verdicts: Spark groups the records by member and class while the
-        driver reads the snapshot, and `decide` joins one row per member and class to the verdicts.
+        `record_class_sql` needs no verdicts: Spark counts each member's records per class (one row per
+        member) while the driver reads the snapshot, and `decide` joins those rows to the verdicts.
         """
         if self._persisted or self._classes is not None:
             return
@@ -326,12 +322,12 @@ class SparkEngine:
         else:
             self.start()
             assert self._classes is not None
-            rows = _class_tally(self._classes.result(), members.select(list(_VERDICT_COLUMNS)))
+            rows = class_tally(self._classes.result(), members.select(list(_VERDICT_COLUMNS)))
         counts: dict[str, int] = {}
         for reason_code, n in zip(rows["reason"].to_pylist(), rows["count"].to_pylist(), strict=True):
             counts[reason_code] = counts.get(reason_code, 0) + int(n)
         allowed = rows.filter(pc.equal(rows["reason"], ReasonCode.ALLOWED.value))
-        keyed = _keyed(self.plan.key, allowed.select(["member_id", "count"]))
+        keyed = keyed_members(self.plan.key, allowed.select(["member_id", "count"]))
         self._keys = self._small_frame(keyed.select(["member_id", "member_key"]), "member_keys.parquet")
         return Decided(counts, keyed)
 
@@ -407,41 +403,6 @@ class SparkEngine:
         if scrub is not None and tally is not None:
             _fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
         return files
-
-
-def _class_tally(classes: pa.Table, verdicts: pa.Table) -> pa.Table:
-    """reason, member_id (allowed only), count: from records per member and class (a column per class)."""
-    per_class = " UNION ALL ".join(
-        f"SELECT j.rid, {class_reason_sql(repr(c), 'j')} AS reason, j.{c} AS n FROM j WHERE j.{c} > 0"
-        for c in RECORD_CLASSES
-    )
-    con = duckdb.connect()
-    try:
-        con.register("g", classes)
-        con.register("m", verdicts)
-        table: pa.Table = con.sql(
-            f"WITH j AS (SELECT g.member_id AS rid, {', '.join(f'g.{c}' for c in RECORD_CLASSES)}, m.member_id, "
-            "m.gate_reason, m.closed, m.consent_reason FROM g LEFT JOIN m ON g.member_id = m.member_id) "
-            "SELECT reason, CASE WHEN reason = 'ALLOWED' THEN rid END AS member_id, sum(n)::BIGINT AS \"count\" "
-            f"FROM ({per_class}) GROUP BY ALL"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return table
-
-
-def _keyed(key: bytes, allowed: pa.Table) -> pa.Table:
-    """member_id, member_key, records of the allowed members (columns member_id, count), by member_id."""
-    con = duckdb.connect()
-    try:
-        con.register("a", allowed)
-        table: pa.Table = con.sql(
-            f'SELECT member_id, {hmac_sql(key, "member_id")} AS member_key, "count" AS records '
-            "FROM a ORDER BY member_id"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return table
 
 
 def _input_bytes(frame: DataFrame, fallback: int) -> int:
