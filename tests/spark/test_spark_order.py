@@ -57,3 +57,12 @@ def test_spark_rows_come_out_in_scan_order_not_sorted(spark: Any, spark_lake: La
         assert len(kept) > 3
         start = ids.index(kept[0])
         assert ids[start : start + len(kept)] == kept
+
+
+def test_the_split_settings_a_build_pins_are_restored(spark: Any, spark_lake: Lake) -> None:
+    from consentry.pipeline.engines.spark import FILE_CONF
+
+    before = {key: spark.conf.get(key, None) for key in FILE_CONF}
+    assert before["spark.sql.files.minPartitionNum"] is None  # Spark's default: one split per core
+    _spark(spark_lake, spark_lake.sources, "out", scrub=False)
+    assert {key: spark.conf.get(key, None) for key in FILE_CONF} == before
