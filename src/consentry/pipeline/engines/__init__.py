@@ -4,7 +4,7 @@ An engine gets a `BuildPlan` (validated sources, the purpose's rules as of T,
 the per-member verdicts, the pseudonym key) and answers two questions: how
 many records fall under each reason (and which members' records are allowed),
 and the allowed records themselves, as Arrow batches in an order fixed by the
-sources (the local engine: source order; Spark: sorted by record_id).
+sources (the local engine: source order; Spark: its input splits, rows in file order).
 Everything around it — the ledger snapshot, the scrub step, the shard writer,
 the manifest, the atomic commit and the registry — is shared by all engines.
 """
