@@ -23,10 +23,7 @@ CLI = [sys.executable, "-m", "consentry.cli"]
 def _cli(p: Platform, *args: str) -> Any:
     """Run the real CLI in a fresh process (the way schedulers call it); return its JSON output."""
     env = {**os.environ, "CONSENTRY_DB": p.url, "CONSENTRY_PSEUDONYM_KEY": KEY.decode()}
-    code = "from consentry.cli import main; main()"
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     return json.loads(done.stdout)
@@ -66,9 +63,8 @@ def test_cli_build_list_and_for_member(platform: Platform) -> None:
 
 def test_cli_errors_are_one_clean_line(platform: Platform) -> None:
     env = {**os.environ, "CONSENTRY_DB": platform.store.url}
-    code = "from consentry.cli import main; main()"
     args = ["build", "--purpose", GENAI, "--source", str(platform.root / "missing.parquet"), "--out", "x", "--no-scrub"]
-    done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert "missing.parquet" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
