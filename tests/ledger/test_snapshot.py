@@ -71,6 +71,11 @@ def test_csv_fast_path_agrees_with_row_by_row(
         )
     at = BASE + timedelta(hours=13)
     fast = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))
+    # the same in CSV chunks of 2 rows (SQLite caps one text at 1 GB: ~25M members at once)
+    monkeypatch.setattr(snapshot, "SQLITE_CHUNK_ROWS", 2)
+    monkeypatch.setattr(sqlite_store, "_members_cache", None)
+    chunked = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))
+    assert chunked.equals(fast) and fast.num_rows > 2
     monkeypatch.setattr(sql, "build_snapshot", functools.partial(snapshot.build_snapshot, fast=False))
     monkeypatch.setattr(sql, "fetch_members", functools.partial(snapshot.fetch_members, fast=False))
     monkeypatch.setattr(sqlite_store, "_members_cache", None)

@@ -7,7 +7,8 @@ covering index serves, and joined to the members with one hash lookup.
 
 Fetching a million rows one Python tuple at a time costs seconds, so results
 travel as CSV text parsed by Arrow in C: on SQLite the query renders each row
-with `printf` and `group_concat` joins them (a second SQLite library in the
+with `printf` and `group_concat` joins them, at most SQLITE_CHUNK_ROWS rows a
+text, under SQLite's 1 GB string limit (a second SQLite library in the
 process, such as ADBC's, is not an option: two copies of SQLite in one process
 break each other's locks and read stale WAL data); on PostgreSQL it is
 `COPY (query) TO STDOUT (FORMAT csv)`. In both, NULL is an unquoted empty
@@ -27,7 +28,7 @@ from consentry.ledger.members import MEMBERS_SCHEMA
 from consentry.ledger.protocol import SNAPSHOT_SCHEMA
 from consentry.timeutil import ARROW_TS
 
-__all__ = ["build_snapshot", "fetch_members", "latest_per_member"]
+__all__ = ["SQLITE_CHUNK_ROWS", "build_snapshot", "fetch_members", "latest_per_member"]
 
 #: (name, type, quoted): quoted columns are non-null strings that may hold any text;
 #: unquoted ones are numbers or plain codes, NULL rendered as an empty field.
@@ -166,13 +167,33 @@ def _fetch(c: Connection, sql: str, params: tuple[Any, ...], columns: Columns, *
     return _rows(c, sql, params, columns)
 
 
+#: Rows per CSV text on SQLite: a string may not pass 1 GB (SQLITE_MAX_LENGTH), and a member's row is ~60 bytes
+SQLITE_CHUNK_ROWS = 2_000_000
+
+
 def _sqlite_csv(c: Connection, sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
-    """SQLite: the whole result as one CSV text built by SQLite (`printf`'s %w doubles quotes)."""
+    """SQLite: the result as CSV text built by SQLite (`printf`'s %w doubles quotes).
+
+    One text while the result has at most SQLITE_CHUNK_ROWS rows; beyond, one
+    text per LIMIT/OFFSET slice (in the caller's one transaction), so `sql`
+    must then order its rows totally (the members query is ordered by rowid).
+    """
     fmt = ",".join('"%w"' if quoted else "%s" for _, _, quoted in columns)
     names = ", ".join(name for name, _, _ in columns)
     inner = sql.format(p="?", t="?")
-    text = c.exec_driver_sql(f"SELECT group_concat(printf('{fmt}', {names}), char(10)) FROM ({inner})", params).scalar()
-    return _parse(text.encode() if text else b"", columns)
+    rows = c.exec_driver_sql(f"SELECT count(*) FROM ({inner})", params).scalar() or 0
+    if rows <= SQLITE_CHUNK_ROWS:
+        return _parse(_sqlite_text(c, f"SELECT {names} FROM ({inner})", fmt, names, params), columns)
+    ordered = inner if " ORDER BY " in inner else f"{inner} ORDER BY rowid"
+    chunk = SQLITE_CHUNK_ROWS
+    slices = (f"SELECT * FROM ({ordered}) LIMIT {chunk} OFFSET {n}" for n in range(0, rows, chunk))
+    tables = [_parse(_sqlite_text(c, query, fmt, names, params), columns) for query in slices]
+    return pa.concat_tables(tables).combine_chunks()
+
+
+def _sqlite_text(c: Connection, query: str, fmt: str, names: str, params: tuple[Any, ...]) -> bytes:
+    text = c.exec_driver_sql(f"SELECT group_concat(printf('{fmt}', {names}), char(10)) FROM ({query})", params).scalar()
+    return text.encode() if text else b""
 
 
 def _pg_copy(c: Connection, sql: str, params: tuple[Any, ...], columns: Columns) -> pa.Table:
