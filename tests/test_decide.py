@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,19 +13,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consentry.decide import (
-    RECORD_CLASSES,
     ConsentFacts,
     RecordFacts,
     adult_cutoff,
-    class_reason_sql,
     decide,
     decide_members,
     decide_records,
+)
+from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
+from consentry.pipeline.engines import split_tally
+from consentry.policy import Policy, PolicyDocument, load_policy
+from consentry.record_rules import (
+    CLASS_COUNTS,
+    RECORD_CLASSES,
+    class_reason_sql,
+    class_tally_sql,
     record_allowed_sql,
     record_class_sql,
 )
-from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
-from consentry.policy import Policy, PolicyDocument, load_policy
 from consentry.vocab import Choice, ReasonCode, Source
 
 REFERENCE = Path(__file__).parent.parent / "examples" / "policies" / "social-network.yaml"
@@ -376,6 +382,23 @@ def _engine_forms(
     return [(str(reason), bool(keep), bool(member_ok)) for reason, keep, member_ok in rows]
 
 
+def _class_tally(policy: Policy, verdicts: pa.Table, records: pa.Table, at: datetime, now: datetime) -> pa.Table:
+    """The engines' counting: records per member and class (CLASS_COUNTS), then `class_tally_sql`."""
+    record_class = record_class_sql(policy, "p", at=at, now=now, records="r")
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("records", records)
+        con.register("m", verdicts)
+        classes = f"SELECT member_id, {record_class} AS c FROM records r"
+        counts = ", ".join(CLASS_COUNTS)
+        con.execute(f"CREATE TABLE g AS SELECT member_id, {counts} FROM ({classes}) GROUP BY member_id")
+        tally: pa.Table = con.sql(class_tally_sql("g", "m")).to_arrow_table()
+    finally:
+        con.close()
+    return tally
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_the_local_engines_split_forms_agree_with_the_reason_code(
@@ -396,6 +419,11 @@ def test_the_local_engines_split_forms_agree_with_the_reason_code(
         assert reason in {*RECORD_CLASSES, "UNKNOWN_MEMBER", "ALLOWED"} or reason in ReasonCode.__members__, rec
         if member_ok:
             assert keep == (reason == "ALLOWED"), rec
+    counts, allowed = split_tally(_class_tally(policy, verdicts, rec_table, at, now))
+    assert counts == dict(Counter(reasons))
+    pairs = zip(records, reasons, strict=True)
+    allowed_members = Counter(str(r["member_id"]) for r, reason in pairs if reason == "ALLOWED")
+    assert dict(zip(allowed["member_id"].to_pylist(), allowed["count"].to_pylist(), strict=True)) == allowed_members
 
 
 def test_the_record_level_filter_keeps_the_boundaries_of_the_reason_code(ref: Policy) -> None:

@@ -5,9 +5,9 @@ Two forms of the same rules, which must agree (property-tested):
 - `decide()` — one pure function over plain facts, returning a `Decision`
   with its reason code and evidence; `decide_for()` gathers the facts from a store.
 - the vectorised form — `decide_members()` turns a ledger snapshot into
-  per-member verdicts (an Arrow table), and `record_reason_sql()` is the SQL
-  CASE expression that combines them with record-level rules for whole tables
-  in DuckDB or Spark; `decide_records()` runs it in DuckDB.
+  per-member verdicts (an Arrow table), and `consentry.record_rules` holds the
+  SQL that combines them with the record-level rules for whole tables in
+  DuckDB or Spark; `decide_records()` runs it in DuckDB.
 
 Two moments: `at` (T) is the moment the rules and choices are taken from;
 `now` is the moment the decision is made. A pure audit replay has now == at.
@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
-from consentry.policy import Policy, PolicyVersion, PurposeRule
+from consentry.policy import Policy, PolicyVersion
+from consentry.record_rules import instant_sql, record_reason_sql
 from consentry.timeutil import iso, utc, utcnow
 from consentry.vocab import Choice, Mode, ReasonCode, Source
 
@@ -36,23 +37,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MEMBER_VERDICT_SCHEMA",
-    "RECORD_CLASSES",
     "ConsentFacts",
     "Decision",
     "RecordFacts",
     "adult_cutoff",
-    "class_reason_sql",
     "decide",
     "decide_for",
     "decide_members",
     "decide_records",
     "is_allowed",
-    "record_allowed_sql",
-    "record_class_sql",
-    "record_reason_sql",
 ]
-
-Dialect = Literal["duckdb", "spark"]
 
 #: What `decide_members` returns: one row per member of the snapshot.
 MEMBER_VERDICT_SCHEMA = pa.schema(
@@ -333,8 +327,8 @@ def decide_members(policy: Policy, purpose: str, snapshot: pa.Table, *, at: date
             cutoff=_date_sql(adult_cutoff(at, rule.min_age) if rule and rule.min_age is not None else date.min),
             require_bd="TRUE" if rule and rule.require_birth_date else "FALSE",
             restrict="TRUE" if version and version.spec.objections.restrict_while_pending else "FALSE",
-            at=_ts_sql(at, "duckdb"),
-            now=_ts_sql(now, "duckdb"),
+            at=instant_sql(at),
+            now=instant_sql(now),
         )
         return _arrow(con, sql).cast(MEMBER_VERDICT_SCHEMA)
     finally:
@@ -381,149 +375,8 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     return table
 
 
-def _ts_sql(t: datetime, dialect: Dialect) -> str:
-    text = utc(t).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if dialect == "spark":
-        return f"TIMESTAMP '{text}+00:00'"
-    return f"TIMESTAMPTZ '{text}+00'"
-
-
 def _date_sql(d: date) -> str:
     return f"DATE '{d.isoformat()}'" if d != date.min else "DATE '0001-01-01'"
-
-
-def _in_list(values: list[str]) -> str:
-    # Kinds and visibilities are validated lower_snake_case names: nothing to escape.
-    return ", ".join(f"'{v}'" for v in values)
-
-
-#: What a record's own facts say, before its member is looked at: the first record-level condition that
-#: holds, in the order the reasons are checked, or OK. `class_reason_sql` turns a class and a member's
-#: verdict into the reason code, so an engine may count records per member and class before it has the
-#: verdicts.
-RECORD_CLASSES = (
-    "MALFORMED",
-    "CREATED_AFTER_AS_OF",
-    "CATEGORY_EXCLUDED",
-    "VISIBILITY_EXCLUDED",
-    "RECORD_DELETED",
-    "OK",
-)
-
-
-def _kinds_and_visibility(policy: Policy, purpose: str, at: datetime, records: str) -> tuple[str, str]:
-    """SQL conditions: the record's kind, and its visibility, are among those the purpose allows as of `at`."""
-    version = policy.version_at(utc(at))
-    rule: PurposeRule | None = version.purpose(purpose) if version else None
-    if rule is None:  # not disclosed: no kind and no visibility is allowed
-        return "FALSE", "FALSE"
-    kinds = f"{records}.kind IN ({_in_list(rule.kinds)})"
-    return kinds, f"{records}.visibility IN ({_in_list([v.value for v in rule.visibility])})"
-
-
-def record_class_sql(
-    policy: Policy,
-    purpose: str,
-    *,
-    at: datetime,
-    now: datetime,
-    records: str = "r",
-    dialect: Dialect = "duckdb",
-) -> str:
-    """A SQL CASE giving each record's class (RECORD_CLASSES) from its own columns.
-
-    `records` needs member_id, kind, visibility, created_at and deleted_at
-    (timestamps with time zone) and a boolean `_malformed`.
-    """
-    r = records
-    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
-    return f"""CASE
-  WHEN {r}._malformed THEN 'MALFORMED'
-  WHEN {r}.created_at > {_ts_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
-  WHEN {r}.kind IS NULL OR NOT ({kinds}) THEN 'CATEGORY_EXCLUDED'
-  WHEN {r}.visibility IS NULL OR NOT ({vis}) THEN 'VISIBILITY_EXCLUDED'
-  WHEN {r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {_ts_sql(now, dialect)} THEN 'RECORD_DELETED'
-  ELSE 'OK'
-END"""
-
-
-def class_reason_sql(record_class: str, members: str = "m") -> str:
-    """A SQL CASE giving the reason code of a record of class `record_class` (an SQL expression).
-
-    Evaluated over a `decide_members` table `members` LEFT JOINed on member_id:
-    the record-level classes and the member-level checks interleave in the
-    documented order of the reasons.
-    """
-    c, m = record_class, members
-    return f"""CASE
-  WHEN {c} IN ('MALFORMED', 'CREATED_AFTER_AS_OF') THEN {c}
-  WHEN {m}.member_id IS NULL THEN 'UNKNOWN_MEMBER'
-  WHEN {m}.gate_reason IS NOT NULL THEN {m}.gate_reason
-  WHEN {c} IN ('CATEGORY_EXCLUDED', 'VISIBILITY_EXCLUDED') THEN {c}
-  WHEN {m}.closed THEN 'ACCOUNT_CLOSED'
-  WHEN {c} = 'RECORD_DELETED' THEN {c}
-  WHEN {m}.consent_reason IS NOT NULL THEN {m}.consent_reason
-  ELSE 'ALLOWED'
-END"""
-
-
-def record_reason_sql(
-    policy: Policy,
-    purpose: str,
-    *,
-    at: datetime,
-    now: datetime,
-    records: str = "r",
-    members: str = "m",
-    dialect: Dialect = "duckdb",
-) -> str:
-    """A SQL CASE expression giving each record's reason code.
-
-    Evaluated over `records` LEFT JOIN `members` (a `decide_members` table) ON
-    member_id; `records` needs record_id, member_id, kind, visibility,
-    created_at and deleted_at (timestamps with time zone) and a boolean
-    `_malformed`. The same as `class_reason_sql` of `record_class_sql`, in one
-    flat CASE.
-    """
-    r, m = records, members
-    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
-    return f"""CASE
-  WHEN {r}._malformed THEN 'MALFORMED'
-  WHEN {r}.created_at > {_ts_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
-  WHEN {m}.member_id IS NULL THEN 'UNKNOWN_MEMBER'
-  WHEN {m}.gate_reason IS NOT NULL THEN {m}.gate_reason
-  WHEN {r}.kind IS NULL OR NOT ({kinds}) THEN 'CATEGORY_EXCLUDED'
-  WHEN {r}.visibility IS NULL OR NOT ({vis}) THEN 'VISIBILITY_EXCLUDED'
-  WHEN {m}.closed THEN 'ACCOUNT_CLOSED'
-  WHEN {r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {_ts_sql(now, dialect)} THEN 'RECORD_DELETED'
-  WHEN {m}.consent_reason IS NOT NULL THEN {m}.consent_reason
-  ELSE 'ALLOWED'
-END"""
-
-
-def record_allowed_sql(
-    policy: Policy,
-    purpose: str,
-    *,
-    at: datetime,
-    now: datetime,
-    records: str = "r",
-    dialect: Dialect = "duckdb",
-) -> str:
-    """The record-level half of `record_reason_sql`, as a filter: true when a record is ALLOWED.
-
-    Only for records of members whose member-level checks all pass (no
-    gate_reason, no consent_reason, not closed) — the members that have at
-    least one ALLOWED record. For them the reason is ALLOWED exactly when the
-    record's class is OK; this says the same as plain column comparisons,
-    which the engine can push into the scan.
-    """
-    r = records
-    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
-    return (
-        f"NOT {r}._malformed AND {r}.created_at <= {_ts_sql(at, dialect)} AND {kinds} AND {vis} "
-        f"AND ({r}.deleted_at IS NULL OR {r}.deleted_at > {_ts_sql(now, dialect)})"
-    )
 
 
 def decide_records(

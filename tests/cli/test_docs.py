@@ -35,7 +35,14 @@ def test_every_command_is_documented() -> None:
 def test_public_api_is_exported_and_importable() -> None:
     for name in consentry.__all__:
         assert getattr(consentry, name) is not None, name
-    for module in ("consentry.policy", "consentry.ledger", "consentry.decide", "consentry.pipeline", "consentry.scrub"):
+    for module in (
+        "consentry.policy",
+        "consentry.ledger",
+        "consentry.decide",
+        "consentry.record_rules",
+        "consentry.pipeline",
+        "consentry.scrub",
+    ):
         mod = importlib.import_module(module)
         for name in getattr(mod, "__all__", []):
             assert hasattr(mod, name), f"{module}.{name}"

@@ -13,13 +13,14 @@ import hmac
 import secrets
 from collections.abc import Mapping
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from consentry.config import Settings
 from consentry.ledger.protocol import Store
 
-__all__ = ["hmac_sql", "member_key", "pseudonym_key", "resolve_key"]
+__all__ = ["hmac_sql", "keyed_members", "member_key", "pseudonym_key", "resolve_key"]
 
 _SECRET_NAME = "pseudonym_key"
 _BLOCK = 64
@@ -55,6 +56,25 @@ def hmac_sql(key: bytes, column: str) -> str:
     ipad, opad = _pads(key)
     inner = f"unhex(sha256(unhex('{ipad}') || encode({column})))"
     return f"sha256(unhex('{opad}') || {inner})"
+
+
+def keyed_members(key: bytes, allowed: pa.Table) -> pa.Table:
+    """member_id, member_key, records of the allowed members (columns member_id, count), by member_id.
+
+    Keyed in DuckDB with `hmac_sql`, on all cores.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("a", allowed)
+        table: pa.Table = con.sql(
+            f'SELECT member_id, {hmac_sql(key, "member_id")} AS member_key, "count" AS records '
+            "FROM a ORDER BY member_id"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return table
 
 
 def resolve_key(store: Store, key: bytes | None = None, environ: Mapping[str, str] | None = None) -> bytes:

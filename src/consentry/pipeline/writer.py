@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from consentry.errors import BuildError
 
-__all__ = ["OutputDir", "ShardFile", "ShardWriter", "commit_shards", "file_sha256"]
+__all__ = ["OutputDir", "ShardFile", "ShardWriter", "commit_files", "commit_shards", "file_sha256"]
 
 TARGET_SHARD_BYTES = 128 * 1024 * 1024
 _WRITER_OPTIONS: dict[str, Any] = {
@@ -186,11 +186,8 @@ def file_sha256(path: Path) -> str:
 def commit_shards(staging: Sequence[Path], directory: Path) -> list[ShardFile]:
     """Move an engine's ``part-<n>.parquet`` files from the `staging` directories into `directory` as shards.
 
-    They are renamed ``part-NNNNN.parquet`` in order (the directories in the
-    order given, the files of each in the order of n), hashed (in parallel;
-    hashlib releases the GIL) and counted from their footers. Files without
-    rows are dropped, unless no file has any: an empty build has one empty
-    shard. An engine that wrote no file at all is an error.
+    The directories in the order given, the files of each in the order of n
+    (see `commit_files`). An engine that wrote no file at all is an error.
     """
     found: list[Path] = []
     for stage in staging:
@@ -199,6 +196,16 @@ def commit_shards(staging: Sequence[Path], directory: Path) -> list[ShardFile]:
             found += [p for _, p in sorted(numbered)]
     if not found:
         raise BuildError(f"the engine wrote no output file into {', '.join(str(s) for s in staging)}")
+    return commit_files(found, directory)
+
+
+def commit_files(found: Sequence[Path], directory: Path) -> list[ShardFile]:
+    """Move Parquet files, in the order given, into `directory` as ``part-NNNNN.parquet`` shards.
+
+    They are hashed (in parallel; hashlib releases the GIL) and counted from
+    their footers. Files without rows are dropped, unless no file has any: an
+    empty build has one empty shard.
+    """
     rows = [pq.ParquetFile(p).metadata.num_rows for p in found]
     kept = [(p, n) for p, n in zip(found, rows, strict=True) if n] or [(found[0], 0)]
     moved: list[tuple[str, Path, int]] = []

@@ -19,13 +19,15 @@ from types import TracebackType
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from consentry.errors import InputError
 from consentry.pipeline.sources import SourceSet
 from consentry.pipeline.writer import ShardFile
 from consentry.policy import Policy
+from consentry.vocab import ReasonCode
 
-__all__ = ["ENGINES", "BuildPlan", "Decided", "Engine", "open_engine"]
+__all__ = ["ENGINES", "BuildPlan", "Decided", "Engine", "open_engine", "split_tally"]
 
 ENGINES = ("local", "spark")
 
@@ -57,6 +59,19 @@ class Decided:
 
     counts: dict[str, int]
     members: pa.Table
+
+
+def split_tally(tally: pa.Table) -> tuple[dict[str, int], pa.Table]:
+    """Counts per reason, and the allowed members (member_id, count), from rows of reason, member_id, count.
+
+    The rows are `consentry.record_rules.class_tally_sql`'s (or an engine's
+    own grouping by reason and allowed member).
+    """
+    per_reason = tally.group_by("reason").aggregate([("count", "sum")])
+    reasons, sums = per_reason["reason"].to_pylist(), per_reason["count_sum"].to_pylist()
+    counts = {str(r): int(n) for r, n in zip(reasons, sums, strict=True)}
+    allowed = tally.filter(pc.equal(tally["reason"], ReasonCode.ALLOWED.value)).select(["member_id", "count"])
+    return counts, allowed
 
 
 class Engine(Protocol):

@@ -3,7 +3,7 @@
 Chosen by measurement (issue 3): on 10M records DuckDB matched Polars on time
 and stayed at a fraction of its memory. The sources become one view `r` with
 the records contract's columns and `_malformed`; the member verdicts are the
-relation `m`; `consentry.decide.record_reason_sql` gives each record its
+relation `m`; `consentry.record_rules` gives each record its
 reason. Two passes over the sources:
 
 1. an aggregate, started before the verdicts are known (`start`, beside the
@@ -33,15 +33,14 @@ from types import TracebackType
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from consentry.decide import RECORD_CLASSES, class_reason_sql, record_allowed_sql, record_class_sql
 from consentry.errors import BuildError, InputError
-from consentry.pipeline.engines import BuildPlan, Decided
+from consentry.pipeline.engines import BuildPlan, Decided, split_tally
 from consentry.pipeline.engines.local_sql import ident, plan_units, quote_path, records_sql, unit_sql
-from consentry.pipeline.keys import hmac_sql
+from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
+from consentry.record_rules import CLASS_COUNTS, class_tally_sql, record_allowed_sql, record_class_sql
 
 __all__ = ["LocalEngine", "quote_path", "records_sql"]
 
@@ -94,13 +93,12 @@ class LocalEngine:
         """
         plan = self.plan
         record_class = record_class_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r")
-        counts = ", ".join(f"count(*) FILTER (WHERE c = '{c}') AS {c}" for c in RECORD_CLASSES)
         try:
             self.con.execute(f"CREATE TEMP VIEW r AS {records_sql(plan.sources, plan.pass_through)}")
         except duckdb.Error as e:
             raise _engine_error(e) from None
         classes = f"SELECT member_id, {record_class} AS c FROM r"
-        sql = f"CREATE TEMP TABLE f AS SELECT member_id, {counts} FROM ({classes}) GROUP BY member_id"
+        sql = f"CREATE TEMP TABLE f AS SELECT member_id, {', '.join(CLASS_COUNTS)} FROM ({classes}) GROUP BY member_id"
         pool = ThreadPoolExecutor(1, thread_name_prefix="consentry-count")
         self._grouped = pool.submit(self.con.execute, sql)
         pool.shutdown(wait=False)
@@ -110,42 +108,14 @@ class LocalEngine:
         if self._grouped is None:
             self.start()
         assert self._grouped is not None
-        # one row per member and class: the reason of a class given the member's verdict, and how many
-        per_class = "\nUNION ALL\n".join(
-            f"SELECT j.rid AS member_id, {class_reason_sql(repr(c), 'j')} AS reason, j.{c} AS n FROM j WHERE j.{c} > 0"
-            for c in RECORD_CLASSES
-        )
         try:
             self._grouped.result()
-            self.con.register("verdicts", members)  # copied in: DuckDB may spill it, the caller may drop it
-            self.con.execute("CREATE TEMP TABLE m AS SELECT * FROM verdicts")
-            self.con.unregister("verdicts")
-            tally = self.con.sql(
-                f"WITH j AS MATERIALIZED (SELECT f.member_id AS rid, {', '.join(f'f.{c}' for c in RECORD_CLASSES)}, "
-                "m.member_id, m.gate_reason, m.closed, m.consent_reason "
-                "FROM f LEFT JOIN m ON f.member_id = m.member_id) "
-                "SELECT reason, CASE WHEN reason = 'ALLOWED' THEN member_id END AS member_id, sum(n)::BIGINT AS n "
-                f"FROM ({per_class}) GROUP BY ALL"
-            ).to_arrow_table()
+            self.con.register("m", members)
+            tally = self.con.sql(class_tally_sql("f", "m")).to_arrow_table()
         except duckdb.Error as e:
             raise _engine_error(e) from None
-        per_reason = tally.group_by("reason").aggregate([("n", "sum")])
-        reasons, sums = per_reason["reason"].to_pylist(), per_reason["n_sum"].to_pylist()
-        counts = {str(r): int(n) for r, n in zip(reasons, sums, strict=True)}
-        allowed = tally.filter(pc.equal(tally["reason"], "ALLOWED")).select(["member_id", "n"])
-        self.con.register("allowed_tally", allowed)
-        # k: the members with allowed records, their verdicts and pseudonyms; the write joins only these
-        # (records of other members cannot be allowed)
-        self.con.execute(
-            f"CREATE TEMP TABLE k AS SELECT m.*, {hmac_sql(self.plan.key, 't.member_id')} AS member_key, "
-            "t.n AS records FROM allowed_tally t JOIN m ON t.member_id = m.member_id ORDER BY t.member_id"
-        )
-        self.con.unregister("allowed_tally")
-        self.con.execute("DROP TABLE f")
-        self.con.execute("DROP TABLE m")
-        keyed: pa.Table = self.con.sql(
-            "SELECT member_id, member_key, records FROM k ORDER BY member_id"
-        ).to_arrow_table()
+        counts, allowed = split_tally(tally)
+        keyed = keyed_members(self.plan.key, allowed)
         self._keys = keyed.select(["member_id", "member_key"])
         self.con.close()  # the counting is done: its memory goes back before the write
         return Decided(counts, keyed)

@@ -27,7 +27,6 @@ configured.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -40,17 +39,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from consentry.decide import RECORD_CLASSES, record_allowed_sql, record_class_sql, record_reason_sql
 from consentry.errors import BuildError, InputError
-from consentry.pipeline.engines import BuildPlan, Decided
+from consentry.pipeline.engines import BuildPlan, Decided, split_tally
 from consentry.pipeline.engines.spark_io import quoted, records_frame
 from consentry.pipeline.engines.spark_scrub import FAILED, ScrubInArrow, ScrubTally, member_key_of
-from consentry.pipeline.engines.spark_tally import class_tally, keyed_members
+from consentry.pipeline.engines.spark_tally import class_tally
+from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
-from consentry.pipeline.writer import ShardFile
+from consentry.pipeline.writer import ShardFile, commit_files
+from consentry.record_rules import CLASS_COUNTS, record_allowed_sql, record_class_sql, record_reason_sql
 from consentry.vocab import ReasonCode
 
 if TYPE_CHECKING:
@@ -294,9 +293,10 @@ class SparkEngine:
         record_class = record_class_sql(
             plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", dialect="spark"
         )
-        counts = [f"count_if(c = '{c}') AS {c}" for c in RECORD_CLASSES]
         grouped = (
-            records.selectExpr("member_id", f"{record_class} AS c").groupBy("member_id").agg(*(expr(c) for c in counts))
+            records.selectExpr("member_id", f"{record_class} AS c")
+            .groupBy("member_id")
+            .agg(*(expr(c) for c in CLASS_COUNTS))
         )
         spark, group = self.spark, f"consentry-count-{id(self)}"
 
@@ -323,11 +323,8 @@ class SparkEngine:
             self.start()
             assert self._classes is not None
             rows = class_tally(self._classes.result(), members.select(list(_VERDICT_COLUMNS)))
-        counts: dict[str, int] = {}
-        for reason_code, n in zip(rows["reason"].to_pylist(), rows["count"].to_pylist(), strict=True):
-            counts[reason_code] = counts.get(reason_code, 0) + int(n)
-        allowed = rows.filter(pc.equal(rows["reason"], ReasonCode.ALLOWED.value))
-        keyed = keyed_members(self.plan.key, allowed.select(["member_id", "count"]))
+        counts, allowed = split_tally(rows)
+        keyed = keyed_members(self.plan.key, allowed)
         self._keys = self._small_frame(keyed.select(["member_id", "member_key"]), "member_keys.parquet")
         return Decided(counts, keyed)
 
@@ -399,7 +396,10 @@ class SparkEngine:
             frame = frame.drop(MEMBER_COLUMN)
         target = self.staging / "out"
         _write(frame, target)
-        files = _commit_parts(target, directory)
+        parts = _part_files(target)
+        if not parts:
+            raise BuildError("Spark wrote no output file; see the Spark driver log")
+        files = commit_files(parts, directory)
         if scrub is not None and tally is not None:
             _fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
         return files
@@ -456,29 +456,3 @@ def _spark_error(e: Exception) -> BuildError:
 def _part_files(target: Path) -> list[Path]:
     """Spark's part files in partition order (their names start part-<partition>-)."""
     return sorted(p for p in target.iterdir() if p.name.startswith("part-") and p.name.endswith(".parquet"))
-
-
-def _commit_parts(target: Path, directory: Path) -> list[ShardFile]:
-    """Move Spark's non-empty part files into `directory` as part-NNNNN.parquet, hashing them.
-
-    An empty result keeps one (empty) part, as a local build writes one empty shard.
-    """
-    parts = [(p, pq.ParquetFile(p).metadata.num_rows) for p in _part_files(target)]
-    keep = [(p, rows) for p, rows in parts if rows] or parts[:1]
-    if not keep:
-        raise BuildError("Spark wrote no output file; see the Spark driver log")
-    files: list[ShardFile] = []
-    for n, (path, rows) in enumerate(keep):
-        name = f"part-{n:05d}.parquet"
-        dest = directory / name
-        os.replace(path, dest)
-        files.append(ShardFile(name, rows, dest.stat().st_size, _sha256(dest)))
-    return files
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
