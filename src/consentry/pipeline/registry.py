@@ -16,7 +16,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ import sqlalchemy as sa
 from consentry.errors import NotFoundError
 from consentry.ledger.protocol import Store
 from consentry.pipeline.manifest import MANIFEST_NAME
+from consentry.pipeline.member_sets import MEMBER_SET_SCHEMA, contains, decode, encode
 from consentry.timeutil import utc, utcnow
 
 if TYPE_CHECKING:
@@ -61,16 +61,14 @@ builds_table = sa.Table(
     sa.Column("members", sa.BigInteger, nullable=False),
     sa.Column("predecessor", sa.String(64), nullable=True),
 )
-build_members_table = sa.Table(
-    "build_members",
+member_sets_table = sa.Table(
+    "build_member_sets",
     _meta,
     sa.Column("build_id", sa.String(64), primary_key=True),
-    sa.Column("member_id", sa.String(255), primary_key=True),
-    sa.Column("records", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
 )
 
 PENDING, COMPLETE = "pending", "complete"
-_SQLITE_INSERT_CACHE_KIB = -262_144  # negative: KiB (256 MiB), only while inserting a member set
 
 
 def _us(t: datetime) -> int:
@@ -173,7 +171,7 @@ def _record(row: Any) -> BuildRecord:
 
 
 def register_pending(store: Store, record: BuildRecord, members: pa.Table) -> None:
-    """Insert a pending build and its members (member_id, records) in one transaction."""
+    """Insert a pending build and its member set (member_id, records) in one transaction."""
     values = {
         "build_id": record.build_id,
         "purpose": record.purpose,
@@ -192,38 +190,7 @@ def register_pending(store: Store, record: BuildRecord, members: pa.Table) -> No
     }
     with store.engine.begin() as conn:
         conn.execute(builds_table.insert().values(**values))
-        _insert_members(conn, record.build_id, members)
-
-
-def _insert_members(conn: sa.Connection, build_id: str, members: pa.Table) -> None:
-    """Bulk-insert a build's member rows through the driver, inside the caller's transaction.
-
-    PostgreSQL: COPY. SQLite: one executemany with a page cache large enough
-    that the index pages stay in memory for the insert (set back afterwards).
-    Several times faster than SQLAlchemy Core inserts for 10^5..10^6 rows.
-    """
-    rows = zip(repeat(build_id), members.column("member_id").to_pylist(), members.column("records").to_pylist())
-    dbapi: Any = conn.connection.dbapi_connection
-    cursor = dbapi.cursor()
-    try:
-        if conn.dialect.name == "postgresql":
-            with cursor.copy("COPY build_members (build_id, member_id, records) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = f"INSERT INTO build_members (build_id, member_id, records) VALUES ({mark}, {mark}, {mark})"
-        if conn.dialect.name != "sqlite":
-            cursor.executemany(sql, list(rows))
-            return
-        previous = int(cursor.execute("PRAGMA cache_size").fetchone()[0])
-        cursor.execute(f"PRAGMA cache_size = {_SQLITE_INSERT_CACHE_KIB}")
-        try:
-            cursor.executemany(sql, rows)
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {previous}")
-    finally:
-        cursor.close()
+        conn.execute(member_sets_table.insert().values(build_id=record.build_id, data=encode(members)))
 
 
 def update_pending(store: Store, record: BuildRecord) -> None:
@@ -244,7 +211,7 @@ def update_pending(store: Store, record: BuildRecord) -> None:
 def discard_pending(store: Store, build_id: str) -> None:
     """Remove a pending build and its members (a build that failed after registering)."""
     with store.engine.begin() as conn:
-        conn.execute(build_members_table.delete().where(build_members_table.c.build_id == build_id))
+        conn.execute(member_sets_table.delete().where(member_sets_table.c.build_id == build_id))
         conn.execute(builds_table.delete().where(builds_table.c.build_id == build_id, builds_table.c.status == PENDING))
 
 
@@ -333,32 +300,29 @@ def get_build(store: Store, build_id: str) -> BuildRecord:
 
 
 def builds_for_member(store: Store, member_id: str) -> list[BuildRecord]:
-    """The complete builds that include records of `member_id`, oldest first."""
+    """The complete builds that include records of `member_id`, oldest first.
+
+    Each build's member set is probed in turn (a few milliseconds each; see member_sets).
+    """
     _reconcile(store)
     with store.engine.begin() as conn:
         rows = conn.execute(
-            sa.select(builds_table)
-            .join(build_members_table, build_members_table.c.build_id == builds_table.c.build_id)
-            .where(build_members_table.c.member_id == member_id, builds_table.c.status == COMPLETE)
+            sa.select(builds_table, member_sets_table.c.data)
+            .join(member_sets_table, member_sets_table.c.build_id == builds_table.c.build_id)
+            .where(builds_table.c.status == COMPLETE)
             .order_by(builds_table.c.created_us, builds_table.c.build_id)
-        ).all()
-    return [_record(r) for r in rows]
+            .execution_options(yield_per=16)
+        )
+        return [_record(r) for r in rows if contains(r.data, member_id)]
 
 
 def build_members(store: Store, build_id: str) -> pa.Table:
-    """The members of a build: member_id, records."""
+    """The members of a build: member_id, records (sorted by member_id; empty for an unknown build)."""
     with store.engine.begin() as conn:
-        rows = conn.execute(
-            sa.select(build_members_table.c.member_id, build_members_table.c.records)
-            .where(build_members_table.c.build_id == build_id)
-            .order_by(build_members_table.c.member_id)
-        ).all()
-    return pa.table(
-        {
-            "member_id": pa.array([r[0] for r in rows], pa.string()),
-            "records": pa.array([r[1] for r in rows], pa.int64()),
-        }
-    )
+        data = conn.execute(
+            sa.select(member_sets_table.c.data).where(member_sets_table.c.build_id == build_id)
+        ).scalar_one_or_none()
+    return decode(data) if data is not None else MEMBER_SET_SCHEMA.empty_table()
 
 
 _CAUSE_SQL = """
