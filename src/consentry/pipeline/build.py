@@ -34,7 +34,7 @@ import consentry
 from consentry.decide import decide_members
 from consentry.errors import InputError
 from consentry.ledger.protocol import Store
-from consentry.pipeline.engines import BuildPlan, Decided, Engine, open_engine
+from consentry.pipeline.engines import DEFAULT_MEMORY_LIMIT, BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
 from consentry.pipeline.registry import BuildRecord, EarlyRegistration, mark_complete, register_pending
@@ -112,7 +112,7 @@ class _Context:
     predecessor: str | None
     progress: Callable[[BuildProgress], None]
     pass_through: tuple[str, ...] = ()
-    memory_limit: str = "1GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     steps: list[Step] = field(default_factory=list)
 
 
@@ -133,7 +133,7 @@ def build(
     key: bytes | None = None,
     progress: Callable[[BuildProgress], None] | None = None,
     predecessor: str | None = None,
-    memory_limit: str = "1GB",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> BuildResult:
     """Build the training dataset for `purpose` as of `as_of` (default: now) into `out`.
 

@@ -27,9 +27,13 @@ from consentry.pipeline.writer import ShardFile
 from consentry.policy import Policy
 from consentry.vocab import ReasonCode
 
-__all__ = ["ENGINES", "BuildPlan", "Decided", "Engine", "open_engine", "split_tally"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "ENGINES", "BuildPlan", "Decided", "Engine", "open_engine", "split_tally"]
 
 ENGINES = ("local", "spark")
+
+#: DuckDB's memory limit for a local build. Below about 1.4 GB, a 10M-record write (two units side by
+#: side) made DuckDB hand memory back and fault it in again: ~10 % more CPU. The peak RSS stays ~1.05 GB.
+DEFAULT_MEMORY_LIMIT = "1.5GB"
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class BuildPlan:
     key: bytes
     work_dir: Path
     batch_rows: int = 65_536
-    memory_limit: str = "1GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     #: told how many rows each finished piece of an engine's own write holds (from any thread)
     on_rows: Callable[[int], None] | None = None
 

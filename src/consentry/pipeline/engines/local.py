@@ -141,35 +141,54 @@ class LocalEngine:
         ]
         return units or [(records_sql(plan.sources, plan.pass_through), "the sources")]
 
-    def _unit_connection(self, memory_limit: int) -> duckdb.DuckDBPyConnection:
-        """A one-thread DuckDB of its own (its rows keep their order) that sees the allowed members as `k`."""
+    def _write_database(self) -> duckdb.DuckDBPyConnection:
+        """The write's DuckDB: one thread per query, so each unit's rows keep their order; the memory limit shared."""
         if self._keys is None:
             raise BuildError("the local engine writes only after deciding")
-        con = duckdb.connect(config={"threads": 1})
+        db = duckdb.connect(config={"threads": 1})
+        db.execute(f"SET memory_limit = '{self._memory_bytes}B'")
+        db.execute(f"SET temp_directory = {quote_path(self._spill)}")
+        return db
+
+    def _unit_cursor(self, db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """A connection to the write's DuckDB that sees the allowed members as `k`.
+
+        The join is planned as written: the records probe, the allowed
+        members are the hash table. Left to its cost model, DuckDB may build
+        the hash table from the records instead (it estimates a filtered scan
+        small), which holds every text of the unit in memory and gives the
+        rows in the members' order, not the sources'.
+        """
+        con = db.cursor()
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        con.execute(f"SET memory_limit = '{max(memory_limit, 64 << 20)}B'")
-        con.execute(f"SET temp_directory = {quote_path(self._spill)}")
         con.execute("SET preserve_insertion_order = true")
-        con.execute("SET disabled_optimizers = 'in_clause'")  # IN lists as filters, not a join (cheaper here)
+        # IN lists as filters, not a join (cheaper here); the join order and sides as written
+        con.execute("SET disabled_optimizers = 'in_clause,join_order,build_side_probe_side'")
         con.register("k", self._keys)
         return con
 
     def included(self) -> pa.RecordBatchReader:
         """The allowed records in source order (files by path, rows as stored), unit after unit."""
         units = self._units(1)
-        con = self._unit_connection(self._memory_bytes)
+        db = self._write_database()
+        con = self._unit_cursor(db)
         sql, files = units[0]
         try:
             first = con.sql(self._included_sql(sql, with_member=True)).to_arrow_reader(self.plan.batch_rows)
         except duckdb.Error as e:
             con.close()
+            db.close()
             raise _engine_error(e, files) from None
-        return pa.RecordBatchReader.from_batches(first.schema, self._unit_batches(con, units, first))
+        return pa.RecordBatchReader.from_batches(first.schema, self._unit_batches((con, db), units, first))
 
     def _unit_batches(
-        self, con: duckdb.DuckDBPyConnection, units: list[tuple[str, str]], first: pa.RecordBatchReader
+        self,
+        cons: tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection],
+        units: list[tuple[str, str]],
+        first: pa.RecordBatchReader,
     ) -> Iterator[pa.RecordBatch]:
+        con = cons[0]
         files = units[0][1]
         try:
             yield from first
@@ -179,7 +198,8 @@ class LocalEngine:
         except duckdb.Error as e:
             raise _engine_error(e, files) from None
         finally:
-            con.close()
+            for c in cons:
+                c.close()
 
     def write_output(self, directory: Path, scrub: object | None) -> list[ShardFile] | None:
         """Write the allowed records as OUT shards with DuckDB's Parquet writer, one unit per thread.
@@ -199,13 +219,14 @@ class LocalEngine:
         return commit_shards(dirs, directory)
 
     def _write_units(self, units: list[tuple[str, str]], dirs: list[Path]) -> None:
-        """COPY every unit into its directory on `threads` one-thread DuckDBs; the first error stops the rest."""
+        """COPY every unit into its directory, `threads` at a time, a thread each; the first error stops the rest."""
         workers = min(self._threads, len(units))
         options = _COPY_OPTIONS.format(rows=self.plan.batch_rows, size=TARGET_SHARD_BYTES)
         todo = iter(range(len(units)))
         lock = threading.Lock()
         failed = threading.Event()
-        cons = [self._unit_connection(self._memory_bytes // workers) for _ in range(workers)]
+        db = self._write_database()
+        cons = [self._unit_cursor(db) for _ in range(workers)]
 
         def run(con: duckdb.DuckDBPyConnection) -> None:
             while not failed.is_set():
@@ -238,7 +259,7 @@ class LocalEngine:
                 done = [pool.submit(run, con) for con in cons]
             errors = [f.exception() for f in done]
         finally:
-            for con in cons:
+            for con in [*cons, db]:
                 con.close()
         # the first real error, not the interruptions it caused in the other units
         real = [e for e in errors if e is not None and not isinstance(e, duckdb.InterruptException)]
