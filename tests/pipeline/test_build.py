@@ -369,3 +369,31 @@ def test_rows_keep_the_sources_order_when_the_allowed_members_outnumber_the_reco
     _build(platform, [platform.root / "lake"], scrub=scrub)
     got = _read(platform.root / "out").column("record_id").to_pylist()
     assert got == [r["record_id"] for r in rows if r["record_id"] != "r-dm"]
+
+
+def test_a_memory_limit_below_two_units_need_still_gives_the_same_bytes(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consentry.pipeline.engines import local_sql
+
+    monkeypatch.setattr(local_sql, "MIN_UNIT_BYTES", 1)  # a unit per row group: many units
+    monkeypatch.setattr(local_sql, "_UNITS_PER_THREAD", 10**6)
+    rows = [record(f"r{n:05d}", ["ok_us", "ok_br"][n % 2]) for n in range(4_000)]
+    _lake_file(platform.root / "lake" / "a.parquet", rows, deleted=False)
+    _build(platform, [platform.root / "lake"], out="roomy")
+    _build(platform, [platform.root / "lake"], out="tight", memory_limit="300MB")  # below two units' need
+    roomy, tight = (read_manifest(platform.root / out)["files"] for out in ("roomy", "tight"))
+    assert len(roomy) > 4 and [f["sha256"] for f in tight] == [f["sha256"] for f in roomy]
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [("lots", "'lots' is not a memory size"), ("1MB", "larger memory_limit")],
+)
+def test_a_memory_limit_that_is_not_a_size_or_too_small_is_a_clear_error(
+    platform: Platform, limit: str, message: str
+) -> None:
+    write_parquet(platform.root / "lake" / "a.parquet", lake_records())
+    with pytest.raises((InputError, BuildError), match=message):
+        _build(platform, [platform.root / "lake"], memory_limit=limit)
+    assert not (platform.root / "out").exists()
