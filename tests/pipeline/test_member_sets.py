@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consentry.ledger import engine, open_store
-from consentry.pipeline import member_sets
-from consentry.pipeline.registry import build_members, builds_for_member, list_builds
+from consentry.pipeline import member_sets, registry
+from consentry.pipeline.registry import BuildRecord, build_members, builds_for_member, list_builds
+from pipeline.lake import GENAI, Platform, t
 
 _ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
 
@@ -25,23 +26,40 @@ def _table(ids: list[str]) -> pa.Table:
 def test_round_trip_and_probes_agree_with_the_set(
     members: list[str], probes: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(member_sets, "ROW_GROUP_MEMBERS", 4)  # many row groups: the probe must pick the right one
-    data = member_sets.encode(_table(members))
-    decoded = member_sets.decode(data)
+    monkeypatch.setattr(member_sets, "CHUNK_MEMBERS", 4)  # many chunks: the probe must pick the right one
+    chunks = member_sets.encode(_table(members))
+    assert len(chunks) == -(-len(members) // 4)
     pairs = sorted(zip(members, range(1, len(members) + 1), strict=True), key=lambda p: p[0].encode())
-    assert decoded.to_pylist() == [{"member_id": m, "records": n} for m, n in pairs]
+    assert member_sets.decode(data for _, data in chunks).to_pylist() == [
+        {"member_id": m, "records": n} for m, n in pairs
+    ]
+    for first, data in chunks:  # each chunk starts with its first id
+        assert member_sets.decode([data]).column("member_id")[0].as_py() == first
     for probe in [*probes, *members[:5]]:
-        assert member_sets.contains(data, probe) == (probe in members), probe
+        assert any(member_sets.contains(data, probe) for _, data in chunks) == (probe in members), probe
 
 
-def test_probe_without_statistics_reads_every_group(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pyarrow.parquet as pq
-
-    sink = pa.BufferOutputStream()
-    pq.write_table(_table(["b", "a", "d", "c"]), sink, row_group_size=2, write_statistics=False)
-    data = bytes(sink.getvalue())
-    assert all(member_sets.contains(data, m) for m in "abcd")
-    assert not member_sets.contains(data, "e")
+def test_probes_pick_the_right_chunk_in_bytewise_order(any_platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids whose bytewise order differs from a linguistic collation, cut into two-member chunks."""
+    monkeypatch.setattr(member_sets, "CHUNK_MEMBERS", 2)
+    store = any_platform.store
+    if store.engine.dialect.name == "postgresql":  # as in a database created with a linguistic collation
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                'ALTER TABLE build_member_chunks ALTER COLUMN first_member_id TYPE varchar(255) COLLATE "und-x-icu"'
+            )
+    ids = ["B", "a", "Z", "ü", "é", "Éa", "b", "_x", "10", "9"]
+    now = t("2025-01-01")
+    for n, members in enumerate([ids, ids[::2]]):
+        record = BuildRecord(f"b-{n}", GENAI, now, now, "/x", "local", {}, "0" * 64, len(members), None)
+        registry.register_pending(store, record, _table(members))
+        registry.mark_complete(store, record.build_id)
+    for n, member in enumerate(ids):
+        expected = ["b-0", "b-1"] if n % 2 == 0 else ["b-0"]
+        assert [b.build_id for b in builds_for_member(store, member)] == expected, member
+    for absent in ["", "A", "c", "zz", "ü0", "\U0010ffff"]:
+        assert builds_for_member(store, absent) == [], absent
+    assert build_members(store, "b-0").column("member_id").to_pylist() == sorted(ids, key=str.encode)
 
 
 def test_the_migration_moves_member_rows_into_sets_and_back(store_url: str) -> None:
@@ -77,6 +95,7 @@ def test_the_migration_moves_member_rows_into_sets_and_back(store_url: str) -> N
     assert builds_for_member(store, "m3") == []
     with store.engine.connect() as conn:
         assert not sa.inspect(conn).has_table("build_members")
+        assert conn.execute(sa.text("SELECT count(*) FROM build_member_chunks")).scalar() == 2
 
     with store.engine.connect().execution_options(**engine.WRITE) as conn, conn.begin():
         cfg = engine._alembic_config()

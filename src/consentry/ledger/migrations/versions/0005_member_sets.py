@@ -1,10 +1,11 @@
-"""Build member sets: one stored value per build instead of one row per member and build.
+"""Build member sets: a few stored chunks per build instead of one row per member and build.
 
 Revision ID: 0005
 Revises: 0002
 Create Date: 2026-11-29
 
-`build_member_sets.data` is Parquet bytes of (member_id, records), sorted by
+`build_member_chunks` holds each build's member set sorted by member_id and
+cut into chunks, each Parquet bytes of (member_id, records) with its first
 member_id (consentry.pipeline.member_sets). The rows of `build_members` move
 into it, build by build, and the table goes; downgrade moves them back.
 """
@@ -26,14 +27,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     from consentry.pipeline.member_sets import encode
 
-    sets = op.create_table(
-        "build_member_sets",
+    chunks = op.create_table(
+        "build_member_chunks",
         sa.Column(
             "build_id",
             sa.String(64),
             sa.ForeignKey("builds.build_id", ondelete="CASCADE"),
             primary_key=True,
         ),
+        sa.Column("first_member_id", sa.String(255), primary_key=True),
         sa.Column("data", sa.LargeBinary, nullable=False),
     )
     conn = op.get_bind()
@@ -49,7 +51,9 @@ def upgrade() -> None:
                 "records": pa.array([r[1] for r in rows], pa.int64()),
             }
         )
-        conn.execute(sets.insert().values(build_id=build_id, data=encode(members)))
+        parts = [{"build_id": build_id, "first_member_id": first, "data": data} for first, data in encode(members)]
+        if parts:
+            conn.execute(chunks.insert(), parts)
     op.drop_index("ix_build_members_member", table_name="build_members")
     op.drop_table("build_members")
 
@@ -70,9 +74,11 @@ def downgrade() -> None:
     )
     op.create_index("ix_build_members_member", "build_members", ["member_id"])
     conn = op.get_bind()
-    sets = sa.table("build_member_sets", sa.column("build_id"), sa.column("data"))
-    for build_id, data in conn.execute(sa.select(sets.c.build_id, sets.c.data)).all():
-        rows = decode(data).to_pylist()
-        if rows:
-            conn.execute(members.insert(), [{"build_id": build_id, **row} for row in rows])
-    op.drop_table("build_member_sets")
+    chunks = sa.table("build_member_chunks", sa.column("build_id"), sa.column("first_member_id"), sa.column("data"))
+    build_ids = conn.execute(sa.select(chunks.c.build_id).distinct()).scalars().all()
+    for build_id in build_ids:
+        query = sa.select(chunks.c.first_member_id, chunks.c.data).where(chunks.c.build_id == build_id)
+        parts = conn.execute(query).all()
+        rows = decode(data for _, data in sorted(parts, key=lambda p: p[0])).to_pylist()
+        conn.execute(members.insert(), [{"build_id": build_id, **row} for row in rows])
+    op.drop_table("build_member_chunks")
