@@ -147,6 +147,23 @@ def _allowed_members(url: str, build_out: Path, key: str, dest: Path) -> None:
     pq.write_table(pa.table({"member_id": ids, "member_key": keys}), dest)
 
 
+def _check_source_order(lake: Path, out: Path) -> None:
+    """Stop unless the build's rows are in source order (files by path, rows as stored): a check at scale."""
+    import duckdb
+
+    con = duckdb.connect()
+    row = con.execute(
+        f"""SELECT count(*) FILTER (WHERE place < previous), count(*) FROM (
+          SELECT place, lag(place) OVER (ORDER BY o.filename, o.file_row_number) AS previous
+          FROM read_parquet('{out}/part-*.parquet', filename = true, file_row_number = true) o
+          JOIN (SELECT record_id, {{'f': filename, 'n': file_row_number}} AS place
+                FROM read_parquet('{lake}/*.parquet', filename = true, file_row_number = true)) USING (record_id))"""
+    ).fetchone()
+    con.close()
+    if row is None or row[0]:
+        raise SystemExit(f"the build's rows are not in source order ({row}: rows out of place, rows): a bug")
+
+
 def _children_cpu() -> float:
     """CPU seconds (user + system) used so far by finished child processes."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -192,6 +209,7 @@ def bench(records: int, members: int, repeat: int) -> dict[str, Any]:
         members_file = work / "allowed.parquet"
         if i == 0:
             _allowed_members(url, out, key, members_file)
+            _check_source_order(lake, out)
         base_out = work / f"baseline-{i}.parquet"
         start, cpu = time.perf_counter(), _children_cpu()
         base = subprocess.run([sys.executable, "-c", _BASELINE, str(lake), str(members_file), str(base_out)],

@@ -88,20 +88,25 @@ def _parquet_group_sql(
                 bad.append(f"({raw} IS NOT NULL AND trim({raw}) <> '' AND {col} IS NULL)")
     for col in pass_through:
         inner.append(f"{ident(col)}" if col in kinds else f"CAST(NULL AS VARCHAR) AS {ident(col)}")
+    row = ", _row" if rows is not None else ""
+    if rows is not None:
+        inner.append("file_row_number AS _row")
     select = ", ".join(inner)
     option, where = _rows_filter(rows)
     return (
         f"SELECT record_id, member_id, kind, visibility, created_at, deleted_at, text"
-        f"{''.join(', ' + ident(c) for c in pass_through)}, ({' OR '.join(bad) or 'FALSE'}) AS _malformed "
+        f"{''.join(', ' + ident(c) for c in pass_through)}, ({' OR '.join(bad) or 'FALSE'}) AS _malformed{row} "
         f"FROM (SELECT {select} FROM read_parquet([{paths}], binary_as_string = false{option}){where})"
     )
 
 
 def _staged_sql(paths: Sequence[Path], pass_through: tuple[str, ...], rows: tuple[int, int] | None = None) -> str:
-    cols = [*_STAGED_COLUMNS, *(ident(c) for c in pass_through)]
+    cols = [*_STAGED_COLUMNS, *(ident(c) for c in pass_through), "_malformed"]
+    if rows is not None:
+        cols.append("file_row_number AS _row")
     option, where = _rows_filter(rows)
     listed = ", ".join(quote_path(p) for p in paths)
-    return f"SELECT {', '.join(cols)}, _malformed FROM read_parquet([{listed}]{option}){where}"
+    return f"SELECT {', '.join(cols)} FROM read_parquet([{listed}]{option}){where}"
 
 
 def records_sql(sources: SourceSet, pass_through: tuple[str, ...]) -> str:
@@ -168,11 +173,15 @@ def plan_units(sources: SourceSet, threads: int) -> list[list[Slice]]:
 
 
 def unit_sql(unit: Sequence[Slice], pass_through: tuple[str, ...]) -> str:
-    """One unit's rows, slice after slice, with the same columns as `records_sql`."""
+    """One unit's rows, slice after slice: the columns of `records_sql`, and where each row is.
+
+    `_slice` (the slice's index in the unit) and `_row` (the row's number in
+    its file) order the rows as stored: `ORDER BY _slice, _row`.
+    """
     parts = [
         _parquet_group_sql([s.source], pass_through, (s.first, s.stop))
         if s.source is not None
         else _staged_sql([s.path], pass_through, (s.first, s.stop))
         for s in unit
     ]
-    return "\nUNION ALL\n".join(parts)
+    return "\nUNION ALL\n".join(f"SELECT *, {n} AS _slice FROM ({part})" for n, part in enumerate(parts))
