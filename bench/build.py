@@ -147,21 +147,32 @@ def _allowed_members(url: str, build_out: Path, key: str, dest: Path) -> None:
     pq.write_table(pa.table({"member_id": ids, "member_key": keys}), dest)
 
 
-def _check_source_order(lake: Path, out: Path) -> None:
-    """Stop unless the build's rows are in source order (files by path, rows as stored): a check at scale."""
-    import duckdb
+_ORDER_CHECK = r"""
+import sys, duckdb
+lake, out = sys.argv[1:3]
+sql = (
+    "SELECT count(*) FILTER (WHERE place < previous), count(*) FROM ("
+    " SELECT place, lag(place) OVER (ORDER BY o.filename, o.file_row_number) AS previous"
+    f" FROM read_parquet('{out}/part-*.parquet', filename = true, file_row_number = true) o"
+    " JOIN (SELECT record_id, {'f': filename, 'n': file_row_number} AS place"
+    f" FROM read_parquet('{lake}/*.parquet', filename = true, file_row_number = true)) USING (record_id))"
+)
+row = duckdb.connect().execute(sql).fetchone()
+print(row[0], row[1])
+"""
 
-    con = duckdb.connect()
-    row = con.execute(
-        f"""SELECT count(*) FILTER (WHERE place < previous), count(*) FROM (
-          SELECT place, lag(place) OVER (ORDER BY o.filename, o.file_row_number) AS previous
-          FROM read_parquet('{out}/part-*.parquet', filename = true, file_row_number = true) o
-          JOIN (SELECT record_id, {{'f': filename, 'n': file_row_number}} AS place
-                FROM read_parquet('{lake}/*.parquet', filename = true, file_row_number = true)) USING (record_id))"""
-    ).fetchone()
-    con.close()
-    if row is None or row[0]:
-        raise SystemExit(f"the build's rows are not in source order ({row}: rows out of place, rows): a bug")
+
+def _check_source_order(lake: Path, out: Path) -> None:
+    """Stop unless the build's rows are in source order (files by path, rows as stored): a check at scale.
+
+    In a child process: the bench's own memory would count in the next children's peak RSS.
+    """
+    proc = subprocess.run([sys.executable, "-c", _ORDER_CHECK, str(lake), str(out)], capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(proc.stderr[-2000:])
+    misplaced, rows = proc.stdout.split()
+    if misplaced != "0":
+        raise SystemExit(f"the build's rows are not in source order: {misplaced} of {rows} rows out of place (a bug)")
 
 
 def _children_cpu() -> float:
