@@ -32,7 +32,7 @@ __all__ = ["DEFAULT_MEMORY_LIMIT", "ENGINES", "BuildPlan", "Decided", "Engine", 
 ENGINES = ("local", "spark")
 
 #: DuckDB's memory limit for a local build. Below about 1.4 GB, a 10M-record write (two units side by
-#: side) made DuckDB hand memory back and fault it in again: ~10 % more CPU. The peak RSS stays ~1.05 GB.
+#: side) made DuckDB hand memory back and fault it in again: ~10 % more CPU. The peak RSS is ~1.3 GB.
 DEFAULT_MEMORY_LIMIT = "1.5GB"
 
 

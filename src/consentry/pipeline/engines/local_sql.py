@@ -4,9 +4,9 @@
 columns, the pass-through columns and `_malformed`. For the write, the sources
 are cut at row-group boundaries into *units* of a few tens of megabytes, in
 source order (Parquet files by path, then staged JSONL/CSV files by path, rows
-as stored); `unit_sql` reads one unit. Each unit is written by one DuckDB
-thread, so its rows keep their order (a hash join's output order is not fixed
-when several threads probe it), and units run side by side on all cores.
+as stored); `unit_sql` reads one unit, with each row's place (`_slice`,
+`_row`) so that the write can sort the unit back into stored order after its
+join (a hash join lets rows drift). Units run side by side on all cores.
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def _parquet_group_sql(
                 bad.append(f"({raw} IS NOT NULL AND trim({raw}) <> '' AND {col} IS NULL)")
     for col in pass_through:
         inner.append(f"{ident(col)}" if col in kinds else f"CAST(NULL AS VARCHAR) AS {ident(col)}")
-    row = ", _row" if rows is not None else ""
-    if rows is not None:
+    row = ""
+    if rows is not None:  # a unit's slice: each row's place in its file
         inner.append("file_row_number AS _row")
+        row = ", _row"
     select = ", ".join(inner)
     option, where = _rows_filter(rows)
     return (
