@@ -39,7 +39,9 @@ def make_store(members: int, db: Path) -> str:
     from consentry.ledger import open_store
 
     if db.exists():
-        open_store(url).close()  # type: ignore[attr-defined]  # upgraded once here, not in a measured run
+        store = open_store(url)  # upgraded once here, not in a measured run
+        store.refresh_member_image()  # as any store that has had a build: the members image is current
+        store.close()  # type: ignore[attr-defined]
         return url
     import duckdb
 
@@ -63,6 +65,7 @@ def make_store(members: int, db: Path) -> str:
         for k, (m, _, _) in enumerate(rows)
         if k % 20 == 3
     )
+    store.refresh_member_image()
     store.close()  # type: ignore[attr-defined]
     return url
 

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from consentry.ledger import engine, open_store
 
 # One table created by each revision after the first.
-LATER_TABLES = {"builds", "build_member_chunks", "service_staff_keys", "store_counters"}
+LATER_TABLES = {"builds", "build_member_chunks", "member_image", "service_staff_keys", "store_counters"}
 
 _PROBE = """
 import json, sys

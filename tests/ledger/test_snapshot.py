@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from consentry.ledger import SNAPSHOT_SCHEMA, Member, NewEvent, SqlStore, snapshot, sql
+from consentry.ledger import SNAPSHOT_SCHEMA, Member, NewEvent, SqlStore, member_image, snapshot, sql
 from consentry.policy import Policy
 from consentry.vocab import CaseStatus, Choice, Source
 
@@ -77,7 +77,7 @@ def test_csv_fast_path_agrees_with_row_by_row(
     chunked = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))
     assert chunked.equals(fast) and fast.num_rows > 2
     monkeypatch.setattr(sql, "build_snapshot", functools.partial(snapshot.build_snapshot, fast=False))
-    monkeypatch.setattr(sql, "fetch_members", functools.partial(snapshot.fetch_members, fast=False))
+    monkeypatch.setattr(member_image, "fetch_members", functools.partial(snapshot.fetch_members, fast=False))
     monkeypatch.setattr(sqlite_store, "_members_cache", None)
     slow = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))
     assert fast.equals(slow)

@@ -70,20 +70,27 @@ def member_rows(given: Iterable[Member]) -> list[dict[str, Any]]:
 
 
 def upsert_members(c: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows; a member already stored is updated to match."""
+    """Insert the rows; a member already stored is updated to match. Every row is stamped with the new generation."""
+    generation = bump_members_generation(c)
+    for row in rows:
+        row["changed_gen"] = generation
     ins = pg_insert(members) if c.dialect.name == "postgresql" else sqlite_insert(members)
     stmt = ins.on_conflict_do_update(
         index_elements=[members.c.member_id],
-        set_={k: ins.excluded[k] for k in ("country", "birth_day", "created_us", "closed_us")},
+        set_={k: ins.excluded[k] for k in ("country", "birth_day", "created_us", "closed_us", "changed_gen")},
     )
     for i in range(0, len(rows), _CHUNK):
         c.execute(stmt, rows[i : i + _CHUNK])
-    bump_members_generation(c)
 
 
-def bump_members_generation(c: Connection) -> None:
-    """Move the members generation on, in the caller's transaction (after any change to members)."""
+def bump_members_generation(c: Connection) -> int:
+    """Move the members generation on, in the caller's transaction (before any change to members); the new one.
+
+    The changed rows are stamped with it (`changed_gen`), which is what lets a
+    reader holding the members as of an older generation fetch only what changed.
+    """
     c.execute(update(store_counters).where(store_counters.c.name == "members").values(value=store_counters.c.value + 1))
+    return members_generation(c)
 
 
 def members_generation(c: Connection) -> int:

@@ -215,6 +215,14 @@ class Store(Protocol):
         """SNAPSHOT_SCHEMA rows for every member, as of `at` and as recorded by `now`."""
         ...
 
+    def maintain_member_image(self) -> bool:
+        """Rewrite the member image if the last members read found it missing or far behind; True if written."""
+        ...
+
+    def refresh_member_image(self) -> bool:
+        """Store the members as they are now as the member image; False if it was already current."""
+        ...
+
     def head(self) -> tuple[int, str]:
         """(number of events, hash of the last event) — "0"*64 for an empty ledger."""
         ...

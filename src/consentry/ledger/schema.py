@@ -15,10 +15,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    text,
 )
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "date_to_day",
     "day_to_date",
     "ledger_head",
+    "member_image",
     "members",
     "metadata",
     "objection_case_purposes",
@@ -54,6 +57,9 @@ members = Table(
     Column("birth_day", Integer, nullable=True),
     Column("created_us", BigInteger, nullable=False),
     Column("closed_us", BigInteger, nullable=True),
+    # The members generation of the row's last change (see member_image).
+    Column("changed_gen", BigInteger, nullable=False, server_default=text("0")),
+    Index("ix_members_changed_gen", "changed_gen"),
 )
 
 consent_events = Table(
@@ -104,6 +110,15 @@ store_counters = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+#: The members table as of one members generation, in Parquet parts (consentry.ledger.member_image).
+member_image = Table(
+    "member_image",
+    metadata,
+    Column("part", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 objection_cases = Table(

@@ -35,6 +35,7 @@ __all__ = ["SQLITE_CHUNK_ROWS", "build_snapshot", "fetch_members", "latest_per_m
 Columns = list[tuple[str, pa.DataType, bool]]
 
 _MEMBERS_SQL = "SELECT member_id, country, birth_day, created_us, closed_us FROM members"
+_CHANGED_MEMBERS_SQL = _MEMBERS_SQL + " WHERE changed_gen > {p}"
 _MEMBERS_COLS: Columns = [
     ("member_id", pa.string(), True),
     ("country", pa.string(), False),
@@ -66,9 +67,15 @@ _CASES_COLS: Columns = [
 ]
 
 
-def fetch_members(c: Connection, *, fast: bool = True) -> pa.Table:
-    """Every member as MEMBERS_SCHEMA, ordered by member_id (bytewise, on every database)."""
-    raw = _fetch(c, _MEMBERS_SQL, (), _MEMBERS_COLS, fast=fast)
+def fetch_members(c: Connection, *, changed_after: int | None = None, fast: bool = True) -> pa.Table:
+    """Every member as MEMBERS_SCHEMA, ordered by member_id (bytewise, on every database).
+
+    `changed_after`: only the members changed in a later generation (see member_image).
+    """
+    if changed_after is None:
+        raw = _fetch(c, _MEMBERS_SQL, (), _MEMBERS_COLS, fast=fast)
+    else:
+        raw = _fetch(c, _CHANGED_MEMBERS_SQL, (changed_after,), _MEMBERS_COLS, fast=fast)
     if raw.num_rows > 1:
         ids = raw.column("member_id").combine_chunks()
         if not pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py():

@@ -29,6 +29,7 @@ from consentry.ledger.chain import verify_rows
 from consentry.ledger.engine import WRITE, foreign_keys, store_error
 from consentry.ledger.facts import read_member_facts
 from consentry.ledger.files import read_events, read_members
+from consentry.ledger.member_image import current_members, save_image
 from consentry.ledger.members import (
     absent_members,
     bump_members_generation,
@@ -48,7 +49,7 @@ from consentry.ledger.protocol import (
     VerifyReport,
 )
 from consentry.ledger.schema import consent_events, ledger_head, members, to_us
-from consentry.ledger.snapshot import build_snapshot, fetch_members
+from consentry.ledger.snapshot import build_snapshot
 from consentry.ledger.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
 from consentry.policy import Policy
 from consentry.timeutil import utc, utcnow
@@ -69,7 +70,7 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._policy_cache: tuple[tuple[int, int], Policy] | None = None
-        self._members_cache: tuple[int, pa.Table] | None = None
+        self._members_cache: tuple[int, pa.Table, bool] | None = None  # (generation, members, image due)
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         self._sqlite = engine.dialect.name == "sqlite"
         self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
@@ -228,10 +229,14 @@ class SqlStore:
     def close_account(self, member_id: str, at: datetime) -> Member:
         """Record that the member's account was closed at `at`."""
         with self._write() as c:
-            done = c.execute(update(members).where(members.c.member_id == member_id).values(closed_us=to_us(utc(at))))
+            generation = bump_members_generation(c)
+            done = c.execute(
+                update(members)
+                .where(members.c.member_id == member_id)
+                .values(closed_us=to_us(utc(at)), changed_gen=generation)
+            )
             if done.rowcount != 1:
                 raise NotFoundError(f"no member {member_id!r}; import the members file first")
-            bump_members_generation(c)
         return self.member(member_id)
 
     def members_table(self) -> pa.Table:
@@ -240,14 +245,33 @@ class SqlStore:
             return self._members_arrow(c)
 
     def _members_arrow(self, c: Connection) -> pa.Table:
-        """The members as Arrow, from memory while the stored generation is the one loaded."""
+        """The members as Arrow, from memory while the stored generation is the one loaded, else via the image."""
         generation = members_generation(c)
         cached = self._members_cache
         if cached is not None and cached[0] == generation:
             return cached[1]
-        table = fetch_members(c)
-        self._members_cache = (generation, table)
+        table, due = current_members(c, generation)
+        self._members_cache = (generation, table, due)
         return table
+
+    def maintain_member_image(self) -> bool:
+        """Rewrite the member image from the members read last, if they found it missing or far behind."""
+        cached = self._members_cache
+        if cached is None or not cached[2]:
+            return False
+        generation, table, _ = cached
+        with self._write() as c:
+            written = save_image(c, generation, table)
+        self._members_cache = (generation, table, False)
+        return written
+
+    def refresh_member_image(self) -> bool:
+        """Store the members as they are now as the member image; False if it was already current."""
+        with self._read(consistent=True) as c:
+            generation = members_generation(c)
+            table = self._members_arrow(c)
+        with self._write() as c:
+            return save_image(c, generation, table)
 
     # ------------------------------------------------------------------ consent ledger
 

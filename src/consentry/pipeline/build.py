@@ -274,6 +274,7 @@ def _record(
 def _verdicts(ctx: _Context) -> pa.Table:
     """Every member's verdict for the purpose, as of T, decided now (the snapshot is dropped on return)."""
     snapshot = ctx.store.snapshot(ctx.purpose, ctx.as_of, ctx.now)
+    ctx.store.maintain_member_image()  # the next build reads the members from it
     return decide_members(ctx.policy, ctx.purpose, snapshot, at=ctx.as_of, now=ctx.now)
 
 

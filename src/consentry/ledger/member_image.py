@@ -1,0 +1,87 @@
+"""The member image: the members table kept in the store as Parquet, so a snapshot need not fetch every row.
+
+Every change to the members table moves the members generation on and stamps
+the rows it changes with it (`members.changed_gen`). The image is the whole
+table as of one generation I, as parts of PART_MEMBERS members in member_id
+order (bytewise), each an Arrow IPC stream compressed with zstd (read back
+without decoding: ~0.04 s a million members, against ~0.09 s for Parquet, whose
+reader also imports pandas). A reader whose transaction sees generation G ≥ I
+reads the image, fetches only the rows stamped after I, and puts them in place
+of their image rows: exactly the members as of G, since members are never
+deleted and a change commits together with its stamp and its generation.
+
+Fetching a million member rows costs ~0.8 s on SQLite; reading the image
+~0.05 s. The image is rewritten (by a build, or `refresh_member_image`) once
+the rows changed since it pass REFRESH_ROWS or a fiftieth of the members, so a
+snapshot merges a bounded number of rows while the rewrite stays rare.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+from sqlalchemy import Connection, delete, insert, select
+
+from consentry.ledger.schema import member_image
+from consentry.ledger.snapshot import fetch_members
+
+__all__ = ["PART_MEMBERS", "REFRESH_ROWS", "current_members", "load_image", "merge", "refresh_due", "save_image"]
+
+#: Members per stored part (a part of a million members is ~7 MB).
+PART_MEMBERS = 1 << 20
+
+#: Changed rows a reader may merge before the image is due to be rewritten (at least; or a fiftieth of the members).
+REFRESH_ROWS = 20_000
+
+
+def load_image(c: Connection) -> tuple[int, pa.Table] | None:
+    """(generation, members) as stored in the caller's transaction; None if there is no image."""
+    rows = c.execute(select(member_image.c.generation, member_image.c.data).order_by(member_image.c.part)).all()
+    if not rows:
+        return None
+    generations = {int(r.generation) for r in rows}
+    if len(generations) != 1:  # parts are written in one transaction: a mixed image is a damaged one
+        return None
+    parts = [ipc.open_stream(r.data).read_all() for r in rows]
+    return generations.pop(), pa.concat_tables(parts).combine_chunks()
+
+
+def save_image(c: Connection, generation: int, members: pa.Table) -> bool:
+    """Store `members` (sorted by member_id) as the image of `generation`, unless one as new is; True if stored."""
+    stored = c.execute(select(member_image.c.generation).limit(1)).scalar()
+    if stored is not None and int(stored) >= generation:
+        return False
+    c.execute(delete(member_image))
+    parts = []
+    for part, first in enumerate(range(0, max(members.num_rows, 1), PART_MEMBERS)):
+        sink = pa.BufferOutputStream()
+        with ipc.new_stream(sink, members.schema, options=ipc.IpcWriteOptions(compression="zstd")) as stream:
+            stream.write_table(members.slice(first, PART_MEMBERS))
+        parts.append({"part": part, "generation": generation, "data": sink.getvalue().to_pybytes()})
+    c.execute(insert(member_image), parts)
+    return True
+
+
+def merge(image: pa.Table, changed: pa.Table) -> pa.Table:
+    """The image with each changed member's row in place of theirs (new members added), in member_id order."""
+    if changed.num_rows == 0:
+        return image
+    kept = image.filter(pc.invert(pc.is_in(image.column("member_id"), value_set=changed.column("member_id"))))
+    merged = pa.concat_tables([kept, changed.cast(image.schema)]).combine_chunks()
+    return merged.sort_by([("member_id", "ascending")])
+
+
+def refresh_due(members: int, changed: int) -> bool:
+    """Whether the image should be rewritten, given how many of the members changed since it."""
+    return changed >= max(REFRESH_ROWS, members // 50)
+
+
+def current_members(c: Connection, generation: int) -> tuple[pa.Table, bool]:
+    """The members as of the caller's transaction (which sees `generation`); and whether to rewrite the image."""
+    image = load_image(c)
+    if image is None or image[0] > generation:  # none yet, or written after this transaction began
+        return fetch_members(c), image is None
+    changed = fetch_members(c, changed_after=image[0])
+    table = merge(image[1], changed)
+    return table, refresh_due(table.num_rows, changed.num_rows)
