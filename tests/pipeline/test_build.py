@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from consentry.errors import BuildError, InputError
+from consentry.ledger import member_image
 from consentry.pipeline import build, read_manifest
 from consentry.pipeline.keys import member_key
 from consentry.vocab import ReasonCode
@@ -22,6 +23,7 @@ from pipeline.lake import (
     EXPECTED,
     GENAI,
     KEY,
+    MEMBERS,
     Platform,
     lake_records,
     record,
@@ -194,6 +196,21 @@ def test_a_withdrawal_recorded_after_the_build_moment_wins_on_the_next_build(pla
     assert after["counts"]["included"] == before["counts"]["included"] - 1
     assert after["counts"]["excluded"]["OPTED_OUT"] == before["counts"]["excluded"]["OPTED_OUT"] + 1
     assert after["members_digest"] != before["members_digest"]
+
+
+def test_a_closure_after_a_build_is_read_through_the_member_image_it_left(any_platform: Platform) -> None:
+    src = write_parquet(any_platform.root / "lake.parquet", lake_records())
+    _build(any_platform, [src], out="before")
+    with any_platform.store.engine.connect() as c:
+        image = member_image.load_image(c)  # the first build found none and wrote it
+        assert image is not None and image[1].num_rows == len(MEMBERS)
+    any_platform.store.close_account("ok_br", t("2025-08-01"))
+    _build(any_platform, [src], out="after")
+    before, after = read_manifest(any_platform.root / "before"), read_manifest(any_platform.root / "after")
+    moved = after["counts"]["excluded"]["ACCOUNT_CLOSED"] - before["counts"]["excluded"]["ACCOUNT_CLOSED"]
+    assert moved > 0 and after["counts"]["included"] < before["counts"]["included"]
+    assert member_key(KEY, "ok_br") in _read(any_platform.root / "before").column("member_key").to_pylist()
+    assert member_key(KEY, "ok_br") not in _read(any_platform.root / "after").column("member_key").to_pylist()
 
 
 def test_existing_out_is_refused_without_force(platform: Platform) -> None:
