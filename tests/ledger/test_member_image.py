@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -152,4 +153,26 @@ def test_the_migration_stamps_stored_members_and_downgrades(store_url: str) -> N
         assert not sa.inspect(conn).has_table("member_image")
         assert "changed_gen" not in {col["name"] for col in sa.inspect(conn).get_columns("members")}
         assert conn.execute(sa.text("SELECT count(*) FROM members")).scalar() == 2
+        assert conn.execute(sa.text("SELECT name FROM store_counters")).scalars().all() == ["members"]
     store.close()
+
+
+def test_stores_rewriting_the_image_at_once_leave_one_image(store_url: str, store: SqlStore, reader: SqlStore) -> None:
+    errors: list[BaseException] = []
+
+    def refresh(s: SqlStore) -> None:
+        try:
+            s.refresh_member_image()
+        except BaseException as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    for round_ in range(8):
+        store.add_members([Member(f"m{round_}-{i}", "US", None, CREATED) for i in range(50)])
+        threads = [threading.Thread(target=refresh, args=(s,)) for s in (store, reader)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert not errors, errors
+        image = _image(store)
+        assert image is not None and image[1].equals(_stored(store))

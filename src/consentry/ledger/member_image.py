@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 from sqlalchemy import Connection, delete, insert, select
 
-from consentry.ledger.schema import member_image
+from consentry.ledger.schema import member_image, store_counters
 from consentry.ledger.snapshot import fetch_members
 
 __all__ = ["PART_MEMBERS", "REFRESH_ROWS", "current_members", "load_image", "merge", "refresh_due", "save_image"]
@@ -49,6 +49,9 @@ def load_image(c: Connection) -> tuple[int, pa.Table] | None:
 
 def save_image(c: Connection, generation: int, members: pa.Table) -> bool:
     """Store `members` (sorted by member_id) as the image of `generation`, unless one as new is; True if stored."""
+    # One writer at a time: two would both find no image and insert the same parts (PostgreSQL locks the
+    # counter row until commit; SQLite's write transaction already holds the database).
+    c.execute(select(store_counters.c.value).where(store_counters.c.name == "member_image").with_for_update())
     stored = c.execute(select(member_image.c.generation).limit(1)).scalar()
     if stored is not None and int(stored) >= generation:
         return False

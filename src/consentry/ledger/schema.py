@@ -104,7 +104,8 @@ ledger_head = Table(
 )
 
 #: Named counters; "members" moves on with every change to the members table,
-#: in the same transaction, so a reader can tell whether its cached copy is current.
+#: in the same transaction, so a reader can tell whether its cached copy is current;
+#: "member_image" is the row writers of the member image lock (its value is unused).
 store_counters = Table(
     "store_counters",
     metadata,

@@ -8,7 +8,8 @@ Create Date: 2026-11-29
 row's last change; rows already stored get 0. `member_image` holds the members
 table as of one generation, as Parquet parts (consentry.ledger.member_image);
 it starts empty, and the first snapshot after the upgrade reads the members
-table whole, as before.
+table whole, as before. Writers of the image lock the store_counters row
+"member_image", one at a time.
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ def upgrade() -> None:
         sa.Column("generation", sa.BigInteger, nullable=False),
         sa.Column("data", sa.LargeBinary, nullable=False),
     )
+    # The row image writers lock, one at a time (its value is not used).
+    counters = sa.table("store_counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger))
+    op.bulk_insert(counters, [{"name": "member_image", "value": 0}])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM store_counters WHERE name = 'member_image'")
     op.drop_table("member_image")
     op.drop_index("ix_members_changed_gen", table_name="members")
     op.drop_column("members", "changed_gen")  # SQLite 3.35+ drops a column in place
