@@ -1,4 +1,4 @@
-"""The member image: the members table kept in the store as Parquet, so a snapshot need not fetch every row.
+"""The member image: the members table kept in the store as Arrow, so a snapshot need not fetch every row.
 
 Every change to the members table moves the members generation on and stamps
 the rows it changes with it (`members.changed_gen`). The image is the whole

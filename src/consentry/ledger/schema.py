@@ -113,7 +113,7 @@ store_counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-#: The members table as of one members generation, in Parquet parts (consentry.ledger.member_image).
+#: The members table as of one members generation, in Arrow IPC parts (consentry.ledger.member_image).
 member_image = Table(
     "member_image",
     metadata,

@@ -6,7 +6,7 @@ Create Date: 2026-11-29
 
 `members.changed_gen` holds the members generation (store_counters) of the
 row's last change; rows already stored get 0. `member_image` holds the members
-table as of one generation, as Parquet parts (consentry.ledger.member_image);
+table as of one generation, as Arrow IPC parts (consentry.ledger.member_image);
 it starts empty, and the first snapshot after the upgrade reads the members
 table whole, as before. Writers of the image lock the store_counters row
 "member_image", one at a time.
