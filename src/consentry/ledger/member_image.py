@@ -12,8 +12,9 @@ deleted and a change commits together with its stamp and its generation.
 
 Fetching a million member rows costs ~0.8 s on SQLite; reading the image
 ~0.05 s. The image is rewritten (by a build, or `refresh_member_image`) once
-the rows changed since it pass REFRESH_ROWS or a fiftieth of the members, so a
-snapshot merges a bounded number of rows while the rewrite stays rare.
+the rows changed since it reach the larger of REFRESH_ROWS and a fiftieth of
+the members, so a snapshot merges a bounded number of rows while the rewrite
+stays rare.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = ["PART_MEMBERS", "REFRESH_ROWS", "current_members", "load_image", "mer
 #: Members per stored part (a part of a million members is ~7 MB).
 PART_MEMBERS = 1 << 20
 
-#: Changed rows a reader may merge before the image is due to be rewritten (at least; or a fiftieth of the members).
+#: Changed rows a reader merges before the image is due to be rewritten (or a fiftieth of the members, if more).
 REFRESH_ROWS = 20_000
 
 
