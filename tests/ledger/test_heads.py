@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from alembic import command
 from alembic.script import ScriptDirectory
+from migrating import migrated
 from sqlalchemy import inspect, text
 
 from consentry.ledger import engine, open_store
@@ -52,10 +52,8 @@ def test_a_new_database_is_migrated_and_an_up_to_date_one_opened_without_alembic
 def test_a_database_behind_the_heads_is_upgraded(store_url: str) -> None:
     # A store created when only the first revision existed.
     eng = engine.create_store_engine(store_url)
-    with eng.connect().execution_options(**engine.WRITE) as conn, conn.begin():
-        cfg = engine._alembic_config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    with migrated(eng, "upgrade", "0001"):
+        pass
     with eng.connect() as conn:
         assert engine._current_heads(conn) == {"0001"}
         assert not LATER_TABLES & set(inspect(conn).get_table_names())

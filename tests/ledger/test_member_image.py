@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migrating import migrated
 
 from consentry.ledger import Member, SqlStore, engine, member_image, open_store
 from consentry.ledger.members import members_generation
@@ -130,10 +130,7 @@ def test_an_image_in_parts_reads_back_in_order(ready: SqlStore, monkeypatch: pyt
 
 def test_the_migration_stamps_stored_members_and_downgrades(store_url: str) -> None:
     eng = engine.create_store_engine(store_url)
-    with eng.connect().execution_options(**engine.WRITE) as conn, conn.begin():
-        cfg = engine._alembic_config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0004")
+    with migrated(eng, "upgrade", "0004") as conn:
         conn.execute(
             sa.text("INSERT INTO members (member_id, country, birth_day, created_us) VALUES ('m1', 'US', 7000, 0)")
         )
@@ -146,10 +143,7 @@ def test_the_migration_stamps_stored_members_and_downgrades(store_url: str) -> N
     assert store.refresh_member_image() is True
     assert store.members_table().column("member_id").to_pylist() == ["m1", "m2"]
 
-    with store.engine.connect().execution_options(**engine.WRITE) as conn, conn.begin():
-        cfg = engine._alembic_config()
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0004")
+    with migrated(store.engine, "downgrade", "0004") as conn:
         assert not sa.inspect(conn).has_table("member_image")
         assert "changed_gen" not in {col["name"] for col in sa.inspect(conn).get_columns("members")}
         assert conn.execute(sa.text("SELECT count(*) FROM members")).scalar() == 2

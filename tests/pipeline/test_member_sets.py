@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migrating import migrated
 
 from consentry.ledger import engine, open_store
 from consentry.pipeline import member_sets, registry
@@ -64,10 +64,7 @@ def test_probes_pick_the_right_chunk_in_bytewise_order(any_platform: Platform, m
 
 def test_the_migration_moves_member_rows_into_sets_and_back(store_url: str) -> None:
     eng = engine.create_store_engine(store_url)
-    with eng.connect().execution_options(**engine.WRITE) as conn, conn.begin():
-        cfg = engine._alembic_config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+    with migrated(eng, "upgrade", "0002") as conn:
         for n, build_id in enumerate(["b-1", "b-2"]):
             conn.execute(
                 sa.text(
@@ -97,10 +94,7 @@ def test_the_migration_moves_member_rows_into_sets_and_back(store_url: str) -> N
         assert not sa.inspect(conn).has_table("build_members")
         assert conn.execute(sa.text("SELECT count(*) FROM build_member_chunks")).scalar() == 2
 
-    with store.engine.connect().execution_options(**engine.WRITE) as conn, conn.begin():
-        cfg = engine._alembic_config()
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002")
+    with migrated(store.engine, "downgrade", "0002") as conn:
         back = conn.execute(sa.text("SELECT build_id, member_id, records FROM build_members")).all()
     assert sorted(tuple(r) for r in back) == sorted(rows)
     store.close()

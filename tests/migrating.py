@@ -1,0 +1,22 @@
+"""Test helper: move a store's database to a revision with Alembic, then use it in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from alembic import command
+from sqlalchemy import Connection, Engine
+
+from consentry.ledger import engine
+
+
+@contextmanager
+def migrated(eng: Engine, direction: Literal["upgrade", "downgrade"], revision: str) -> Iterator[Connection]:
+    """Upgrade or downgrade to `revision` in one write transaction, and hand over its connection."""
+    with eng.connect().execution_options(**engine.WRITE) as conn, conn.begin():
+        cfg = engine._alembic_config()
+        cfg.attributes["connection"] = conn
+        getattr(command, direction)(cfg, revision)
+        yield conn
