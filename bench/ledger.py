@@ -91,6 +91,33 @@ def run(store: SqlStore, label: str, n: int, repeat: int, snapshots: bool) -> No
     print(f"[{label}] snapshot x3 purposes: median {statistics.median(totals):.2f} s (runs: {runs})")
 
 
+def members_reads(url: str, label: str) -> None:
+    """Time reading every member in a new store object: whole, through the member image, and image + changes."""
+
+    def read() -> float:
+        fresh = open_store(url)  # nothing in memory yet, as in a new process
+        t0 = time.perf_counter()
+        fresh.members_table()
+        dt = time.perf_counter() - t0
+        fresh.close()
+        return dt
+
+    whole = read()
+    store = open_store(url)
+    t0 = time.perf_counter()
+    store.refresh_member_image()
+    written = time.perf_counter() - t0
+    imaged = read()
+    changed = [Member(m.member_id, "CA", m.birth_date, m.created_at) for m in _members(10_000)]
+    store.add_members(changed)
+    store.close()
+    merged = read()
+    print(
+        f"[{label}] members read: whole {whole:.2f} s, through the image {imaged:.2f} s, "
+        f"image + 10,000 changed {merged:.2f} s (image written in {written:.2f} s)"
+    )
+
+
 def main() -> None:
     """Parse options and run the SQLite (and, if configured, PostgreSQL) benchmarks."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,6 +130,7 @@ def main() -> None:
         store = open_store(f"sqlite:///{d}/bench.db")
         run(store, "sqlite", n, args.repeat, snapshots=True)
         store.close()
+        members_reads(f"sqlite:///{d}/bench.db", "sqlite")
     pg = os.environ.get("CONSENTRY_TEST_PG_URL")
     if pg:
         schema = f"bench_{secrets.token_hex(4)}"
@@ -114,6 +142,7 @@ def main() -> None:
             store = open_store(url.render_as_string(hide_password=False))
             run(store, "postgresql", n, 1, snapshots=True)
             store.close()
+            members_reads(url.render_as_string(hide_password=False), "postgresql")
         finally:
             with admin.begin() as c:
                 c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

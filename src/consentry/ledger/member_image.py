@@ -68,12 +68,18 @@ def save_image(c: Connection, generation: int, members: pa.Table) -> bool:
 
 
 def merge(image: pa.Table, changed: pa.Table) -> pa.Table:
-    """The image with each changed member's row in place of theirs (new members added), in member_id order."""
+    """The image with each changed member's row in place of theirs (new members added), in member_id order.
+
+    One sort of the ids and one `take` of the rows: filtering, concatenating and
+    sorting the rows in turn copied a million members three times (0.3 s).
+    """
     if changed.num_rows == 0:
         return image
-    kept = image.filter(pc.invert(pc.is_in(image.column("member_id"), value_set=changed.column("member_id"))))
-    merged = pa.concat_tables([kept, changed.cast(image.schema)]).combine_chunks()
-    return merged.sort_by([("member_id", "ascending")])
+    both = pa.concat_tables([image, changed.cast(image.schema)])
+    replaced = pc.is_in(image.column("member_id"), value_set=changed.column("member_id"))
+    keep = pa.chunked_array([*pc.invert(replaced).chunks, pa.nulls(changed.num_rows, pa.bool_()).fill_null(True)])
+    order = pc.sort_indices(both.column("member_id"))
+    return both.take(order.filter(keep.take(order))).combine_chunks()
 
 
 def refresh_due(members: int, changed: int) -> bool:
