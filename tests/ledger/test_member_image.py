@@ -119,6 +119,16 @@ def test_an_image_newer_than_the_reader_or_damaged_is_not_used(ready: SqlStore) 
     assert table.equals(_stored(ready)) and due
 
 
+def test_a_member_deleted_by_hand_is_not_kept_alive_by_the_image(ready: SqlStore, reader: SqlStore) -> None:
+    ready.refresh_member_image()
+    with ready.engine.begin() as c:  # nothing in consentry deletes members; a database administrator might
+        c.execute(sa.text("DELETE FROM members WHERE member_id = 'm2'"))
+    assert reader.members_table().column("member_id").to_pylist() == ["m1", "m3"]
+    assert reader.maintain_member_image() is True  # and the image is rewritten without them
+    image = _image(ready)
+    assert image is not None and image[1].equals(_stored(ready))
+
+
 def test_an_image_in_parts_reads_back_in_order(ready: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(member_image, "PART_MEMBERS", 2)
     ready.refresh_member_image()
