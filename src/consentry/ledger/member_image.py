@@ -12,8 +12,8 @@ deleted and a change commits together with its stamp and its generation. (A
 member deleted by hand would stay in the image: a reader whose merge does not
 count as many members as the table reads the table whole instead.)
 
-Fetching a million member rows costs ~0.8 s on SQLite; reading the image
-~0.05 s. The image is rewritten (by a build, or `refresh_member_image`) once
+Fetching a million member rows costs 0.65–0.8 s on SQLite; reading the image
+0.01–0.04 s. The image is rewritten (by a build, or `refresh_member_image`) once
 the rows changed since it reach the larger of REFRESH_ROWS and a fiftieth of
 the members, so a snapshot merges a bounded number of rows while the rewrite
 stays rare.
