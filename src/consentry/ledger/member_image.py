@@ -3,9 +3,9 @@
 Every change to the members table moves the members generation on and stamps
 the rows it changes with it (`members.changed_gen`). The image is the whole
 table as of one generation I, as parts of PART_MEMBERS members in member_id
-order (bytewise), each an Arrow IPC stream compressed with zstd (read back
-without decoding: ~0.04 s a million members, against ~0.09 s for Parquet, whose
-reader also imports pandas). A reader whose transaction sees generation G ≥ I
+order (bytewise), each an Arrow IPC stream compressed with zstd (read back in
+~0.04 s a million members, against ~0.09 s for Parquet, whose reader also
+imports pandas). A reader whose transaction sees generation G ≥ I
 reads the image, fetches only the rows stamped after I, and puts them in place
 of their image rows: exactly the members as of G, since members are never
 deleted and a change commits together with its stamp and its generation. (A
@@ -50,8 +50,8 @@ def load_image(c: Connection) -> tuple[int, pa.Table] | None:
     return generations.pop(), pa.concat_tables(parts).combine_chunks()
 
 
-def save_image(c: Connection, generation: int, members: pa.Table) -> bool:
-    """Store `members` (sorted by member_id) as the image of `generation`, unless it or a newer one is; True if so."""
+def save_image(c: Connection, generation: int, table: pa.Table) -> bool:
+    """Store `table` (all members, by id) as the image of `generation`, unless it or a newer one is; True if so."""
     # One writer at a time: two would both find no image and insert the same parts (PostgreSQL locks the
     # counter row until commit; SQLite's write transaction already holds the database).
     c.execute(select(store_counters.c.value).where(store_counters.c.name == "member_image").with_for_update())
@@ -60,14 +60,14 @@ def save_image(c: Connection, generation: int, members: pa.Table) -> bool:
         return False
     if stored is not None and int(stored) == generation:
         current = load_image(c)  # the same generation: current, unless damaged or short of a member deleted by hand
-        if current is not None and current[1].num_rows == members.num_rows:
+        if current is not None and current[1].num_rows == table.num_rows:
             return False
     c.execute(delete(member_image))
     parts = []
-    for part, first in enumerate(range(0, max(members.num_rows, 1), PART_MEMBERS)):
+    for part, first in enumerate(range(0, max(table.num_rows, 1), PART_MEMBERS)):
         sink = pa.BufferOutputStream()
-        with ipc.new_stream(sink, members.schema, options=ipc.IpcWriteOptions(compression="zstd")) as stream:
-            stream.write_table(members.slice(first, PART_MEMBERS))
+        with ipc.new_stream(sink, table.schema, options=ipc.IpcWriteOptions(compression="zstd")) as stream:
+            stream.write_table(table.slice(first, PART_MEMBERS))
         parts.append({"part": part, "generation": generation, "data": sink.getvalue().to_pybytes()})
     c.execute(insert(member_image), parts)
     return True
