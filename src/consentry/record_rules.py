@@ -73,6 +73,21 @@ def _kinds_and_visibility(policy: Policy, purpose: str, at: datetime, records: s
     return kinds, f"{records}.visibility IN ({_in_list([v.value for v in rule.visibility])})"
 
 
+def _record_conditions(
+    policy: Policy, purpose: str, at: datetime, now: datetime, records: str, dialect: Dialect
+) -> dict[str, str]:
+    """Per record class but OK, the SQL condition over `records` that puts a record in it (checked in this order)."""
+    r = records
+    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
+    return {
+        "MALFORMED": f"{r}._malformed",
+        "CREATED_AFTER_AS_OF": f"{r}.created_at > {instant_sql(at, dialect)}",
+        "CATEGORY_EXCLUDED": f"{r}.kind IS NULL OR NOT ({kinds})",
+        "VISIBILITY_EXCLUDED": f"{r}.visibility IS NULL OR NOT ({vis})",
+        "RECORD_DELETED": f"{r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {instant_sql(now, dialect)}",
+    }
+
+
 def record_class_sql(
     policy: Policy,
     purpose: str,
@@ -87,16 +102,9 @@ def record_class_sql(
     `records` needs member_id, kind, visibility, created_at and deleted_at
     (timestamps with time zone) and a boolean `_malformed`.
     """
-    r = records
-    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
-    return f"""CASE
-  WHEN {r}._malformed THEN 'MALFORMED'
-  WHEN {r}.created_at > {instant_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
-  WHEN {r}.kind IS NULL OR NOT ({kinds}) THEN 'CATEGORY_EXCLUDED'
-  WHEN {r}.visibility IS NULL OR NOT ({vis}) THEN 'VISIBILITY_EXCLUDED'
-  WHEN {r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {instant_sql(now, dialect)} THEN 'RECORD_DELETED'
-  ELSE 'OK'
-END"""
+    conditions = _record_conditions(policy, purpose, at, now, records, dialect)
+    whens = "".join(f"\n  WHEN {cond} THEN '{c}'" for c, cond in conditions.items())
+    return f"CASE{whens}\n  ELSE 'OK'\nEND"
 
 
 def class_reason_sql(record_class: str, members: str = "m") -> str:
@@ -137,17 +145,16 @@ def record_reason_sql(
     `_malformed`. The same as `class_reason_sql` of `record_class_sql`, in one
     flat CASE.
     """
-    r, m = records, members
-    kinds, vis = _kinds_and_visibility(policy, purpose, at, r)
+    f, m = _record_conditions(policy, purpose, at, now, records, dialect), members
     return f"""CASE
-  WHEN {r}._malformed THEN 'MALFORMED'
-  WHEN {r}.created_at > {instant_sql(at, dialect)} THEN 'CREATED_AFTER_AS_OF'
+  WHEN {f["MALFORMED"]} THEN 'MALFORMED'
+  WHEN {f["CREATED_AFTER_AS_OF"]} THEN 'CREATED_AFTER_AS_OF'
   WHEN {m}.member_id IS NULL THEN 'UNKNOWN_MEMBER'
   WHEN {m}.gate_reason IS NOT NULL THEN {m}.gate_reason
-  WHEN {r}.kind IS NULL OR NOT ({kinds}) THEN 'CATEGORY_EXCLUDED'
-  WHEN {r}.visibility IS NULL OR NOT ({vis}) THEN 'VISIBILITY_EXCLUDED'
+  WHEN {f["CATEGORY_EXCLUDED"]} THEN 'CATEGORY_EXCLUDED'
+  WHEN {f["VISIBILITY_EXCLUDED"]} THEN 'VISIBILITY_EXCLUDED'
   WHEN {m}.closed THEN 'ACCOUNT_CLOSED'
-  WHEN {r}.deleted_at IS NOT NULL AND {r}.deleted_at <= {instant_sql(now, dialect)} THEN 'RECORD_DELETED'
+  WHEN {f["RECORD_DELETED"]} THEN 'RECORD_DELETED'
   WHEN {m}.consent_reason IS NOT NULL THEN {m}.consent_reason
   ELSE 'ALLOWED'
 END"""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -24,6 +25,7 @@ __all__ = [
     "member_from_row",
     "member_rows",
     "members_generation",
+    "sorted_by_member_id",
     "upsert_members",
 ]
 
@@ -38,6 +40,15 @@ MEMBERS_SCHEMA = pa.schema(
         ("closed_at", ARROW_TS),
     ]
 )
+
+
+def sorted_by_member_id(table: pa.Table) -> pa.Table:
+    """`table` in member_id order (bytewise, as Arrow sorts strings); sorted only if it is not already."""
+    if table.num_rows > 1:
+        ids = table.column("member_id").combine_chunks()
+        if not pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py():
+            return table.sort_by([("member_id", "ascending")])
+    return table
 
 
 def member_rows(given: Iterable[Member]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from sqlalchemy import Connection
 
-from consentry.ledger.members import MEMBERS_SCHEMA
+from consentry.ledger.members import MEMBERS_SCHEMA, sorted_by_member_id
 from consentry.ledger.protocol import SNAPSHOT_SCHEMA
 from consentry.timeutil import ARROW_TS
 
@@ -76,10 +76,7 @@ def fetch_members(c: Connection, *, changed_after: int | None = None, fast: bool
         raw = _fetch(c, _MEMBERS_SQL, (), _MEMBERS_COLS, fast=fast)
     else:
         raw = _fetch(c, _CHANGED_MEMBERS_SQL, (changed_after,), _MEMBERS_COLS, fast=fast)
-    if raw.num_rows > 1:
-        ids = raw.column("member_id").combine_chunks()
-        if not pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py():
-            raw = raw.sort_by([("member_id", "ascending")])
+    raw = sorted_by_member_id(raw)
     return pa.table(
         [
             raw.column("member_id").combine_chunks(),

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from consentry.ledger.members import sorted_by_member_id
+
 __all__ = ["CHUNK_MEMBERS", "MEMBER_SET_SCHEMA", "contains", "decode", "encode"]
 
 MEMBER_SET_SCHEMA = pa.schema([pa.field("member_id", pa.string(), nullable=False), pa.field("records", pa.int64())])
@@ -32,11 +34,7 @@ CHUNK_MEMBERS = 16_384
 
 def encode(members: pa.Table) -> list[tuple[str, bytes]]:
     """`members` (member_id, records) sorted by member_id and cut into chunks: (first member_id, Parquet bytes)."""
-    table = members.select(MEMBER_SET_SCHEMA.names).cast(MEMBER_SET_SCHEMA).combine_chunks()
-    if table.num_rows > 1:
-        ids = table.column("member_id").chunks[0]
-        if not pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py():
-            table = table.sort_by([("member_id", "ascending")])
+    table = sorted_by_member_id(members.select(MEMBER_SET_SCHEMA.names).cast(MEMBER_SET_SCHEMA))
     chunks = []
     for start in range(0, table.num_rows, CHUNK_MEMBERS):
         part = table.slice(start, CHUNK_MEMBERS)
