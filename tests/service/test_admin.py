@@ -10,10 +10,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentry import member_view, staff_view
 from consentry.ledger import SqlStore
 from consentry.pipeline import build
-from consentry.service import StaffRole
+from consentry.service import StaffRole, member_actions, staff_actions
 
 from .conftest import CLOCK
 
@@ -21,7 +20,7 @@ StaffKey = Callable[[StaffRole], dict[str, str]]
 
 
 def _file(store: SqlStore, member: str, purpose: str, days_ago: int) -> str:
-    return member_view.file_objection(store, member, [purpose], CLOCK - timedelta(days=days_ago)).case_id
+    return member_actions.file_objection(store, member, [purpose], CLOCK - timedelta(days=days_ago)).case_id
 
 
 def test_queue_sorted_by_due_date_with_overdue_marked(app: FastAPI, svc_store: SqlStore, staff_key: StaffKey) -> None:
@@ -60,7 +59,7 @@ def test_decide_and_extend_rules(app: FastAPI, svc_store: SqlStore, staff_key: S
 
 
 def test_policy_timeline_shows_region_changes(svc_store: SqlStore) -> None:
-    entries = staff_view.policy_timeline(svc_store.policy(), CLOCK)
+    entries = staff_actions.policy_timeline(svc_store.policy(), CLOCK)
     assert [e.version for e in entries] == ["2024-06-01", "2024-11-20", "2025-11-03"]
     assert [e.in_effect for e in entries] == [False, True, False]
     assert entries[1].added == ("genai_training",)
@@ -95,7 +94,7 @@ def test_publish_needs_publisher_and_refuses_changing_a_version(
 
 
 def test_replay_gives_decision_and_evidence(app: FastAPI, svc_store: SqlStore, staff_key: StaffKey) -> None:
-    event = member_view.set_choice(svc_store, "us-alice", "genai_training", False, CLOCK)
+    event = member_actions.set_choice(svc_store, "us-alice", "genai_training", False, CLOCK)
     with TestClient(app) as c:
         h = staff_key(StaffRole.VIEWER)
         q = {"member_id": "us-alice", "purpose": "genai_training", "at": "2025-02-01T00:00:00Z", "kind": "post"}
@@ -112,7 +111,7 @@ def test_replay_gives_decision_and_evidence(app: FastAPI, svc_store: SqlStore, s
 
 
 def test_ledger_page_reports_verification(app: FastAPI, svc_store: SqlStore, staff_key: StaffKey) -> None:
-    member_view.set_choice(svc_store, "us-alice", "genai_training", False, CLOCK)
+    member_actions.set_choice(svc_store, "us-alice", "genai_training", False, CLOCK)
     with TestClient(app) as c:
         h = staff_key(StaffRole.VIEWER)
         assert c.get("/v1/admin/ledger/verify", headers=h).json()["ok"] is True

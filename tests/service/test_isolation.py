@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from consentry import member_view
 from consentry.ledger import SqlStore
+from consentry.service import member_actions
 
 from .conftest import CLOCK
 
@@ -25,8 +25,8 @@ Client = Callable[[str], TestClient]
 @pytest.fixture
 def alice(svc_store: SqlStore) -> dict[str, str]:
     """Alice has a choice and an objection case on record."""
-    event = member_view.set_choice(svc_store, "us-alice", "genai_training", False, CLOCK)
-    case = member_view.file_objection(svc_store, "us-alice", ["personalization"], CLOCK, "private words")
+    event = member_actions.set_choice(svc_store, "us-alice", "genai_training", False, CLOCK)
+    case = member_actions.file_objection(svc_store, "us-alice", ["personalization"], CLOCK, "private words")
     return {"event": str(event.event_id), "case": case.case_id}
 
 

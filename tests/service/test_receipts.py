@@ -6,16 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consentry import member_view
 from consentry.errors import NotFoundError
 from consentry.ledger import SqlStore
-from consentry.receipts import Controller, ReceiptFormat, build_receipt
+from consentry.service import member_actions
+from consentry.service.receipts import Controller, ReceiptFormat, build_receipt
 
 T = datetime(2025, 1, 15, tzinfo=UTC)
 
 
 def test_iso27560_receipt_has_every_required_element(svc_store: SqlStore) -> None:
-    event = member_view.set_choice(svc_store, "us-alice", "genai_training", False, T)
+    event = member_actions.set_choice(svc_store, "us-alice", "genai_training", False, T)
     policy, member = svc_store.policy(), svc_store.member("us-alice")
     r = build_receipt(ReceiptFormat.ISO27560, policy, member, event, Controller(name="Acme"))
     assert r["@context"]["dpv"] == "https://w3id.org/dpv#"
@@ -40,8 +40,8 @@ def test_iso27560_receipt_has_every_required_element(svc_store: SqlStore) -> Non
 
 
 def test_consent_purpose_states_are_dpv_consent_statuses(svc_store: SqlStore) -> None:
-    given = member_view.set_choice(svc_store, "us-alice", "ads_partners", True, T)
-    withdrawn = member_view.set_choice(svc_store, "us-alice", "ads_partners", False, T)
+    given = member_actions.set_choice(svc_store, "us-alice", "ads_partners", True, T)
+    withdrawn = member_actions.set_choice(svc_store, "us-alice", "ads_partners", False, T)
     policy, member = svc_store.policy(), svc_store.member("us-alice")
     states = [
         build_receipt(ReceiptFormat.ISO27560, policy, member, e, Controller())["state"] for e in (given, withdrawn)
@@ -51,7 +51,7 @@ def test_consent_purpose_states_are_dpv_consent_statuses(svc_store: SqlStore) ->
 
 
 def test_kantara_receipt_layout(svc_store: SqlStore) -> None:
-    event = member_view.set_choice(svc_store, "us-alice", "ads_partners", True, T)
+    event = member_actions.set_choice(svc_store, "us-alice", "ads_partners", True, T)
     r = build_receipt(ReceiptFormat.KANTARA, svc_store.policy(), svc_store.member("us-alice"), event, Controller())
     assert r["version"] == "KI-CR-v1.1.0"
     assert r["jurisdiction"] == "US" and r["piiPrincipalId"] == "us-alice"
@@ -64,6 +64,6 @@ def test_kantara_receipt_layout(svc_store: SqlStore) -> None:
 
 
 def test_receipt_for_someone_elses_event_is_refused(svc_store: SqlStore) -> None:
-    event = member_view.set_choice(svc_store, "us-alice", "genai_training", False, T)
+    event = member_actions.set_choice(svc_store, "us-alice", "genai_training", False, T)
     with pytest.raises(NotFoundError):
         build_receipt(ReceiptFormat.KANTARA, svc_store.policy(), svc_store.member("us-bob"), event, Controller())

@@ -1,8 +1,8 @@
 """The member and staff web service (FastAPI): pages, JSON API, staff console.
 
-A thin layer over the library: handlers parse, make one library call
-(`consentry.member_view`, `consentry.staff_view`, `consentry.decide`,
-`consentry.receipts`, the store) and render. See docs/service.md.
+A thin layer over the library: handlers parse, make one call (the service's
+`member_actions`, `staff_actions` and `receipts`, or the library's
+`consentry.decide` and the store) and render. See docs/service.md.
 """
 
 from consentry.service.app import SESSION_COOKIE, create_app

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from consentry.errors import ConfigError
-from consentry.receipts import Controller
+from consentry.service.receipts import Controller
 from consentry.timeutil import parse_instant
 
 __all__ = ["ServiceConfig"]

@@ -9,9 +9,9 @@ from datetime import datetime
 from starlette.requests import Request
 
 from consentry.ledger.protocol import Store
-from consentry.member_view import SettingsView, honour_gpc, settings_view
 from consentry.policy import Policy
 from consentry.service.config import ServiceConfig
+from consentry.service.member_actions import SettingsView, honour_gpc, settings_view
 from consentry.service.security import RateLimiter
 from consentry.service.staff import StaffRegistry
 from consentry.timeutil import utcnow

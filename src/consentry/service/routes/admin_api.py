@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from consentry import staff_view
 from consentry.decide import decide_for
 from consentry.policy import load_policy_text
+from consentry.service import staff_actions
 from consentry.service.auth import StaffAuth, require_role, staff_writer
 from consentry.service.context import ServiceContext, get_ctx
 from consentry.service.staff import StaffRole
@@ -83,9 +83,9 @@ class PublishIn(BaseModel):
     policy_yaml: str = Field(min_length=1, max_length=1_000_000)
 
 
-def queue_item_dict(item: staff_view.QueueItem) -> dict[str, Any]:
+def queue_item_dict(item: staff_actions.QueueItem) -> dict[str, Any]:
     """A queue entry: the case plus overdue/extendable flags."""
-    d = staff_view.case_to_dict(item.case)
+    d = staff_actions.case_to_dict(item.case)
     d.update(overdue=item.overdue, extendable=item.extendable, days_left=item.days_left)
     return d
 
@@ -94,7 +94,7 @@ def queue_item_dict(item: staff_view.QueueItem) -> dict[str, Any]:
 def objections(auth: Viewer, ctx: Ctx, show: Annotated[QueueFilter, Query()] = QueueFilter.OPEN) -> dict[str, Any]:
     """Open cases (or all with show=all), overdue ones flagged."""
     ctx.staff.audit(auth.key, "view:objections")
-    items = staff_view.objection_queue(ctx.store, ctx.now(), include_closed=show is QueueFilter.ALL)
+    items = staff_actions.objection_queue(ctx.store, ctx.now(), include_closed=show is QueueFilter.ALL)
     return {"cases": [queue_item_dict(i) for i in items]}
 
 
@@ -117,7 +117,7 @@ def decide_objection(
         raise
     ctx.member_changed(case.member_id)
     ctx.staff.audit(auth.key, "objection.decide", case_id, "ok", {"outcome": outcome.value})
-    return staff_view.case_to_dict(case)
+    return staff_actions.case_to_dict(case)
 
 
 @router.post("/objections/{case_id}/extension", summary="Extend a case once (reviewer)", response_model=None)
@@ -135,7 +135,7 @@ def extend_objection(ctx: ServiceContext, auth: StaffAuth, case_id: str, reasons
         raise
     ctx.member_changed(case.member_id)
     ctx.staff.audit(auth.key, "objection.extend", case_id, "ok", {"days": days})
-    return staff_view.case_to_dict(case)
+    return staff_actions.case_to_dict(case)
 
 
 @router.get("/policy/versions", summary="Policy versions as a timeline", response_model=None)
@@ -143,7 +143,7 @@ def policy_versions(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Published, effective, notice window, purposes and region changes of every version."""
     ctx.staff.audit(auth.key, "view:policy")
     policy = ctx.policy()
-    entries = staff_view.policy_timeline(policy, ctx.now())
+    entries = staff_actions.policy_timeline(policy, ctx.now())
     return {"policy": policy.name, "versions": [e.to_dict() for e in entries]}
 
 
@@ -164,7 +164,7 @@ def publish(body: PublishIn, auth: Publisher, ctx: Ctx) -> dict[str, Any]:
 def builds(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Newest first; stale ones carry what made them stale."""
     ctx.staff.audit(auth.key, "view:builds")
-    rows = staff_view.build_rows(ctx.store, ctx.now())
+    rows = staff_actions.build_rows(ctx.store, ctx.now())
     return {
         "builds": [
             {

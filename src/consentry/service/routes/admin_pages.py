@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from consentry import staff_view
 from consentry.decide import decide_for
 from consentry.errors import InputError
+from consentry.service import staff_actions
 from consentry.service.auth import StaffAuth, require_role, staff_writer, verify_csrf
 from consentry.service.charts import reason_bars
 from consentry.service.context import ServiceContext, get_ctx
@@ -64,10 +64,10 @@ def home() -> RedirectResponse:
 def objections(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """Open cases sorted by due date, overdue ones marked, with decide and extend forms."""
     ctx.staff.audit(auth.key, "view:objections")
-    items = staff_view.objection_queue(ctx.store, ctx.now())
+    items = staff_actions.objection_queue(ctx.store, ctx.now())
     closed = [
         i
-        for i in staff_view.objection_queue(ctx.store, ctx.now(), include_closed=True)
+        for i in staff_actions.objection_queue(ctx.store, ctx.now(), include_closed=True)
         if i.case.status is not CaseStatus.RECEIVED
     ]
     return page(
@@ -114,7 +114,7 @@ def policy(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """Versions as a timeline."""
     ctx.staff.audit(auth.key, "view:policy")
     p = ctx.policy()
-    entries = staff_view.policy_timeline(p, ctx.now())
+    entries = staff_actions.policy_timeline(p, ctx.now())
     return page(request, "admin/policy.html", policy=p, entries=entries, staff=auth.key, title="Policy")
 
 
@@ -122,7 +122,7 @@ def policy(request: Request, auth: Viewer, ctx: Ctx) -> Response:
 def builds(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """Builds with per-reason counts as a chart; stale builds highlighted."""
     ctx.staff.audit(auth.key, "view:builds")
-    rows = staff_view.build_rows(ctx.store, ctx.now())
+    rows = staff_actions.build_rows(ctx.store, ctx.now())
     chart = reason_bars(
         [(f"{r.build.purpose} {r.build_id[-8:]}", r.included, r.excluded, r.stale is not None) for r in rows]
     )

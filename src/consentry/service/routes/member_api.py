@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from consentry import member_view
-from consentry.receipts import ReceiptFormat, build_receipt
+from consentry.service import member_actions
 from consentry.service.auth import member_id, member_writer
 from consentry.service.context import ServiceContext, get_ctx
+from consentry.service.receipts import ReceiptFormat, build_receipt
 from consentry.service.routes._render import build_for_member, event_dict, member_case_dict
 from consentry.service.security import csrf_token
 from consentry.vocab import Source
@@ -65,7 +65,7 @@ def set_choice(
 ) -> dict[str, Any]:
     """Records one consent event; repeating an `Idempotency-Key` returns the first event."""
     key = f"api:{member}:{idempotency_key}" if idempotency_key else None
-    event = member_view.set_choice(
+    event = member_actions.set_choice(
         ctx.store,
         member,
         body.purpose,
@@ -82,7 +82,7 @@ def set_choice(
 @router.get("/me/choices", summary="The member's history of choices, newest first", response_model=None)
 def choices(member: Member, ctx: Ctx) -> dict[str, Any]:
     """Every consent event recorded for the member."""
-    return {"choices": [event_dict(e) for e in member_view.choice_history(ctx.store, member)]}
+    return {"choices": [event_dict(e) for e in member_actions.choice_history(ctx.store, member)]}
 
 
 @router.get("/me/choices/{event_id}/receipt", summary="A consent receipt for one choice", response_model=None)
@@ -93,7 +93,7 @@ def receipt(
     format: Annotated[ReceiptFormat, Query()] = ReceiptFormat.ISO27560,
 ) -> JSONResponse:
     """ISO/IEC TS 27560 with DPV terms (default) or Kantara Consent Receipt v1.1."""
-    event = member_view.member_event(ctx.store, member, event_id)
+    event = member_actions.member_event(ctx.store, member, event_id)
     body = build_receipt(format, ctx.policy(), ctx.store.member(member), event, ctx.config.controller)
     name = f"consent-receipt-{event_id}-{format.value}.json"
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -104,14 +104,14 @@ def objections(member: Member, ctx: Ctx) -> dict[str, Any]:
     """Open and closed cases, newest first, and the purposes the form offers now."""
     data = ctx.store.objections(member_id=member)
     cases = sorted(data, key=lambda c: c.received_at, reverse=True)
-    offered = member_view.objection_purposes(ctx.store, member, ctx.now(), ctx.policy())
+    offered = member_actions.objection_purposes(ctx.store, member, ctx.now(), ctx.policy())
     return {"cases": [member_case_dict(c) for c in cases], "purposes": offered}
 
 
 @router.post("/me/objections", status_code=201, summary="File an objection", response_model=None)
 def file_objection(body: ObjectionIn, member: Writer, ctx: Ctx) -> dict[str, Any]:
     """Returns the case with its id and the date by which a decision is due."""
-    case = member_view.file_objection(ctx.store, member, body.purposes, ctx.now(), body.text, ctx.policy())
+    case = member_actions.file_objection(ctx.store, member, body.purposes, ctx.now(), body.text, ctx.policy())
     ctx.member_changed(member)
     return member_case_dict(case)
 
@@ -119,11 +119,11 @@ def file_objection(body: ObjectionIn, member: Writer, ctx: Ctx) -> dict[str, Any
 @router.get("/me/objections/{case_id}", summary="One of the member's objection cases", response_model=None)
 def objection(case_id: str, member: Member, ctx: Ctx) -> dict[str, Any]:
     """404 for a case that is not the member's."""
-    return member_case_dict(member_view.member_case(ctx.store, member, case_id))
+    return member_case_dict(member_actions.member_case(ctx.store, member, case_id))
 
 
 @router.get("/me/data-use", summary="Builds that used the member's data", response_model=None)
 def data_use(member: Member, ctx: Ctx) -> dict[str, Any]:
     """Which training-data builds included the member's records, and when."""
-    data = member_view.member_data(ctx.store, member)
+    data = member_actions.member_data(ctx.store, member)
     return {"builds": [build_for_member(b) for b in data.builds]}

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from consentry import member_view
-from consentry.receipts import ReceiptFormat
+from consentry.service import member_actions
 from consentry.service.auth import member_id, member_writer
 from consentry.service.context import ServiceContext, get_ctx
+from consentry.service.receipts import ReceiptFormat
 from consentry.service.routes._render import page
 from consentry.vocab import Source
 
@@ -38,7 +38,7 @@ def data_privacy(request: Request, member: Member, ctx: Ctx) -> Response:
 @router.post("/settings/data-privacy/{purpose}")
 def toggle(purpose: str, member: Writer, ctx: Ctx, enabled: Annotated[str, Form()]) -> RedirectResponse:
     """One click to turn a setting off, one click to turn it on."""
-    member_view.set_choice(
+    member_actions.set_choice(
         ctx.store, member, purpose, enabled == "on", ctx.now(), source=Source.SETTINGS, policy=ctx.policy()
     )
     ctx.member_changed(member)
@@ -49,8 +49,8 @@ def toggle(purpose: str, member: Writer, ctx: Ctx, enabled: Annotated[str, Form(
 def objection_form(request: Request, member: Member, ctx: Ctx) -> Response:
     """Choose purposes, optional free text, submit; past cases and their status below."""
     now = ctx.now()
-    view = member_view.settings_view(ctx.store, member, now, ctx.policy())
-    offered = [p for p in view.purposes if p.control is member_view.ControlKind.OBJECTION_FORM]
+    view = member_actions.settings_view(ctx.store, member, now, ctx.policy())
+    offered = [p for p in view.purposes if p.control is member_actions.ControlKind.OBJECTION_FORM]
     cases = sorted(ctx.store.objections(member_id=member), key=lambda c: c.received_at, reverse=True)
     chosen = request.query_params.get("purpose")
     return page(request, "objection.html", offered=offered, cases=cases, chosen=chosen, member=member, title="Object")
@@ -64,7 +64,7 @@ def file_objection(
     text: Annotated[str | None, Form(max_length=5000)] = None,
 ) -> RedirectResponse:
     """File the case, then show its id and the date a decision is due."""
-    case = member_view.file_objection(ctx.store, member, purposes, ctx.now(), text, ctx.policy())
+    case = member_actions.file_objection(ctx.store, member, purposes, ctx.now(), text, ctx.policy())
     ctx.member_changed(member)
     return RedirectResponse(f"/settings/objection/{case.case_id}", status_code=303)
 
@@ -72,14 +72,14 @@ def file_objection(
 @router.get("/settings/objection/{case_id}")
 def objection_case(request: Request, case_id: str, member: Member, ctx: Ctx) -> Response:
     """The confirmation / status page of one of the member's cases."""
-    case = member_view.member_case(ctx.store, member, case_id)
+    case = member_actions.member_case(ctx.store, member, case_id)
     return page(request, "objection_case.html", case=case, member=member, title="Your objection")
 
 
 @router.get("/settings/my-data")
 def my_data(request: Request, member: Member, ctx: Ctx) -> Response:
     """History of choices (each with its receipt), builds that used the data, objection cases."""
-    data = member_view.member_data(ctx.store, member)
+    data = member_actions.member_data(ctx.store, member)
     return page(request, "my_data.html", data=data, formats=list(ReceiptFormat), member=member, title="My data")
 
 

@@ -1,8 +1,9 @@
 """What a member sees and may do about their own data: settings, choices, objections, data use.
 
-Library logic shared by the web service and anything else that shows a member
-their data-use controls. The rules (which purposes show, which control each
-gets, what the current state is and what set it) live here, never in a handler:
+The service's member actions, kept out of the handlers: it reads the member's
+settings and writes their choices and objections. The rules (which purposes
+show, which control each gets, what the current state is and what set it) live
+here, never in a handler:
 
 - a purpose shows only if the version in effect discloses it;
 - a purpose whose mode for the member's country is `excluded` gets no control,

@@ -1,6 +1,6 @@
 """What privacy staff see: the objection queue, the policy timeline, builds at a glance.
 
-Library logic behind the staff console and the staff JSON API, kept out of the
+The logic behind the staff console and the staff JSON API, kept out of the
 handlers: ordering and flags of the objection queue, the changes each policy
 version brings, and the per-reason counts of builds.
 """
