@@ -48,11 +48,11 @@ unit: setup
 e2e: setup
 	$(BIN)/pytest -m "browser or spark" -q
 
-test: setup
+# Lint and types first: a formatting slip fails in seconds, not after the suite.
+test: setup lint
 	@. scripts/test-services.sh && \
 	$(BIN)/pytest -n 2 -m "not browser and not spark" -q -p no:cacheprovider && \
-	$(BIN)/pytest -m "browser or spark" -q -p no:cacheprovider && \
-	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -m "browser or spark" -q -p no:cacheprovider
 
 bench: setup
 	$(BIN)/pip install -q -e '.[bench]'

@@ -55,9 +55,9 @@ def test_text_over_the_limit_fails_instead_of_passing_through() -> None:
 def test_ten_megabyte_text_is_scrubbed(scrubber: Scrubber) -> None:
     text = ("Call +44 20 7946 0958 or mail a.b@example.org. " + "lorem ipsum dolor " * 50) * 11_000
     assert len(text) > 10_000_000
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU seconds: other processes on a busy machine do not count
     res = scrubber.scrub_batch([text])
-    assert time.perf_counter() - t0 < 60
+    assert time.process_time() - t0 < 60
     assert res.failed.to_pylist() == [False]
     assert res.counts[E.EMAIL] == 11_000 and "a.b@example.org" not in res.texts[0].as_py()
 
