@@ -51,9 +51,9 @@ def _free_port() -> int:
 
 def prepare_store(db: Path, members: int) -> str:
     """A SQLite store with the reference policy and `members` US adults."""
-    from consentry.ledger import open_store
-    from consentry.ledger.protocol import Member
     from consentry.policy import load_policy
+    from consentry.store import open_store
+    from consentry.store.protocol import Member
 
     url = f"sqlite:///{db}"
     store = open_store(url)
@@ -227,7 +227,7 @@ async def wrk_sessions(base: str, members: int) -> list[dict[str, str]]:
 
 async def concurrent_toggles(base: str, url: str, n: int) -> dict[str, object]:
     """`n` toggles by one member at once; check the ledger against the acknowledgements."""
-    from consentry.ledger import open_store
+    from consentry.store import open_store
 
     member = "m000000"
     store = open_store(url)

@@ -36,7 +36,7 @@ COUNTRIES = ["US", "US", "US", "BR", "IN", "CA", "JP", "FR", "DE", "GB"]
 def make_store(members: int, db: Path) -> str:
     """A SQLite store with the reference policy, `members` members and 5% opt-outs (fixed seed)."""
     url = f"sqlite:///{db}"
-    from consentry.ledger import open_store
+    from consentry.store import open_store
 
     if db.exists():
         store = open_store(url)  # upgraded once here, not in a measured run
@@ -45,8 +45,8 @@ def make_store(members: int, db: Path) -> str:
         return url
     import duckdb
 
-    from consentry.ledger.protocol import Member, NewEvent
     from consentry.policy import load_policy
+    from consentry.store.protocol import Member, NewEvent
     from consentry.timeutil import parse_instant
     from consentry.vocab import Choice, Source
 
@@ -139,10 +139,10 @@ def _allowed_members(url: str, build_out: Path, key: str, dest: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from consentry.ledger import open_store
     from consentry.pipeline import read_manifest
     from consentry.pipeline.keys import member_key
     from consentry.pipeline.registry import build_members
+    from consentry.store import open_store
 
     store = open_store(url)
     ids = build_members(store, read_manifest(build_out)["build_id"]).column("member_id").to_pylist()

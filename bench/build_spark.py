@@ -54,8 +54,8 @@ def lake_for(records: int) -> tuple[Path, Path]:
 def _build(pristine: Path, lake: Path, work: Path, engine: str, scrub: bool) -> dict[str, float]:
     """One build into a fresh store copy; wall seconds in total and per stage (NaN if it failed)."""
     from consentry.errors import ConsentryError
-    from consentry.ledger import open_store
     from consentry.pipeline import build
+    from consentry.store import open_store
     from consentry.timeutil import parse_instant
 
     db, out = work / "store.db", work / f"out-{engine}"

@@ -15,8 +15,8 @@ import pyarrow as pa
 
 from consentry.decide import ConsentFacts, RecordFacts, decide, decide_members
 from consentry.demo.synth import SyntheticPlatform
-from consentry.ledger.protocol import SNAPSHOT_SCHEMA
 from consentry.policy import load_policy
+from consentry.store.protocol import SNAPSHOT_SCHEMA
 
 POLICY = Path(__file__).resolve().parents[1] / "examples" / "policies" / "social-network.yaml"
 AT = datetime(2025, 12, 1, tzinfo=UTC)

@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from consentry.ledger import Member, NewEvent, SqlStore, open_store
 from consentry.policy import load_policy
+from consentry.store import Member, NewEvent, SqlStore, open_store
 from consentry.vocab import Choice, Source
 
 POLICY = Path(__file__).resolve().parent.parent / "examples" / "policies" / "social-network.yaml"

@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from consentry.ledger import SqlStore, open_store
 from consentry.policy import Policy, load_policy
+from consentry.store import SqlStore, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_POLICY = ROOT / "examples" / "policies" / "social-network.yaml"

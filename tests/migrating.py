@@ -9,14 +9,14 @@ from typing import Literal
 from alembic import command
 from sqlalchemy import Connection, Engine
 
-from consentry.ledger import engine
+from consentry.store import database
 
 
 @contextmanager
 def migrated(eng: Engine, direction: Literal["upgrade", "downgrade"], revision: str) -> Iterator[Connection]:
     """Upgrade or downgrade to `revision` in one write transaction, and hand over its connection."""
-    with eng.connect().execution_options(**engine.WRITE) as conn, conn.begin():
-        cfg = engine._alembic_config()
+    with eng.connect().execution_options(**database.WRITE) as conn, conn.begin():
+        cfg = database._alembic_config()
         cfg.attributes["connection"] = conn
         getattr(command, direction)(cfg, revision)
         yield conn

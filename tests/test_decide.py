@@ -20,7 +20,6 @@ from consentry.decide import (
     decide_members,
     decide_records,
 )
-from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
 from consentry.pipeline.engines import split_tally
 from consentry.policy import Policy, PolicyDocument, load_policy
 from consentry.record_rules import (
@@ -31,6 +30,7 @@ from consentry.record_rules import (
     record_allowed_sql,
     record_class_sql,
 )
+from consentry.store.protocol import SNAPSHOT_SCHEMA, Member
 from consentry.vocab import Choice, ReasonCode, Source
 
 REFERENCE = Path(__file__).parent.parent / "examples" / "policies" / "social-network.yaml"

@@ -9,8 +9,8 @@ from rich.console import Console
 
 from consentry.demo import run_demo
 from consentry.demo.synth import SyntheticPlatform
-from consentry.ledger import open_store
 from consentry.pipeline import list_builds, stale_builds
+from consentry.store import open_store
 
 EUROPE = {
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",

@@ -24,12 +24,12 @@ _EXPORTS: dict[str, str] = {
     "check_policy": "consentry.policy",
     "Policy": "consentry.policy",
     "PolicyVersion": "consentry.policy",
-    "open_store": "consentry.ledger",
-    "Store": "consentry.ledger",
-    "Member": "consentry.ledger",
-    "NewEvent": "consentry.ledger",
-    "ConsentEvent": "consentry.ledger",
-    "ObjectionCase": "consentry.ledger",
+    "open_store": "consentry.store",
+    "Store": "consentry.store",
+    "Member": "consentry.store",
+    "NewEvent": "consentry.store",
+    "ConsentEvent": "consentry.store",
+    "ObjectionCase": "consentry.store",
     "decide_for": "consentry.decide",
     "is_allowed": "consentry.decide",
     "Decision": "consentry.decide",
@@ -115,7 +115,6 @@ if TYPE_CHECKING:
     from consentry.config import Settings
     from consentry.decide import ConsentFacts, Decision, RecordFacts, decide_for, is_allowed
     from consentry.errors import BuildError, ConsentryError, InputError, NotFoundError, PolicyValidationError
-    from consentry.ledger import ConsentEvent, Member, NewEvent, ObjectionCase, Store, open_store
     from consentry.pipeline import (  # type: ignore[no-redef]
         BuildResult,
         build,
@@ -126,4 +125,5 @@ if TYPE_CHECKING:
     )
     from consentry.policy import Policy, PolicyVersion, check_policy, load_policy
     from consentry.scrub import EntityType, Scrubber, ScrubConfig
+    from consentry.store import ConsentEvent, Member, NewEvent, ObjectionCase, Store, open_store
     from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, ReasonCode, Source, Visibility

@@ -26,14 +26,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.ledger.protocol import SNAPSHOT_SCHEMA, Member
 from consentry.policy import Policy, PolicyVersion
 from consentry.record_rules import instant_sql, record_reason_sql
+from consentry.store.protocol import SNAPSHOT_SCHEMA, Member
 from consentry.timeutil import iso, utc, utcnow
 from consentry.vocab import Choice, Mode, ReasonCode, Source
 
 if TYPE_CHECKING:
-    from consentry.ledger.protocol import Store
+    from consentry.store.protocol import Store
 
 __all__ = [
     "MEMBER_VERDICT_SCHEMA",

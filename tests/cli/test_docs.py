@@ -37,7 +37,7 @@ def test_public_api_is_exported_and_importable() -> None:
         assert getattr(consentry, name) is not None, name
     for module in (
         "consentry.policy",
-        "consentry.ledger",
+        "consentry.store",
         "consentry.decide",
         "consentry.record_rules",
         "consentry.pipeline",

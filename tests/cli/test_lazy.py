@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import consentry.cli
 from consentry.cli import _COMMANDS, app
-from consentry.ledger import open_store
+from consentry.store import open_store
 
 CLI_DIR = Path(consentry.cli.__file__).parent
 COMMAND_MODULES = {entry.module for entry in _COMMANDS.values()}

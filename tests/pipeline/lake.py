@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from consentry.ledger import SqlStore, open_store
-from consentry.ledger.protocol import Member, NewEvent
 from consentry.policy import Policy
+from consentry.store import SqlStore, open_store
+from consentry.store.protocol import Member, NewEvent
 from consentry.vocab import CaseStatus, Choice, Source
 
 UTC_ = UTC

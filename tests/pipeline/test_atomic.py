@@ -18,7 +18,7 @@ from pipeline.test_build import _build
 # Runs a build that announces each stage on stdout, then waits to be killed at the chosen one.
 _CHILD = """
 import sys, time
-from consentry.ledger import open_store
+from consentry.store import open_store
 from consentry.pipeline import build
 from consentry.timeutil import parse_instant
 url, src, out, stop = sys.argv[1:5]

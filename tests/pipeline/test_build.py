@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from consentry.errors import BuildError, InputError
-from consentry.ledger import member_image
 from consentry.pipeline import build, read_manifest
 from consentry.pipeline.keys import member_key
+from consentry.store import member_image
 from consentry.vocab import ReasonCode
 from pipeline.lake import (
     AS_OF,
@@ -171,7 +171,7 @@ def test_same_inputs_give_byte_identical_files(platform: Platform) -> None:
 
 
 def test_a_withdrawal_effective_after_t_excludes_the_member_from_a_replay_of_t(platform: Platform) -> None:
-    from consentry.ledger.protocol import NewEvent
+    from consentry.store.protocol import NewEvent
     from consentry.vocab import Choice, Source
 
     platform.store.record(NewEvent("ok_br", GENAI, Choice.DENY, t("2025-12-01"), Source.SETTINGS))
@@ -184,7 +184,7 @@ def test_a_withdrawal_effective_after_t_excludes_the_member_from_a_replay_of_t(p
 
 
 def test_a_withdrawal_recorded_after_the_build_moment_wins_on_the_next_build(platform: Platform) -> None:
-    from consentry.ledger.protocol import NewEvent
+    from consentry.store.protocol import NewEvent
     from consentry.vocab import Choice, Source
 
     src = write_parquet(platform.root / "lake.parquet", lake_records())
@@ -374,7 +374,7 @@ def test_rows_keep_the_sources_order_when_the_allowed_members_outnumber_the_reco
     """
     import random
 
-    from consentry.ledger.protocol import Member
+    from consentry.store.protocol import Member
 
     rng = random.Random(11)
     ids = [f"w{n:05d}" for n in range(6_000)]
@@ -425,7 +425,7 @@ def test_rows_keep_the_sources_order_when_members_collide_in_the_join_hash_table
     """
     import random
 
-    from consentry.ledger.protocol import Member
+    from consentry.store.protocol import Member
 
     colliding = duckdb.sql(
         "SELECT list(id ORDER BY id) FROM (SELECT 'c' || lpad(i::VARCHAR, 7, '0') AS id FROM range(400000) t(i)) "

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from migrating import migrated
 
-from consentry.ledger import engine, open_store
 from consentry.pipeline import member_sets, registry
 from consentry.pipeline.registry import BuildRecord, build_members, builds_for_member, list_builds
+from consentry.store import database, open_store
 from pipeline.lake import GENAI, Platform, t
 
 _ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
@@ -63,7 +63,7 @@ def test_probes_pick_the_right_chunk_in_bytewise_order(any_platform: Platform, m
 
 
 def test_the_migration_moves_member_rows_into_sets_and_back(store_url: str) -> None:
-    eng = engine.create_store_engine(store_url)
+    eng = database.create_store_engine(store_url)
     with migrated(eng, "upgrade", "0002") as conn:
         for n, build_id in enumerate(["b-1", "b-2"]):
             conn.execute(

@@ -72,7 +72,7 @@ def test_cli_errors_are_one_clean_line(platform: Platform) -> None:
 
 def test_stale_builds_and_rebuild_after_withdrawals(any_platform: Platform) -> None:
     platform = any_platform
-    from consentry.ledger.protocol import NewEvent
+    from consentry.store.protocol import NewEvent
     from consentry.vocab import Choice, Source
 
     rows = [*lake_records(), {**lake_records()[0], "record_id": "r-ok-us-gone", "deleted_at": None}]

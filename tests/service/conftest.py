@@ -15,10 +15,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentry.ledger import SqlStore
-from consentry.ledger.protocol import Member
 from consentry.policy import Policy
 from consentry.service import ServiceConfig, StaffRegistry, StaffRole, create_app
+from consentry.store import SqlStore
+from consentry.store.protocol import Member
 
 CLOCK = datetime(2025, 1, 15, tzinfo=UTC)
 MEMBERS = {

@@ -10,9 +10,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentry.ledger import SqlStore
 from consentry.pipeline import build
 from consentry.service import StaffRole, member_actions, staff_actions
+from consentry.store import SqlStore
 
 from .conftest import CLOCK
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentry.ledger import SqlStore
 from consentry.service import create_app
+from consentry.store import SqlStore
 from consentry.vocab import Choice, Source
 
 from .conftest import make_config, sign_in

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
-from consentry.ledger import SqlStore
 from consentry.service import StaffRegistry, StaffRole, create_app
+from consentry.store import SqlStore
 
 from .conftest import make_config, sign_in
 

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import uvicorn
 
-from consentry.ledger import SqlStore, open_store
-from consentry.ledger.protocol import Member
 from consentry.pipeline import build
 from consentry.policy import load_policy
 from consentry.service import StaffRegistry, StaffRole, create_app
+from consentry.store import SqlStore, open_store
+from consentry.store.protocol import Member
 
 from .conftest import CLOCK, MEMBERS, make_config
 

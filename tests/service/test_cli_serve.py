@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from consentry.cli import app
-from consentry.ledger import SqlStore
 from consentry.service import StaffRegistry
+from consentry.store import SqlStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from consentry.ledger import SqlStore
 from consentry.service import member_actions
+from consentry.store import SqlStore
 
 from .conftest import CLOCK
 

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consentry.errors import InputError, NotFoundError
-from consentry.ledger import SqlStore
-from consentry.ledger.protocol import Member
 from consentry.service import member_actions
 from consentry.service.member_actions import ChangedBy, ControlKind
+from consentry.store import SqlStore
+from consentry.store.protocol import Member
 from consentry.vocab import CaseStatus, Choice, Source
 
 T = datetime(2025, 1, 15, tzinfo=UTC)

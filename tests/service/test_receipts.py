@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from consentry.errors import NotFoundError
-from consentry.ledger import SqlStore
 from consentry.service import member_actions
 from consentry.service.receipts import Controller, ReceiptFormat, build_receipt
+from consentry.store import SqlStore
 
 T = datetime(2025, 1, 15, tzinfo=UTC)
 

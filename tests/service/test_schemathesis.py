@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from consentry.ledger import open_store
-from consentry.ledger.protocol import Member
 from consentry.policy import load_policy
 from consentry.service import SESSION_COOKIE, StaffRegistry, StaffRole, create_app
+from consentry.store import open_store
+from consentry.store.protocol import Member
 
 from .conftest import CLOCK, MEMBERS, make_config, sign_in
 

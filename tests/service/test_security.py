@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consentry.ledger import SqlStore
 from consentry.service import StaffRegistry, StaffRole, create_app
 from consentry.service.auth import sign_member_header
+from consentry.store import SqlStore
 
 from .conftest import CSRF, make_config, sign_in
 

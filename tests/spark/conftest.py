@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from consentry.ledger import SqlStore, open_store
-from consentry.ledger.protocol import Member, NewEvent
 from consentry.policy import load_policy
+from consentry.store import SqlStore, open_store
+from consentry.store.protocol import Member, NewEvent
 from consentry.vocab import CaseStatus, Choice, Source
 
 HERE = Path(__file__).resolve().parent

@@ -19,7 +19,7 @@ from consentry.config import Settings
 from consentry.errors import ConsentryError
 
 if TYPE_CHECKING:
-    from consentry.ledger.protocol import Store
+    from consentry.store.protocol import Store
 
 __all__ = ["console", "err_console", "fail", "handle_errors", "open_store", "print_json", "when"]
 
@@ -37,7 +37,7 @@ def settings() -> Settings:
 
 def open_store(s: Settings | None = None) -> Store:
     """Open (and migrate) the store CONSENTRY_DB names."""
-    from consentry.ledger import open_store as _open
+    from consentry.store import open_store as _open
 
     return _open((s or settings()).db_url)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from consentry.cli._common import handle_errors, open_store, print_json, when
-from consentry.ledger import NewEvent
+from consentry.store import NewEvent
 from consentry.vocab import Choice, Source
 
 app = typer.Typer(help="Record and inspect members' consent choices.", no_args_is_help=True)

@@ -15,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from consentry.demo.synth import SyntheticPlatform, records_table
-from consentry.ledger.protocol import NewEvent, Store
 from consentry.pipeline import BuildProgress, BuildResult, build, stale_builds
+from consentry.store.protocol import NewEvent, Store
 from consentry.timeutil import utcnow
 from consentry.vocab import Choice, ReasonCode, Source
 

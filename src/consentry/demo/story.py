@@ -24,9 +24,9 @@ from rich.table import Table
 from consentry.decide import decide_members
 from consentry.demo.synth import SyntheticPlatform
 from consentry.errors import ConfigError
-from consentry.ledger import open_store
-from consentry.ledger.protocol import Store
 from consentry.policy import Policy, load_policy
+from consentry.store import open_store
+from consentry.store.protocol import Store
 from consentry.vocab import CaseStatus, ReasonCode
 
 __all__ = ["MOMENTS", "DemoResult", "default_policy_path", "run_demo"]

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
-from consentry.ledger.protocol import Member, NewEvent
+from consentry.store.protocol import Member, NewEvent
 from consentry.vocab import Choice, Source
 
 __all__ = ["RECORD_SCHEMA", "SyntheticPlatform", "records_table"]

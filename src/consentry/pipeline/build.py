@@ -33,7 +33,6 @@ import pyarrow.compute as pc
 import consentry
 from consentry.decide import decide_members
 from consentry.errors import InputError
-from consentry.ledger.protocol import Store
 from consentry.pipeline.engines import DEFAULT_MEMORY_LIMIT, BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
@@ -42,6 +41,7 @@ from consentry.pipeline.sources import resolve_sources, stage_text_sources
 from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, ScrubStep, Step, chain
 from consentry.pipeline.writer import OutputDir, ShardFile, ShardWriter
 from consentry.policy import Policy
+from consentry.store.protocol import Store
 from consentry.timeutil import ARROW_TS, iso, utc, utcnow
 from consentry.vocab import ReasonCode
 

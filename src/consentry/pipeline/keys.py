@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from consentry.config import Settings
-from consentry.ledger.protocol import Store
+from consentry.store.protocol import Store
 
 __all__ = ["hmac_sql", "keyed_members", "member_key", "pseudonym_key", "resolve_key"]
 

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from consentry.errors import ConsentryError
-from consentry.ledger.protocol import Store
 from consentry.pipeline.engines.local_sql import quote_path, records_sql
 from consentry.pipeline.keys import hmac_sql, resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
+from consentry.store.protocol import Store
 
 if TYPE_CHECKING:
     from consentry.pipeline.registry import BuildRecord

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from consentry.ledger.members import sorted_by_member_id
+from consentry.store.members import sorted_by_member_id
 
 __all__ = ["CHUNK_MEMBERS", "MEMBER_SET_SCHEMA", "contains", "decode", "encode"]
 

@@ -24,9 +24,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from consentry.errors import NotFoundError
-from consentry.ledger.protocol import Store
 from consentry.pipeline.manifest import MANIFEST_NAME
 from consentry.pipeline.member_sets import contains, decode, encode
+from consentry.store.protocol import Store
 from consentry.timeutil import utc, utcnow
 
 if TYPE_CHECKING:

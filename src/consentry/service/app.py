@@ -16,11 +16,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
 from consentry import __version__
-from consentry.ledger.protocol import Store
 from consentry.service.config import ServiceConfig
 from consentry.service.context import ServiceContext
 from consentry.service.errors import install_error_handlers
 from consentry.service.security import SecurityHeaders, csrf_token
+from consentry.store.protocol import Store
 from consentry.timeutil import iso
 
 __all__ = ["SESSION_COOKIE", "create_app"]

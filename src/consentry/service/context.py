@@ -8,12 +8,12 @@ from datetime import datetime
 
 from starlette.requests import Request
 
-from consentry.ledger.protocol import Store
 from consentry.policy import Policy
 from consentry.service.config import ServiceConfig
 from consentry.service.member_actions import SettingsView, honour_gpc, settings_view
 from consentry.service.security import RateLimiter
 from consentry.service.staff import StaffRegistry
+from consentry.store.protocol import Store
 from consentry.timeutil import utcnow
 
 __all__ = ["ServiceContext", "get_ctx"]

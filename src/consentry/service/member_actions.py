@@ -23,9 +23,9 @@ from enum import StrEnum
 from typing import Any
 
 from consentry.errors import InputError, NotFoundError
-from consentry.ledger.protocol import ConsentEvent, Member, NewEvent, ObjectionCase, Store
 from consentry.pipeline.registry import BuildRecord, builds_for_member
 from consentry.policy import Policy, PolicyVersion
+from consentry.store.protocol import ConsentEvent, Member, NewEvent, ObjectionCase, Store
 from consentry.timeutil import iso
 from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, Source
 

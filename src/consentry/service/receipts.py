@@ -19,8 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from consentry.errors import NotFoundError
-from consentry.ledger.protocol import ConsentEvent, Member
 from consentry.policy import Policy
+from consentry.store.protocol import ConsentEvent, Member
 from consentry.timeutil import iso
 from consentry.vocab import Choice, LegalBasis, Source
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from consentry.errors import InputError, NotFoundError
-from consentry.ledger.protocol import Store
+from consentry.store.protocol import Store
 from consentry.timeutil import utcnow
 
 __all__ = ["AuditEntry", "IssuedKey", "StaffKey", "StaffRegistry", "StaffRole"]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from consentry.ledger.protocol import ConsentEvent, ObjectionCase
+from consentry.store.protocol import ConsentEvent, ObjectionCase
 from consentry.timeutil import iso
 
 __all__ = ["build_for_member", "event_dict", "member_case_dict", "page"]

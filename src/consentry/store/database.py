@@ -1,0 +1,157 @@
+"""Opening a database: engine settings per dialect and bringing the schema up to date.
+
+SQLite runs in WAL mode with `synchronous=FULL` and foreign keys on. Its
+transactions begin DEFERRED unless the connection carries the execution option
+``consentry_write=True``, in which case they begin IMMEDIATE: writers take the
+write lock up front, so appends to the hash chain are serialised and never
+fork. PostgreSQL (``postgresql+psycopg://``) serialises appends by locking the
+`ledger_head` row instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import QueuePool, StaticPool
+
+from consentry.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["MIGRATIONS_DIR", "SCHEMA_HEADS", "WRITE", "create_store_engine", "foreign_keys", "store_error", "upgrade"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+#: The head revisions of the migrations in MIGRATIONS_DIR, so that opening an up-to-date
+#: store needs no Alembic import. Add a new migration's revision here (and drop the one it
+#: revises): tests/store/test_heads.py holds this equal to what Alembic computes.
+SCHEMA_HEADS = frozenset({"0003", "0005", "0006"})
+
+#: Execution options of a connection that will write (SQLite: BEGIN IMMEDIATE).
+WRITE: dict[str, Any] = {"consentry_write": True}
+
+_BUSY_TIMEOUT_S = 60.0
+_CACHE_KIB = 128 * 1024
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for `url` (SQLite or PostgreSQL), configured for the ledger."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"{url!r} is not a database URL; use sqlite:///path/to/file.db "
+            "or postgresql+psycopg://user:password@host/db"
+        ) from None
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, u.database)
+    if backend == "postgresql":
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        return create_engine(u, pool_pre_ping=True, pool_size=8, max_overflow=32)
+    raise ConfigError(f"unsupported database {backend!r}; use sqlite:/// or postgresql+psycopg://")
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    memory = not database or database == ":memory:"
+    if not memory:
+        assert database is not None
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    pool: dict[str, Any] = (
+        {"poolclass": StaticPool}
+        if memory
+        else {"poolclass": QueuePool, "pool_size": 4, "max_overflow": 64, "pool_timeout": _BUSY_TIMEOUT_S}
+    )
+    engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False}, **pool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN, not the sqlite3 module.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        # Appends insert into an index keyed by member: random pages. The 2 MB
+        # default page cache thrashes past a few hundred thousand events.
+        cur.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("consentry_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@functools.cache
+def _script_heads() -> frozenset[str]:
+    """The head revisions Alembic computes from MIGRATIONS_DIR (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def _alembic_config() -> Config:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _current_heads(conn: Connection) -> frozenset[str]:
+    """The revisions the database is at, read with plain SQL (none for a new database)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to every head revision; cheap (no Alembic import) when it is already there."""
+    try:
+        with engine.connect() as conn:
+            if _current_heads(conn) == SCHEMA_HEADS:
+                return
+        from alembic import command
+
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                # Two processes opening a fresh database must not both migrate it.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7406217)"))
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    except SQLAlchemyError as e:
+        raise StoreError(
+            f"cannot open or migrate the database ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+            "check CONSENTRY_DB and that the database is reachable"
+        ) from None
+
+
+def foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Switch SQLite's foreign-key checks for this pooled connection (only outside a transaction)."""
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    try:
+        dbapi.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    except Exception:
+        conn.invalidate()  # never hand a connection with checks off back to the pool
+        raise
+
+
+def store_error(e: Exception) -> StoreError:
+    """A StoreError for a database failure: the driver's first line, no SQL parameters."""
+    orig = getattr(e, "orig", None)
+    first = (str(orig if orig is not None else e).splitlines() or [""])[0][:200]
+    return StoreError(f"the database refused or failed ({type(e).__name__}: {first}); check CONSENTRY_DB")

@@ -1,0 +1,257 @@
+"""What the rest of Consentry needs from a store: the `Store` protocol and its records.
+
+One SQL implementation (`consentry.store.sql.SqlStore`) serves SQLite and
+PostgreSQL; the same tests run against both. Times are timezone-aware UTC
+datetimes everywhere; Arrow columns use ``timestamp("us", tz="UTC")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import pyarrow as pa
+
+from consentry.vocab import CaseStatus, Choice, Source
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from consentry.policy import Policy
+
+__all__ = [
+    "SNAPSHOT_SCHEMA",
+    "ConsentEvent",
+    "Member",
+    "MemberFacts",
+    "NewEvent",
+    "ObjectionCase",
+    "PublishOutcome",
+    "PublishedVersion",
+    "Store",
+    "VerifyReport",
+]
+
+_TS = pa.timestamp("us", tz="UTC")
+
+#: One row per member for a purpose: the member's facts, their latest choice
+#: effective at T (`at_*`) and as recorded now (`now_*`), and the id of an
+#: objection case covering the purpose that was open at T / is open now.
+SNAPSHOT_SCHEMA = pa.schema(
+    [
+        ("member_id", pa.string()),
+        ("country", pa.string()),
+        ("birth_date", pa.date32()),
+        ("created_at", _TS),
+        ("closed_at", _TS),
+        ("at_choice", pa.string()),
+        ("at_source", pa.string()),
+        ("at_event_id", pa.int64()),
+        ("now_choice", pa.string()),
+        ("now_source", pa.string()),
+        ("now_event_id", pa.int64()),
+        ("at_case_id", pa.string()),
+        ("now_case_id", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A platform member as the members file describes them."""
+
+    member_id: str
+    country: str | None
+    birth_date: date | None
+    created_at: datetime
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A consent event to append; the store sets id, recorded_at and hashes."""
+
+    member_id: str
+    purpose: str
+    choice: Choice
+    at: datetime
+    source: Source
+    actor: str | None = None
+    policy_version: str | None = None
+    idempotency_key: str | None = None
+    case_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One immutable fact in the ledger."""
+
+    event_id: int
+    member_id: str
+    purpose: str
+    choice: Choice
+    at: datetime
+    recorded_at: datetime
+    source: Source
+    actor: str | None
+    policy_version: str | None
+    idempotency_key: str | None
+    case_id: str | None
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ObjectionCase:
+    """An objection filed through the form, and where its review stands."""
+
+    case_id: str
+    member_id: str
+    purposes: tuple[str, ...]
+    received_at: datetime
+    due_by: datetime
+    status: CaseStatus
+    text: str | None
+    policy_version: str | None
+    extended_at: datetime | None = None
+    extension_reasons: str | None = None
+    decided_at: datetime | None = None
+    grounds: str | None = None
+    decided_by: str | None = None
+
+    def open_at(self, t: datetime) -> bool:
+        """True if the case had been received and not yet decided at `t`."""
+        return self.received_at <= t and (self.decided_at is None or self.decided_at > t)
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """One member as one read saw them: the member, their events in ledger order, their cases by received time."""
+
+    member: Member
+    events: tuple[ConsentEvent, ...]
+    cases: tuple[ObjectionCase, ...]
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """A policy version as stored: immutable, identified by id and SHA-256."""
+
+    policy: str
+    version: str
+    sha256: str
+    published_at: datetime
+    effective_at: datetime
+    stored_at: datetime
+    canonical_json: str
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What publishing did with one version."""
+
+    version: str
+    sha256: str
+    status: Literal["stored", "unchanged"]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The result of walking the hash chain."""
+
+    ok: bool
+    events: int
+    head_hash: str
+    first_bad_event: int | None = None
+    problem: str | None = None
+
+
+class Store(Protocol):
+    """Members, the consent ledger, objection cases and published policy versions."""
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for layers that keep tables of their own (builds)."""
+        ...
+
+    # policy versions
+    def publish(self, policy: Policy) -> list[PublishOutcome]: ...
+    def published_versions(self) -> list[PublishedVersion]: ...
+    def policy(self) -> Policy:
+        """The published policy rebuilt from stored versions (NotFoundError if none)."""
+        ...
+
+    # members
+    def import_members(self, path: Path) -> int: ...
+    def add_members(self, members: Iterable[Member]) -> int: ...
+    def member(self, member_id: str) -> Member:
+        """The member (NotFoundError if unknown)."""
+        ...
+
+    def find_member(self, member_id: str) -> Member | None: ...
+    def member_facts(self, member_id: str) -> MemberFacts | None:
+        """The member, their events and their objection cases in one read (None if unknown)."""
+        ...
+
+    def close_account(self, member_id: str, at: datetime) -> Member: ...
+    def members_table(self) -> pa.Table: ...
+
+    # consent ledger
+    def record(self, event: NewEvent) -> ConsentEvent:
+        """Append one event (a repeated idempotency key returns the earlier event)."""
+        ...
+
+    def record_many(self, events: Iterable[NewEvent]) -> int: ...
+    def import_events(self, path: Path) -> int: ...
+    def events(self, member_id: str | None = None, purpose: str | None = None) -> list[ConsentEvent]: ...
+    def state(self, member_id: str, purpose: str, at: datetime | None = None) -> ConsentEvent | None:
+        """The member's latest event for the purpose with `event.at <= at` (None: any time)."""
+        ...
+
+    def snapshot(self, purpose: str, at: datetime, now: datetime | None = None) -> pa.Table:
+        """SNAPSHOT_SCHEMA rows for every member, as of `at` and as recorded by `now`."""
+        ...
+
+    def maintain_member_image(self) -> bool:
+        """Rewrite the member image if the last members read found it missing or far behind; True if written."""
+        ...
+
+    def refresh_member_image(self) -> bool:
+        """Store the members as they are now as the member image; False if it was already current."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """(number of events, hash of the last event) — "0"*64 for an empty ledger."""
+        ...
+
+    def verify(self) -> VerifyReport: ...
+
+    # objections and GPC
+    def file_objection(
+        self, member_id: str, purposes: Sequence[str], at: datetime, text: str | None = None
+    ) -> ObjectionCase: ...
+    def extend_objection(self, case_id: str, at: datetime, reasons: str, days: int) -> ObjectionCase: ...
+    def decide_objection(
+        self,
+        case_id: str,
+        outcome: CaseStatus,
+        at: datetime,
+        grounds: str | None = None,
+        actor: str | None = None,
+    ) -> ObjectionCase: ...
+    def objection(self, case_id: str) -> ObjectionCase: ...
+    def objections(
+        self,
+        member_id: str | None = None,
+        status: CaseStatus | None = None,
+        overdue_at: datetime | None = None,
+    ) -> list[ObjectionCase]: ...
+    def open_case(self, member_id: str, purpose: str, at: datetime) -> ObjectionCase | None: ...
+    def record_gpc(self, member_id: str, at: datetime, actor: str | None = None) -> list[ConsentEvent]:
+        """Deny, with source `gpc`, every purpose the version in effect marks `gpc: true`.
+
+        Idempotent per (member, policy version, purpose)."""
+        ...

@@ -1,0 +1,184 @@
+"""The ledger's tables, as SQLAlchemy Core objects (the migrations create them).
+
+Instants are stored as integer microseconds since the Unix epoch, UTC
+(`*_us` columns), and birth dates as days since 1970-01-01: exact, cheap to
+index and compare, and identical on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+__all__ = [
+    "EPOCH",
+    "consent_events",
+    "date_to_day",
+    "day_to_date",
+    "ledger_head",
+    "member_image",
+    "members",
+    "metadata",
+    "objection_case_purposes",
+    "objection_cases",
+    "policy_versions",
+    "store_counters",
+    "to_us",
+    "us_to_dt",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(1970, 1, 1)
+_ONE_US = timedelta(microseconds=1)
+
+#: An INTEGER PRIMARY KEY on SQLite (the rowid), BIGINT elsewhere.
+_EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+members = Table(
+    "members",
+    metadata,
+    Column("member_id", String(255), primary_key=True),
+    Column("country", String(2), nullable=True),
+    Column("birth_day", Integer, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("closed_us", BigInteger, nullable=True),
+    # The members generation of the row's last change (see member_image).
+    Column("changed_gen", BigInteger, nullable=False, server_default=text("0")),
+    Index("ix_members_changed_gen", "changed_gen"),
+)
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("event_id", _EventId, primary_key=True, autoincrement=False),
+    Column("member_id", String(255), ForeignKey("members.member_id"), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("choice", String(8), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("actor", String(255), nullable=True),
+    Column("policy_version", String(64), nullable=True),
+    Column("idempotency_key", String(255), nullable=True, unique=True),
+    Column("case_id", String(64), nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    # The one secondary index (each costs appends): snapshots range-scan one
+    # purpose in (member, at, id) order reading the index alone (it covers
+    # choice and source); state() and a member's history seek (purpose, member).
+    Index(
+        "ix_consent_events_purpose_member_at",
+        "purpose",
+        "member_id",
+        "at_us",
+        "event_id",
+        "choice",
+        "source",
+    ),
+)
+
+#: One row (id = 1): the chain's length and last hash. Appends lock it, and
+#: `verify()` checks that the chain ends where it says.
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("events", BigInteger, nullable=False),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+#: Named counters; "members" moves on with every change to the members table,
+#: in the same transaction, so a reader can tell whether its cached copy is current;
+#: "member_image" is the row writers of the member image lock (its value is unused).
+store_counters = Table(
+    "store_counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+#: The members table as of one members generation, in Arrow IPC parts (consentry.store.member_image).
+member_image = Table(
+    "member_image",
+    metadata,
+    Column("part", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+objection_cases = Table(
+    "objection_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("member_id", String(255), ForeignKey("members.member_id"), nullable=False),
+    Column("received_us", BigInteger, nullable=False),
+    Column("due_us", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("policy_version", String(64), nullable=True),
+    Column("extended_us", BigInteger, nullable=True),
+    Column("extension_reasons", Text, nullable=True),
+    Column("decided_us", BigInteger, nullable=True),
+    Column("grounds", Text, nullable=True),
+    Column("decided_by", String(255), nullable=True),
+    Index("ix_objection_cases_member", "member_id", "received_us"),
+    Index("ix_objection_cases_status_due", "status", "due_us"),
+)
+
+objection_case_purposes = Table(
+    "objection_case_purposes",
+    metadata,
+    Column("case_id", String(64), ForeignKey("objection_cases.case_id"), primary_key=True),
+    Column("purpose", String(64), primary_key=True),
+    Index("ix_objection_case_purposes_purpose", "purpose", "case_id"),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("policy", String(255), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("published_us", BigInteger, nullable=False),
+    Column("effective_us", BigInteger, nullable=False),
+    Column("stored_us", BigInteger, nullable=False),
+    Column("canonical_json", Text, nullable=False),
+)
+
+
+def to_us(t: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact, no float)."""
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: give a time zone")
+    return (t - EPOCH) // _ONE_US
+
+
+def us_to_dt(us: int) -> datetime:
+    """The aware UTC datetime of `us` microseconds since the epoch."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def date_to_day(d: date) -> int:
+    """Days since 1970-01-01."""
+    return (d - _EPOCH_DAY).days
+
+
+def day_to_date(day: int) -> date:
+    """The date `day` days after 1970-01-01."""
+    return _EPOCH_DAY + timedelta(days=day)

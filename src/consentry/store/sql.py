@@ -1,0 +1,481 @@
+"""`SqlStore`: the `Store` protocol over SQLAlchemy Core, for SQLite and PostgreSQL.
+
+The store opens connections and transactions and keeps two caches, each checked
+against the database on every use: the published policy (keyed by the stored
+versions' count and last store time) and the members as Arrow (keyed by the
+members generation, which every change to members moves on in its own
+transaction). The SQL lives beside it: `appender` (the hash chain), `members`,
+`versions`, `cases` (objection cases), `facts` (a member's facts in one read)
+and `snapshot`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from consentry.errors import InputError, NotFoundError
+from consentry.policy import Policy
+from consentry.store import cases
+from consentry.store import objections as workflow
+from consentry.store.appender import EVENT_COLUMNS, append_events, check_events, row_to_event, unknown_purpose
+from consentry.store.chain import verify_rows
+from consentry.store.database import WRITE, foreign_keys, store_error
+from consentry.store.facts import read_member_facts
+from consentry.store.files import read_events, read_members
+from consentry.store.member_image import current_members, save_image
+from consentry.store.members import (
+    absent_members,
+    bump_members_generation,
+    member_from_row,
+    member_rows,
+    members_generation,
+    upsert_members,
+)
+from consentry.store.protocol import (
+    ConsentEvent,
+    Member,
+    MemberFacts,
+    NewEvent,
+    ObjectionCase,
+    PublishedVersion,
+    PublishOutcome,
+    VerifyReport,
+)
+from consentry.store.schema import consent_events, ledger_head, members, to_us
+from consentry.store.snapshot import build_snapshot
+from consentry.store.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
+from consentry.timeutil import utc, utcnow
+from consentry.vocab import CaseStatus, Choice, Source
+
+__all__ = ["SqlStore"]
+
+_EVENT_COLS = [consent_events.c[name] for name in EVENT_COLUMNS]
+#: From this many events, SQLite appends check members themselves instead of row by row (foreign keys).
+_BULK_EVENTS = 10_000
+
+Rows = Sequence[Sequence[Any]]
+
+
+class SqlStore:
+    """Members, the consent ledger, objection cases and published policy versions in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._policy_cache: tuple[tuple[int, int], Policy] | None = None
+        self._members_cache: tuple[int, pa.Table, bool] | None = None  # (generation, members, image due)
+        self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for layers that keep tables of their own (builds)."""
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _read(self, *, consistent: bool = False) -> Iterator[Connection]:
+        """A read transaction; `consistent`: every statement sees one state (PostgreSQL: REPEATABLE READ)."""
+        try:
+            with self._engine.connect() as conn:
+                if consistent and not self._sqlite:
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                yield conn
+        except (SQLAlchemyError, self._dbapi_error) as e:
+            raise store_error(e) from None
+
+    @contextmanager
+    def _driver_read(self) -> Iterator[Any]:
+        """A driver cursor in one consistent read transaction, straight from the pool (no statement building)."""
+        try:
+            pooled = self._engine.raw_connection()
+            try:
+                cur = pooled.cursor()
+                try:
+                    # SQLite: one WAL snapshot for every statement; PostgreSQL: one MVCC snapshot.
+                    cur.execute("BEGIN" if self._sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    yield cur
+                finally:
+                    cur.close()
+                    pooled.rollback()
+            finally:
+                pooled.close()
+        except (SQLAlchemyError, self._dbapi_error) as e:
+            raise store_error(e) from None
+
+    @contextmanager
+    def _write(self, *, bulk: bool = False) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE).
+
+        `bulk` on SQLite turns foreign-key checks off for the transaction (they cost a
+        lookup per row); the caller then checks the members itself, under the write lock.
+        """
+        try:
+            with self._engine.connect().execution_options(**WRITE) as conn:
+                relax = bulk and self._sqlite
+                if relax:
+                    foreign_keys(conn, on=False)
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    if relax:
+                        foreign_keys(conn, on=True)
+        except (SQLAlchemyError, self._dbapi_error) as e:
+            raise store_error(e) from None
+
+    # ------------------------------------------------------------------ policy versions
+
+    def publish(self, policy: Policy) -> list[PublishOutcome]:
+        """Store every version of `policy`; identical versions are left as they are.
+
+        PolicyConflictError (nothing written) if a published version id would get
+        different content, or the store already holds a policy of another name.
+        """
+        with self._write() as c:
+            return publish_versions(c, policy)
+
+    def published_versions(self) -> list[PublishedVersion]:
+        """Every stored version, in order of `effective_at`."""
+        with self._read() as c:
+            return stored_versions(c)
+
+    def policy(self) -> Policy:
+        """The published policy rebuilt from stored versions (NotFoundError if none)."""
+        with self._read() as c:
+            return self._policy(c)
+
+    def _policy(self, c: Connection) -> Policy:
+        return self._policy_via(lambda sql: c.exec_driver_sql(sql).all())
+
+    def _policy_via(self, run: Callable[[str], Rows]) -> Policy:
+        """The policy from the cache if the stored versions are unchanged, else rebuilt (`run`: SQL → rows)."""
+        ((n, last),) = run(POLICY_KEY_SQL)
+        key = (int(n), int(last or 0))
+        if self._policy_cache is not None and self._policy_cache[0] == key:
+            return self._policy_cache[1]
+        rows = run(POLICY_ROWS_SQL)
+        if not rows:
+            raise NotFoundError("no policy is published in this store; run `consentry policy publish FILE`")
+        policy = Policy.from_canonical(rows[0][0], [r[1] for r in rows])
+        self._policy_cache = (key, policy)
+        return policy
+
+    def _known_purposes(self, c: Connection) -> frozenset[str]:
+        try:
+            return frozenset(self._policy(c).purposes())
+        except NotFoundError:
+            return frozenset()
+
+    # ------------------------------------------------------------------ members
+
+    def import_members(self, path: Path) -> int:
+        """Import a members file (JSONL, CSV, Parquet) all-or-nothing; existing members are updated."""
+        return self.add_members(read_members(Path(path)))
+
+    def add_members(self, members: Iterable[Member]) -> int:
+        """Insert or update members in one transaction; returns how many were given."""
+        rows = member_rows(members)
+        with self._write() as c:
+            upsert_members(c, rows)
+        return len(rows)
+
+    def member(self, member_id: str) -> Member:
+        """The member (NotFoundError if unknown)."""
+        m = self.find_member(member_id)
+        if m is None:
+            raise NotFoundError(f"no member {member_id!r}; import the members file first")
+        return m
+
+    def find_member(self, member_id: str) -> Member | None:
+        """The member, or None if unknown."""
+        with self._read() as c:
+            row = c.execute(select(members).where(members.c.member_id == member_id)).first()
+        return member_from_row(row) if row is not None else None
+
+    def member_facts(self, member_id: str) -> MemberFacts | None:
+        """The member, their events (ledger order) and objection cases in one read (None if unknown)."""
+        with self._driver_read() as cur:
+
+            def run(sql: str) -> Rows:
+                cur.execute(sql)
+                rows: Rows = cur.fetchall()
+                return rows
+
+            try:
+                purposes = sorted(self._policy_via(run).purposes())
+            except NotFoundError:
+                purposes = []
+            return read_member_facts(cur, self._mark, member_id, purposes)
+
+    def close_account(self, member_id: str, at: datetime) -> Member:
+        """Record that the member's account was closed at `at`."""
+        with self._write() as c:
+            generation = bump_members_generation(c)
+            done = c.execute(
+                update(members)
+                .where(members.c.member_id == member_id)
+                .values(closed_us=to_us(utc(at)), changed_gen=generation)
+            )
+            if done.rowcount != 1:
+                raise NotFoundError(f"no member {member_id!r}; import the members file first")
+        return self.member(member_id)
+
+    def members_table(self) -> pa.Table:
+        """Every member as Arrow: member_id, country, birth_date, created_at, closed_at."""
+        with self._read(consistent=True) as c:
+            return self._members_arrow(c)
+
+    def _members_arrow(self, c: Connection) -> pa.Table:
+        """The members as Arrow, from memory while the stored generation is the one loaded, else via the image."""
+        generation = members_generation(c)
+        cached = self._members_cache
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        table, due = current_members(c, generation)
+        self._members_cache = (generation, table, due)
+        return table
+
+    def maintain_member_image(self) -> bool:
+        """Rewrite the member image from the members read last, if they found it missing or far behind."""
+        cached = self._members_cache
+        if cached is None or not cached[2]:
+            return False
+        generation, table, _ = cached
+        with self._write() as c:
+            written = save_image(c, generation, table)
+        self._members_cache = (generation, table, False)
+        return written
+
+    def refresh_member_image(self) -> bool:
+        """Store the members as they are now as the member image; False if it was already current."""
+        with self._read(consistent=True) as c:
+            generation = members_generation(c)
+            table = self._members_arrow(c)
+        with self._write() as c:
+            return save_image(c, generation, table)
+
+    # ------------------------------------------------------------------ consent ledger
+
+    def record(self, event: NewEvent) -> ConsentEvent:
+        """Append one event (a repeated idempotency key returns the earlier event)."""
+        with self._write() as c:
+            if c.execute(select(members.c.member_id).where(members.c.member_id == event.member_id)).first() is None:
+                raise NotFoundError(f"no member {event.member_id!r}; import the members file first")
+            version_at = self._check(c, [event])
+            return append_events(c, [event], want_events=True, version_at=version_at).events[0]
+
+    def record_many(self, events: Iterable[NewEvent]) -> int:
+        """Append events in one transaction, all or nothing; returns how many were new."""
+        batch = list(events)
+        bulk = self._sqlite and len(batch) >= _BULK_EVENTS
+        with self._write(bulk=bulk) as c:
+            version_at = self._check(c, batch)
+            try:
+                return append_events(c, batch, want_events=False, version_at=version_at, check_members=bulk).inserted
+            except self._integrity_errors() as e:
+                raise InputError(
+                    f"an event names a member who is not in the store; import the members first ({type(e).__name__})"
+                ) from None
+
+    def import_events(self, path: Path) -> int:
+        """Import a consent-events JSONL file all-or-nothing; returns how many events were new."""
+        lines = read_events(Path(path))
+        with self._write(bulk=len(lines) >= _BULK_EVENTS) as c:
+            known = self._known_purposes(c)
+            missing = set(absent_members(c, (e.member_id for _, e in lines)))
+            for where, e in lines:
+                if e.member_id in missing:
+                    raise InputError(
+                        f"unknown member {e.member_id!r}; import the members file first", where=where, field="member_id"
+                    )
+                if e.purpose not in known:
+                    raise InputError(unknown_purpose(e.purpose, known), where=where, field="purpose")
+            batch = [e for _, e in lines]
+            return append_events(c, batch, want_events=False, version_at=self._check(c, batch)).inserted
+
+    def _check(self, c: Connection, events: list[NewEvent]) -> Callable[[int], str | None]:
+        """Check purposes, choices, sources and times; return the version-in-effect lookup."""
+        try:
+            policy: Policy | None = self._policy(c)
+        except NotFoundError:
+            policy = None
+        return check_events(events, policy)
+
+    def _integrity_errors(self) -> type[Exception]:
+        dbapi = self._engine.dialect.loaded_dbapi
+        err: type[Exception] = dbapi.IntegrityError
+        return err
+
+    def events(self, member_id: str | None = None, purpose: str | None = None) -> list[ConsentEvent]:
+        """Events in ledger order, optionally for one member and/or purpose."""
+        q = select(*_EVENT_COLS).order_by(consent_events.c.event_id)
+        if member_id is not None:
+            q = q.where(consent_events.c.member_id == member_id)
+        with self._read() as c:
+            if purpose is not None:
+                q = q.where(consent_events.c.purpose == purpose)
+            elif member_id is not None:
+                # Every stored purpose is a published one (record() checks): naming
+                # them lets the (purpose, member, ...) index seek instead of scan.
+                q = q.where(consent_events.c.purpose.in_(sorted(self._known_purposes(c))))
+            return [row_to_event(r) for r in c.execute(q)]
+
+    def state(self, member_id: str, purpose: str, at: datetime | None = None) -> ConsentEvent | None:
+        """The member's latest event for the purpose with `event.at <= at` (None: any time)."""
+        q = (
+            select(*_EVENT_COLS)
+            .where(consent_events.c.member_id == member_id, consent_events.c.purpose == purpose)
+            .order_by(consent_events.c.at_us.desc(), consent_events.c.event_id.desc())
+            .limit(1)
+        )
+        if at is not None:
+            q = q.where(consent_events.c.at_us <= to_us(utc(at)))
+        with self._read() as c:
+            row = c.execute(q).first()
+        return row_to_event(row) if row is not None else None
+
+    def snapshot(self, purpose: str, at: datetime, now: datetime | None = None) -> pa.Table:
+        """SNAPSHOT_SCHEMA rows for every member, as of `at` and as recorded by `now`."""
+        now_us = to_us(utc(now) if now is not None else utcnow())
+        with self._read(consistent=True) as c:
+            return build_snapshot(c, purpose, to_us(utc(at)), now_us, self._members_arrow(c))
+
+    def head(self) -> tuple[int, str]:
+        """(number of events, hash of the last event) — "0"*64 for an empty ledger."""
+        with self._read() as c:
+            n, h = c.execute(select(ledger_head.c.events, ledger_head.c.hash).where(ledger_head.c.id == 1)).one()
+        return int(n), str(h)
+
+    def verify(self) -> VerifyReport:
+        """Walk the whole chain; report the first event changed, removed or reordered."""
+        with self._read() as c:
+            n, h = c.execute(select(ledger_head.c.events, ledger_head.c.hash).where(ledger_head.c.id == 1)).one()
+            result = c.execution_options(stream_results=True, yield_per=20_000).execute(
+                select(*_EVENT_COLS).order_by(consent_events.c.event_id)
+            )
+            return verify_rows((tuple(r) for r in result), int(n), str(h))
+
+    # ------------------------------------------------------------------ objections and GPC
+
+    def file_objection(
+        self, member_id: str, purposes: Sequence[str], at: datetime, text: str | None = None
+    ) -> ObjectionCase:
+        """File an objection (no reason needed); due_by follows the version in effect at `at`."""
+        at = utc(at)
+        with self._write() as c:
+            self._require_member(c, member_id)
+            case = workflow.new_case(member_id, purposes, at, text, self._policy(c).version_at(at))
+            cases.insert_case(c, case)
+        return case
+
+    def extend_objection(self, case_id: str, at: datetime, reasons: str, days: int) -> ObjectionCase:
+        """Extend the case's deadline once, before it passes, with the reasons sent to the member."""
+        with self._write() as c:
+            case = cases.load_case(c, case_id, lock=True)
+            limit = self._policy(c).version(case.policy_version or "").spec.objections.max_extension_days
+            case = workflow.check_extension(case, utc(at), reasons, days, limit)
+            cases.save_case(c, case)
+        return case
+
+    def decide_objection(
+        self,
+        case_id: str,
+        outcome: CaseStatus,
+        at: datetime,
+        grounds: str | None = None,
+        actor: str | None = None,
+    ) -> ObjectionCase:
+        """Uphold or reject an open case; upholding records a deny per purpose in the same transaction."""
+        at = utc(at)
+        with self._write() as c:
+            case = cases.load_case(c, case_id, lock=True)
+            case = workflow.check_decision(case, CaseStatus(outcome), at, grounds, actor)
+            cases.save_case(c, case)
+            if case.status is CaseStatus.UPHELD:
+                denies = [
+                    NewEvent(
+                        case.member_id,
+                        p,
+                        Choice.DENY,
+                        at,
+                        Source.OBJECTION_FORM,
+                        actor=actor,
+                        idempotency_key=workflow.objection_event_key(case.case_id, p),
+                        case_id=case.case_id,
+                    )
+                    for p in case.purposes
+                ]
+                append_events(c, denies, want_events=False, version_at=self._check(c, denies))
+        return case
+
+    def objection(self, case_id: str) -> ObjectionCase:
+        """The case (NotFoundError if unknown)."""
+        with self._read() as c:
+            return cases.load_case(c, case_id, lock=False)
+
+    def objections(
+        self,
+        member_id: str | None = None,
+        status: CaseStatus | None = None,
+        overdue_at: datetime | None = None,
+    ) -> list[ObjectionCase]:
+        """Cases by received time; `overdue_at` keeps open cases whose due_by is before it."""
+        q = cases.case_ids_query(member_id, status, utc(overdue_at) if overdue_at is not None else None)
+        with self._read() as c:
+            return [cases.load_case(c, cid, lock=False) for cid in c.execute(q).scalars()]
+
+    def open_case(self, member_id: str, purpose: str, at: datetime) -> ObjectionCase | None:
+        """The latest case covering `purpose` that was open at `at`, if any."""
+        with self._read() as c:
+            cid = c.execute(cases.open_case_query(member_id, purpose, to_us(utc(at)))).scalar()
+            return cases.load_case(c, cid, lock=False) if cid is not None else None
+
+    def record_gpc(self, member_id: str, at: datetime, actor: str | None = None) -> list[ConsentEvent]:
+        """Deny, with source `gpc`, every purpose the version in effect marks `gpc: true`.
+
+        Idempotent per (member, policy version, purpose)."""
+        at = utc(at)
+        with self._write() as c:
+            self._require_member(c, member_id)
+            version = self._policy(c).version_at(at)
+            if version is None or not any(rule.gpc for rule in version.purposes.values()):
+                return []
+            denies = [
+                NewEvent(
+                    member_id,
+                    p,
+                    Choice.DENY,
+                    at,
+                    Source.GPC,
+                    actor=actor,
+                    policy_version=version.version,
+                    idempotency_key=f"gpc:{member_id}:{version.version}:{p}",
+                )
+                for p, rule in sorted(version.purposes.items())
+                if rule.gpc
+            ]
+            return append_events(c, denies, want_events=True, version_at=self._check(c, denies)).events
+
+    @staticmethod
+    def _require_member(c: Connection, member_id: str) -> None:
+        if c.execute(select(members.c.member_id).where(members.c.member_id == member_id)).first() is None:
+            raise NotFoundError(f"no member {member_id!r}; import the members file first")
