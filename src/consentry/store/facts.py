@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from consentry.store.appender import EVENT_COLUMNS, row_to_event
-from consentry.store.cases import CASE_COLUMNS, cases_from_rows
+from consentry.store.objections import CASE_COLUMNS, cases_from_rows
 from consentry.store.protocol import Member, MemberFacts
 from consentry.store.schema import day_to_date, us_to_dt
 

@@ -23,8 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from consentry.errors import InputError, NotFoundError
 from consentry.policy import Policy
-from consentry.store import cases
-from consentry.store import objections as workflow
+from consentry.store import objections
 from consentry.store.appender import EVENT_COLUMNS, append_events, check_events, row_to_event, unknown_purpose
 from consentry.store.chain import verify_rows
 from consentry.store.database import WRITE, foreign_keys, store_error
@@ -383,17 +382,17 @@ class SqlStore:
         at = utc(at)
         with self._write() as c:
             self._require_member(c, member_id)
-            case = workflow.new_case(member_id, purposes, at, text, self._policy(c).version_at(at))
-            cases.insert_case(c, case)
+            case = objections.new_case(member_id, purposes, at, text, self._policy(c).version_at(at))
+            objections.insert_case(c, case)
         return case
 
     def extend_objection(self, case_id: str, at: datetime, reasons: str, days: int) -> ObjectionCase:
         """Extend the case's deadline once, before it passes, with the reasons sent to the member."""
         with self._write() as c:
-            case = cases.load_case(c, case_id, lock=True)
+            case = objections.load_case(c, case_id, lock=True)
             limit = self._policy(c).version(case.policy_version or "").spec.objections.max_extension_days
-            case = workflow.check_extension(case, utc(at), reasons, days, limit)
-            cases.save_case(c, case)
+            case = objections.check_extension(case, utc(at), reasons, days, limit)
+            objections.save_case(c, case)
         return case
 
     def decide_objection(
@@ -407,9 +406,9 @@ class SqlStore:
         """Uphold or reject an open case; upholding records a deny per purpose in the same transaction."""
         at = utc(at)
         with self._write() as c:
-            case = cases.load_case(c, case_id, lock=True)
-            case = workflow.check_decision(case, CaseStatus(outcome), at, grounds, actor)
-            cases.save_case(c, case)
+            case = objections.load_case(c, case_id, lock=True)
+            case = objections.check_decision(case, CaseStatus(outcome), at, grounds, actor)
+            objections.save_case(c, case)
             if case.status is CaseStatus.UPHELD:
                 denies = [
                     NewEvent(
@@ -419,7 +418,7 @@ class SqlStore:
                         at,
                         Source.OBJECTION_FORM,
                         actor=actor,
-                        idempotency_key=workflow.objection_event_key(case.case_id, p),
+                        idempotency_key=objections.objection_event_key(case.case_id, p),
                         case_id=case.case_id,
                     )
                     for p in case.purposes
@@ -430,7 +429,7 @@ class SqlStore:
     def objection(self, case_id: str) -> ObjectionCase:
         """The case (NotFoundError if unknown)."""
         with self._read() as c:
-            return cases.load_case(c, case_id, lock=False)
+            return objections.load_case(c, case_id, lock=False)
 
     def objections(
         self,
@@ -439,15 +438,15 @@ class SqlStore:
         overdue_at: datetime | None = None,
     ) -> list[ObjectionCase]:
         """Cases by received time; `overdue_at` keeps open cases whose due_by is before it."""
-        q = cases.case_ids_query(member_id, status, utc(overdue_at) if overdue_at is not None else None)
+        q = objections.case_ids_query(member_id, status, utc(overdue_at) if overdue_at is not None else None)
         with self._read() as c:
-            return [cases.load_case(c, cid, lock=False) for cid in c.execute(q).scalars()]
+            return [objections.load_case(c, cid, lock=False) for cid in c.execute(q).scalars()]
 
     def open_case(self, member_id: str, purpose: str, at: datetime) -> ObjectionCase | None:
         """The latest case covering `purpose` that was open at `at`, if any."""
         with self._read() as c:
-            cid = c.execute(cases.open_case_query(member_id, purpose, to_us(utc(at)))).scalar()
-            return cases.load_case(c, cid, lock=False) if cid is not None else None
+            cid = c.execute(objections.open_case_query(member_id, purpose, to_us(utc(at)))).scalar()
+            return objections.load_case(c, cid, lock=False) if cid is not None else None
 
     def record_gpc(self, member_id: str, at: datetime, actor: str | None = None) -> list[ConsentEvent]:
         """Deny, with source `gpc`, every purpose the version in effect marks `gpc: true`.
