@@ -92,7 +92,7 @@ def serve_command(
     """Serve the member pages, the staff console and the JSON API."""
     import uvicorn
 
-    from consentry.service import ServiceConfig, StaffRegistry, StaffRole, create_app
+    from consentry.service import ServiceConfig, create_app
 
     s = _demo_settings() if demo else settings()
     store = open_store(s)
@@ -103,19 +103,16 @@ def serve_command(
         overrides["clock_start"] = parse_instant(as_of, field="--as-of")
     config = ServiceConfig.from_environ(os.environ, **overrides)
     if demo:
-        registry = StaffRegistry(store)
-        for key in registry.list_keys():
-            if key.name.startswith("demo ") and key.revoked_at is None:
-                registry.revoke(key.key_id)
-        reviewer = registry.add_key("demo reviewer", StaffRole.REVIEWER)
-        publisher = registry.add_key("demo publisher", StaffRole.PUBLISHER)
+        from consentry.demo.staff_keys import rotate_demo_staff_keys
+
+        keys = rotate_demo_staff_keys(store)
         base = f"http://{host}:{port}"
         console.print(
             f"[bold]Consentry demo[/] on {s.db_url}\n"
             f"  member pages:  {base}/demo/sign-in  (pick a demo member)\n"
             f"  staff console: {base}/admin/sign-in\n"
-            f"    reviewer key:  {reviewer.secret}\n"
-            f"    publisher key: {publisher.secret}\n"
+            f"    reviewer key:  {keys.reviewer}\n"
+            f"    publisher key: {keys.publisher}\n"
             f"  JSON API:      {base}/openapi.json",
             highlight=False,
         )
