@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from consentry.demo.staff_keys import rotate_demo_staff_keys
-from consentry.ledger import SqlStore
 from consentry.service import StaffRegistry, StaffRole
+from consentry.store import SqlStore
 
 
 def test_rotation_revokes_the_previous_demo_keys_only(store: SqlStore) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from consentry.ledger.protocol import Store
+    from consentry.store.protocol import Store
 
 __all__ = ["DEMO_KEY_PREFIX", "DemoStaffKeys", "rotate_demo_staff_keys"]
 
