@@ -161,6 +161,11 @@ def test_objection_filed_then_upheld_in_console(browser: Any, live: dict[str, An
     assert page.locator("#status").inner_text() == "received"
     assert page.locator("#due-by").inner_text() == "2025-02-14"
     _shot(page, "objection-confirmation")
+    page.goto(f"{live['base']}/settings/data-privacy")
+    pending = page.locator("#purpose-personalization")
+    assert pending.get_attribute("data-enabled") == "off"
+    assert "Paused while your objection is reviewed" in pending.inner_text()
+    assert pending.locator(".badge").inner_text() == "Off"
 
     staff = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
     staff.goto(f"{live['base']}/admin/objections")

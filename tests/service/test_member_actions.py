@@ -104,7 +104,7 @@ def test_upheld_objection_is_what_changed_the_state(svc_store: SqlStore) -> None
     svc_store.decide_objection(case.case_id, CaseStatus.UPHELD, T + timedelta(days=2))
     p = _by_purpose(member_actions.settings_view(svc_store, "us-alice", T + timedelta(days=3)))["personalization"]
     assert (p.enabled, p.changed_by, p.open_case_id) == (False, ChangedBy.OBJECTION, None)
-    data = member_actions.member_data(svc_store, "us-alice")
+    data = member_actions.member_data(svc_store, "us-alice", T + timedelta(days=3))
     assert [c.case_id for c in data.closed_cases] == [case.case_id] and data.open_cases == ()
 
 

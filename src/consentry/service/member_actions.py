@@ -10,8 +10,11 @@ here, never in a handler:
   only a sentence saying it does not apply in the member's region;
 - `setting` purposes get a toggle (one step to turn off, one step to turn on),
   `objection_form` purposes a link to the objection form, `none` nothing;
-- the state is the member's latest choice under the ledger's own rules, or the
-  mode's default (`opt_out`: on, `opt_in`: off) when there is none.
+- the state shown is the decision the builds use (`consentry.decide`, with a
+  pending objection, GPC, region, age and the notice period), with its reason
+  in words; the toggle flips the member's own setting: their latest choice
+  under the ledger's own rules, or the mode's default (`opt_out`: on,
+  `opt_in`: off) when there is none.
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from consentry.decide import ConsentFacts, Decision, decide, decide_for
 from consentry.errors import InputError, NotFoundError
 from consentry.pipeline.registry import BuildRecord, builds_for_member
 from consentry.policy import Policy, PolicyVersion
+from consentry.service.reasons import reason_label
+from consentry.service.receipts import Controller, Effect, ReceiptFormat, build_receipt
 from consentry.store.protocol import ConsentEvent, Member, NewEvent, ObjectionCase, Store
 from consentry.timeutil import iso
-from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, Source
+from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, ReasonCode, Source
 
 __all__ = [
     "ChangedBy",
@@ -36,6 +42,7 @@ __all__ = [
     "PurposeSetting",
     "SettingsView",
     "choice_history",
+    "choice_receipt",
     "file_objection",
     "honour_gpc",
     "member_case",
@@ -81,7 +88,14 @@ _SOURCES_FOR_MEMBER = frozenset({Source.SETTINGS, Source.API})
 
 @dataclass(frozen=True)
 class PurposeSetting:
-    """One purpose on the settings page: its control and its current state."""
+    """One purpose on the settings page: its control and its current state.
+
+    `enabled`, `reason` and `reason_label` are the decision the builds use
+    (`consentry.decide`) for the member now; `choice_enabled` is the member's
+    own setting (or the default), which the toggle flips. The two differ when
+    something other than the setting decides: a pending objection, the notice
+    period, age, region.
+    """
 
     purpose: str
     label: str
@@ -90,6 +104,9 @@ class PurposeSetting:
     control: ControlKind
     mode: Mode
     enabled: bool
+    choice_enabled: bool
+    reason: ReasonCode
+    reason_label: str
     since: datetime | None
     changed_by: ChangedBy
     event_id: int | None
@@ -106,6 +123,9 @@ class PurposeSetting:
             "control": self.control.value,
             "mode": self.mode.value,
             "enabled": self.enabled,
+            "choice_enabled": self.choice_enabled,
+            "reason": self.reason.value,
+            "reason_label": self.reason_label,
             "since": iso(self.since),
             "changed_by": self.changed_by.value,
             "event_id": self.event_id,
@@ -141,9 +161,10 @@ class SettingsView:
 
 @dataclass(frozen=True)
 class MemberData:
-    """Everything the "my data" page shows: choices, builds that used the data, cases."""
+    """Everything the "my data" page shows: how the data is used now, choices, builds, cases."""
 
     member_id: str
+    uses: tuple[PurposeSetting, ...]
     choices: tuple[ConsentEvent, ...]
     builds: tuple[BuildRecord, ...]
     open_cases: tuple[ObjectionCase, ...]
@@ -157,14 +178,20 @@ def _member(store: Store, member_id: str) -> Member:
     return member
 
 
+#: Reasons that the member's own setting explains; any other reason overrides it.
+_CHOICE_REASONS = frozenset({ReasonCode.ALLOWED, ReasonCode.OPTED_OUT, ReasonCode.NOT_OPTED_IN})
+
+
 def _default_enabled(mode: Mode) -> bool:
     return mode is Mode.OPT_OUT
 
 
-def _sentence(label: str, kind: ControlKind, enabled: bool, changed_by: ChangedBy) -> str:
-    if kind is ControlKind.NOT_IN_REGION:
+def _sentence(label: str, decision: Decision, changed_by: ChangedBy, why: str) -> str:
+    if decision.reason is ReasonCode.REGION_EXCLUDED:
         return f"{label} does not apply in your region: your data is not used for it."
-    state = "on" if enabled else "off"
+    state = "on" if decision.allowed else "off"
+    if decision.reason not in _CHOICE_REASONS and decision.reason is not ReasonCode.OBJECTION_UPHELD:
+        return f"{label} is {state}. {why}."
     who = {
         ChangedBy.DEFAULT: "This is the default under the current terms.",
         ChangedBy.MEMBER: "You chose this.",
@@ -193,10 +220,25 @@ class _Ledger:
         open_ = [c for c in self.cases if purpose in c.purposes and c.open_at(at)]
         return max(open_, key=lambda c: (c.received_at, c.case_id)) if open_ else None
 
+    def facts(self, purpose: str, at: datetime) -> ConsentFacts:
+        """What `decide` needs about this purpose, with `at` and now the same moment."""
+        event, case = self.state(purpose, at), self.open_case(purpose, at)
+        return ConsentFacts(
+            at_choice=event.choice if event else None,
+            at_source=event.source if event else None,
+            at_event_id=event.event_id if event else None,
+            now_choice=event.choice if event else None,
+            now_source=event.source if event else None,
+            now_event_id=event.event_id if event else None,
+            at_case_id=case.case_id if case else None,
+            now_case_id=case.case_id if case else None,
+        )
+
 
 def _purpose_setting(
-    ledger: _Ledger, version: PolicyVersion, member: Member, purpose: str, at: datetime
+    ledger: _Ledger, policy: Policy, version: PolicyVersion, member: Member, purpose: str, at: datetime
 ) -> PurposeSetting | None:
+    """The purpose as the member sees it: the state is the decision the builds use, never a copy of it."""
     rule = version.purposes[purpose]
     mode = version.mode_for(purpose, member.country)
     if mode is None:
@@ -209,14 +251,16 @@ def _purpose_setting(
             Control.OBJECTION_FORM: ControlKind.OBJECTION_FORM,
             Control.NONE: ControlKind.NONE,
         }[rule.control]
+    decision = decide(policy, purpose, member, ledger.facts(purpose, at), at=at, now=at)
     event = ledger.state(purpose, at)
     if mode is Mode.EXCLUDED:
-        enabled, since, changed_by = False, None, ChangedBy.DEFAULT
+        chosen, since, changed_by = False, None, ChangedBy.DEFAULT
     elif event is None:
-        enabled, since, changed_by = _default_enabled(mode), None, ChangedBy.DEFAULT
+        chosen, since, changed_by = _default_enabled(mode), None, ChangedBy.DEFAULT
     else:
-        enabled, since, changed_by = event.choice is Choice.ALLOW, event.at, _CHANGED_BY[event.source]
+        chosen, since, changed_by = event.choice is Choice.ALLOW, event.at, _CHANGED_BY[event.source]
     case = ledger.open_case(purpose, at)
+    why = reason_label(decision.reason, policy.processing_starts(purpose, member.country, at))
     return PurposeSetting(
         purpose=purpose,
         label=rule.label,
@@ -224,12 +268,15 @@ def _purpose_setting(
         legal_basis=rule.legal_basis,
         control=kind,
         mode=mode,
-        enabled=enabled,
+        enabled=decision.allowed,
+        choice_enabled=chosen,
+        reason=decision.reason,
+        reason_label=why,
         since=since,
         changed_by=changed_by,
         event_id=None if event is None or mode is Mode.EXCLUDED else event.event_id,
         open_case_id=case.case_id if case is not None else None,
-        sentence=_sentence(rule.label, kind, enabled, changed_by),
+        sentence=_sentence(rule.label, decision, changed_by, why),
     )
 
 
@@ -250,7 +297,7 @@ def settings_view(store: Store, member_id: str, at: datetime, policy: Policy | N
     settings = tuple(
         s
         for purpose in sorted(version.purposes)
-        if (s := _purpose_setting(ledger, version, member, purpose, at)) is not None
+        if (s := _purpose_setting(ledger, policy, version, member, purpose, at)) is not None
     )
     gpc = any(s.changed_by is ChangedBy.GPC for s in settings)
     return SettingsView(member_id, member.country, at, version.version, version.terms_url, settings, gpc)
@@ -353,6 +400,27 @@ def member_event(store: Store, member_id: str, event_id: int) -> ConsentEvent:
     raise NotFoundError(f"no choice {event_id} in your history")
 
 
+def choice_receipt(
+    store: Store,
+    member_id: str,
+    event_id: int,
+    fmt: ReceiptFormat,
+    controller: Controller,
+    policy: Policy | None = None,
+) -> dict[str, Any]:
+    """A receipt for one of the member's choices, with what the choice did when it was made.
+
+    The effect is the decision the builds make (`decide_for`) as of the choice's moment.
+    """
+    event = member_event(store, member_id, event_id)
+    member = _member(store, member_id)
+    resolved = policy or store.policy()
+    decision = decide_for(store, member_id, event.purpose, at=event.at, policy=resolved)
+    starts = resolved.processing_starts(event.purpose, member.country, event.at)
+    effect = Effect(decision, reason_label(decision.reason, starts))
+    return build_receipt(fmt, resolved, member, event, controller, effect)
+
+
 def member_case(store: Store, member_id: str, case_id: str) -> ObjectionCase:
     """One of the member's own objection cases; NotFoundError for anyone else's."""
     try:
@@ -364,12 +432,14 @@ def member_case(store: Store, member_id: str, case_id: str) -> ObjectionCase:
     return case
 
 
-def member_data(store: Store, member_id: str) -> MemberData:
-    """The member's history of choices, the builds that used their data, their cases."""
+def member_data(store: Store, member_id: str, at: datetime, policy: Policy | None = None) -> MemberData:
+    """How the member's data is used at `at` (the settings' decisions), their choices, builds and cases."""
+    uses = settings_view(store, member_id, at, policy).purposes
     choices = tuple(choice_history(store, member_id))
     cases = sorted(store.objections(member_id=member_id), key=lambda c: c.received_at, reverse=True)
     return MemberData(
         member_id=member_id,
+        uses=uses,
         choices=choices,
         builds=tuple(builds_for_member(store, member_id)),
         open_cases=tuple(c for c in cases if c.status is CaseStatus.RECEIVED),

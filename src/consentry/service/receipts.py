@@ -9,6 +9,12 @@ Two layouts of the same facts:
   evidence (event id and hash chain position) that lets anyone verify it;
 - `kantara` — the Kantara Initiative Consent Receipt Specification v1.1 layout.
 
+Given the decision the builds make for the purpose at the moment of the
+choice (`consentry.decide`), a receipt also says what the choice did then:
+whether the data was used, and why in words — a choice to allow during the
+notice period, or while an objection is pending, did not yet let the data be
+used.
+
 A receipt carries only ids and policy facts, never content or other personal data.
 """
 
@@ -18,13 +24,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from consentry.decide import Decision
 from consentry.errors import NotFoundError
 from consentry.policy import Policy
 from consentry.store.protocol import ConsentEvent, Member
 from consentry.timeutil import iso
 from consentry.vocab import Choice, LegalBasis, Source
 
-__all__ = ["Controller", "ReceiptFormat", "build_receipt", "iso27560_receipt", "kantara_receipt"]
+__all__ = ["Controller", "Effect", "ReceiptFormat", "build_receipt", "iso27560_receipt", "kantara_receipt"]
 
 DPV = "https://w3id.org/dpv#"
 DPV_CONTEXT = {
@@ -97,10 +104,29 @@ def _facts(policy: Policy, event: ConsentEvent) -> tuple[str, str, LegalBasis, s
     )
 
 
-def iso27560_receipt(policy: Policy, member: Member, event: ConsentEvent, controller: Controller) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Effect:
+    """What the choice did when it was made: the decision, and its reason in the member's words."""
+
+    decision: Decision
+    reason_label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "as_of": iso(self.decision.at),
+            "data_used": self.decision.allowed,
+            "reason": self.decision.reason.value,
+            "reason_label": self.reason_label,
+        }
+
+
+def iso27560_receipt(
+    policy: Policy, member: Member, event: ConsentEvent, controller: Controller, effect: Effect | None = None
+) -> dict[str, Any]:
     """The event as an ISO/IEC TS 27560 consent record in JSON-LD with DPV terms."""
     version, sha, basis, label, url, published = _facts(policy, event)
-    return {
+    receipt = {
         "@context": DPV_CONTEXT,
         "@type": "dpv:ConsentRecord",
         "schema_version": ISO27560_SCHEMA,
@@ -141,12 +167,17 @@ def iso27560_receipt(policy: Policy, member: Member, event: ConsentEvent, contro
             "case_id": event.case_id,
         },
     }
+    if effect is not None:
+        receipt["processing"] = effect.to_dict()
+    return receipt
 
 
-def kantara_receipt(policy: Policy, member: Member, event: ConsentEvent, controller: Controller) -> dict[str, Any]:
+def kantara_receipt(
+    policy: Policy, member: Member, event: ConsentEvent, controller: Controller, effect: Effect | None = None
+) -> dict[str, Any]:
     """The event in the Kantara Initiative Consent Receipt v1.1 layout."""
     version, sha, basis, label, url, _ = _facts(policy, event)
-    return {
+    receipt = {
         "version": KANTARA_VERSION,
         "jurisdiction": member.country or "unknown",
         "consentTimestamp": int(event.at.timestamp()),
@@ -187,14 +218,22 @@ def kantara_receipt(policy: Policy, member: Member, event: ConsentEvent, control
         "policySha256": sha,
         "ledgerEventHash": event.hash,
     }
+    if effect is not None:
+        receipt["processingStatus"] = effect.to_dict()
+    return receipt
 
 
 def build_receipt(
-    fmt: ReceiptFormat, policy: Policy, member: Member, event: ConsentEvent, controller: Controller
+    fmt: ReceiptFormat,
+    policy: Policy,
+    member: Member,
+    event: ConsentEvent,
+    controller: Controller,
+    effect: Effect | None = None,
 ) -> dict[str, Any]:
-    """The receipt for `event` in the requested layout."""
+    """The receipt for `event` in the requested layout (with what it did, given its `effect`)."""
     if event.member_id != member.member_id:
         raise NotFoundError(f"choice {event.event_id} is not this member's")
     if fmt is ReceiptFormat.KANTARA:
-        return kantara_receipt(policy, member, event, controller)
-    return iso27560_receipt(policy, member, event, controller)
+        return kantara_receipt(policy, member, event, controller, effect)
+    return iso27560_receipt(policy, member, event, controller, effect)

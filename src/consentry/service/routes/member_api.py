@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from consentry.service import member_actions
 from consentry.service.auth import member_id, member_writer
 from consentry.service.context import ServiceContext, get_ctx
-from consentry.service.receipts import ReceiptFormat, build_receipt
+from consentry.service.receipts import ReceiptFormat
 from consentry.service.routes._render import build_for_member, event_dict, member_case_dict
 from consentry.service.security import csrf_token
 from consentry.vocab import Source
@@ -93,8 +93,7 @@ def receipt(
     format: Annotated[ReceiptFormat, Query()] = ReceiptFormat.ISO27560,
 ) -> JSONResponse:
     """ISO/IEC TS 27560 with DPV terms (default) or Kantara Consent Receipt v1.1."""
-    event = member_actions.member_event(ctx.store, member, event_id)
-    body = build_receipt(format, ctx.policy(), ctx.store.member(member), event, ctx.config.controller)
+    body = member_actions.choice_receipt(ctx.store, member, event_id, format, ctx.config.controller, ctx.policy())
     name = f"consent-receipt-{event_id}-{format.value}.json"
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -125,5 +124,5 @@ def objection(case_id: str, member: Member, ctx: Ctx) -> dict[str, Any]:
 @router.get("/me/data-use", summary="Builds that used the member's data", response_model=None)
 def data_use(member: Member, ctx: Ctx) -> dict[str, Any]:
     """Which training-data builds included the member's records, and when."""
-    data = member_actions.member_data(ctx.store, member)
+    data = member_actions.member_data(ctx.store, member, ctx.now(), ctx.policy())
     return {"builds": [build_for_member(b) for b in data.builds]}

@@ -79,7 +79,7 @@ def objection_case(request: Request, case_id: str, member: Member, ctx: Ctx) -> 
 @router.get("/settings/my-data")
 def my_data(request: Request, member: Member, ctx: Ctx) -> Response:
     """History of choices (each with its receipt), builds that used the data, objection cases."""
-    data = member_actions.member_data(ctx.store, member)
+    data = member_actions.member_data(ctx.store, member, ctx.now(), ctx.policy())
     return page(request, "my_data.html", data=data, formats=list(ReceiptFormat), member=member, title="My data")
 
 
