@@ -21,7 +21,7 @@ from consentry.errors import ConsentryError
 if TYPE_CHECKING:
     from consentry.store.protocol import Store
 
-__all__ = ["console", "err_console", "fail", "handle_errors", "open_store", "print_json", "when"]
+__all__ = ["console", "err_console", "fail", "handle_errors", "open_store", "print_json", "stamp", "when"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -94,3 +94,9 @@ def when(text: str | None, field: str = "--at") -> datetime:
     from consentry.timeutil import parse_instant, utcnow  # imports pyarrow: only for commands that take a time
 
     return utcnow() if text is None else parse_instant(text, field=field)
+
+
+def stamp(text: str | None, field: str = "--at") -> datetime | None:
+    """Parse the --at of a command that records a choice: None when omitted, so that the
+    store stamps "now" itself under its write lock (the choice acknowledged last wins)."""
+    return None if text is None else when(text, field)

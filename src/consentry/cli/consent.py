@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from consentry.cli._common import handle_errors, open_store, print_json, when
+from consentry.cli._common import handle_errors, open_store, print_json, stamp
 from consentry.store import NewEvent
 from consentry.vocab import Choice, Source
 
@@ -31,7 +31,7 @@ def set_(
     actor: str | None = typer.Option(None, "--actor", help="Who recorded it."),
 ) -> None:
     """Record one choice."""
-    event = open_store().record(NewEvent(member, purpose, choice, when(at), source, actor=actor))
+    event = open_store().record(NewEvent(member, purpose, choice, stamp(at), source, actor=actor))
     print_json(event)
 
 
@@ -42,7 +42,7 @@ def gpc(
     at: str | None = typer.Option(None, "--at", help="When the Sec-GPC: 1 signal was seen (default now)."),
 ) -> None:
     """Record a Global Privacy Control signal: a deny for every purpose the policy marks `gpc: true`."""
-    print_json(open_store().record_gpc(member, when(at)))
+    print_json(open_store().record_gpc(member, stamp(at)))
 
 
 @app.command("history")

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from consentry.cli._common import handle_errors, open_store, print_json, when
+from consentry.cli._common import handle_errors, open_store, print_json, stamp, when
 from consentry.timeutil import utcnow
 from consentry.vocab import CaseStatus
 
@@ -55,7 +55,7 @@ def decide(
     actor: str | None = typer.Option(None, "--actor", help="Who decided."),
 ) -> None:
     """Uphold (records a deny per purpose) or reject (needs --grounds) an open case."""
-    print_json(open_store().decide_objection(case, CaseStatus(outcome.value), when(at), grounds, actor))
+    print_json(open_store().decide_objection(case, CaseStatus(outcome.value), stamp(at), grounds, actor))
 
 
 @app.command("show")

@@ -5,6 +5,13 @@ ledger head is read — on PostgreSQL with ``FOR UPDATE``, which serialises
 concurrent appenders — ids and hashes are computed in Python, rows are
 inserted in one batch (PostgreSQL: COPY for large batches), and the head is
 moved, all in the caller's transaction: either every event lands or none.
+
+An event without `at` ("now") is stamped here, after the lock is held, at the
+larger of the recording time and its member's latest `at` for the purpose: the
+order of acknowledgement (event ids) is then the order decisions use, `(at,
+event_id)`, whatever the clocks of concurrent writers did. An explicit `at` is
+kept as given — a backdated choice is an exception the caller asked for, and
+its `recorded_at` shows it.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.schema import CreateIndex
 
 from consentry.errors import InputError
@@ -51,6 +58,8 @@ _CHOICES = {c.value: c.value for c in Choice}
 _SOURCES = {s.value: s.value for s in Source}
 _COPY_THRESHOLD = 200
 _ONE_US = timedelta(microseconds=1)
+#: Below every stored time: the "latest at" of a pair with no events.
+_NO_TIME = -(2**62)
 #: Below this many new events the snapshot index is kept up row by row, whatever the ledger's size.
 _REBUILD_MIN = 50_000
 _SNAPSHOT_INDEX = next(ix for ix in consent_events.indexes if ix.name == "ix_consent_events_purpose_member_at")
@@ -92,7 +101,7 @@ def check_events(events: Sequence[NewEvent], policy: Policy | None) -> Callable[
     for e in events:
         if e.purpose not in known:
             raise InputError(unknown_purpose(e.purpose, known), field="purpose")
-        if e.at.tzinfo is None:
+        if e.at is not None and e.at.tzinfo is None:
             raise InputError("time has no time zone; write it as RFC 3339, e.g. 2025-01-01T00:00:00Z", field="at")
         if e.choice not in _CHOICES or e.source not in _SOURCES:
             raise InputError(f"choice must be allow|deny and source one of {', '.join(_SOURCES)}")
@@ -134,7 +143,10 @@ def append_events(
         head_q = head_q.with_for_update()
     count, last_id, prev = conn.execute(head_q).one()
     existing = _existing_keys(conn, [e.idempotency_key for e in events if e.idempotency_key])
-    rows, out, last_id, prev = _chain_rows(events, existing, int(last_id), str(prev), to_us(utcnow()), version_at)
+    # Under the lock: the stamp of events without `at`, never before their pair's latest event.
+    recorded_us = to_us(utcnow())
+    latest = _latest_at(conn, [e for e in events if e.at is None and e.idempotency_key not in existing])
+    rows, out, last_id, prev = _chain_rows(events, existing, int(last_id), str(prev), recorded_us, version_at, latest)
     if rows:
         rebuild = len(rows) >= max(_REBUILD_MIN, int(count))
         _insert(conn, rows, rebuild_index=rebuild)
@@ -156,14 +168,18 @@ def _chain_rows(
     prev: str,
     recorded_us: int,
     version_at: Callable[[int], str | None],
+    latest: dict[tuple[str, str], int],
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int, str]:
     """Rows (fields, prev_hash, hash) for the new events, and every event's row in the given order.
 
     The hot loop of a bulk append: names are bound locally, the canonical JSON
     encoder is reused, and times (checked aware by `check_events`) are converted inline.
+    An event without `at` gets `recorded_us`, raised to its (member, purpose)'s latest
+    `at` in `latest` (which the batch's own events keep up to date).
     """
     sha256, encode, choices, sources = hashlib.sha256, canonical_json, _CHOICES, _SOURCES
     epoch, one_us = EPOCH, _ONE_US
+    stamping = bool(latest)
     rows: list[tuple[Any, ...]] = []
     out: list[tuple[Any, ...]] = []
     for e in events:
@@ -172,7 +188,14 @@ def _chain_rows(
             out.append(existing[key])
             continue
         last_id += 1
-        at_us = (e.at - epoch) // one_us
+        if e.at is None:
+            pair = (e.member_id, e.purpose)
+            at_us = max(recorded_us, latest[pair])
+            latest[pair] = at_us
+        else:
+            at_us = (e.at - epoch) // one_us
+            if stamping and (e.member_id, e.purpose) in latest:
+                latest[e.member_id, e.purpose] = max(latest[e.member_id, e.purpose], at_us)
         version = e.policy_version or version_at(at_us)
         fields = (
             last_id,
@@ -195,6 +218,20 @@ def _chain_rows(
         if key is not None:
             existing[key] = row
     return rows, out, last_id, prev
+
+
+def _latest_at(conn: Connection, events: Sequence[NewEvent]) -> dict[tuple[str, str], int]:
+    """For each (member, purpose) of `events`: the latest `at` stored (the epoch's start if none).
+
+    One index seek per pair; appends stamping "now" name one member, a handful of purposes.
+    """
+    out: dict[tuple[str, str], int] = {}
+    c = consent_events.c
+    for pair in dict.fromkeys((e.member_id, e.purpose) for e in events):
+        q = select(func.max(c.at_us)).where(c.purpose == pair[1], c.member_id == pair[0])
+        found = conn.execute(q).scalar()
+        out[pair] = int(found) if found is not None else _NO_TIME
+    return out
 
 
 def _check_members(conn: Connection, *, after_id: int, purposes: list[str]) -> None:

@@ -72,12 +72,19 @@ class Member:
 
 @dataclass(frozen=True)
 class NewEvent:
-    """A consent event to append; the store sets id, recorded_at and hashes."""
+    """A consent event to append; the store sets id, recorded_at and hashes.
+
+    `at` None means "now, as the store records it": the store stamps it under the
+    ledger's write lock, never before the member's latest event for the purpose,
+    so the choice acknowledged last is the one in effect. An explicit `at` is taken
+    as given (a backdated choice, e.g. from an import); `recorded_at` keeps when it
+    was actually written.
+    """
 
     member_id: str
     purpose: str
     choice: Choice
-    at: datetime
+    at: datetime | None
     source: Source
     actor: str | None = None
     policy_version: str | None = None
@@ -238,7 +245,7 @@ class Store(Protocol):
         self,
         case_id: str,
         outcome: CaseStatus,
-        at: datetime,
+        at: datetime | None,
         grounds: str | None = None,
         actor: str | None = None,
     ) -> ObjectionCase: ...
@@ -250,7 +257,7 @@ class Store(Protocol):
         overdue_at: datetime | None = None,
     ) -> list[ObjectionCase]: ...
     def open_case(self, member_id: str, purpose: str, at: datetime) -> ObjectionCase | None: ...
-    def record_gpc(self, member_id: str, at: datetime, actor: str | None = None) -> list[ConsentEvent]:
+    def record_gpc(self, member_id: str, at: datetime | None, actor: str | None = None) -> list[ConsentEvent]:
         """Deny, with source `gpc`, every purpose the version in effect marks `gpc: true`.
 
         Idempotent per (member, policy version, purpose)."""

@@ -399,15 +399,17 @@ class SqlStore:
         self,
         case_id: str,
         outcome: CaseStatus,
-        at: datetime,
+        at: datetime | None,
         grounds: str | None = None,
         actor: str | None = None,
     ) -> ObjectionCase:
-        """Uphold or reject an open case; upholding records a deny per purpose in the same transaction."""
-        at = utc(at)
+        """Uphold or reject an open case; upholding records a deny per purpose in the same transaction.
+
+        `at` None: decided now, and the denies are stamped as `record` stamps "now"."""
         with self._write() as c:
             case = objections.load_case(c, case_id, lock=True)
-            case = objections.check_decision(case, CaseStatus(outcome), at, grounds, actor)
+            decided = utc(at) if at is not None else utcnow()
+            case = objections.check_decision(case, CaseStatus(outcome), decided, grounds, actor)
             objections.save_case(c, case)
             if case.status is CaseStatus.UPHELD:
                 denies = [
@@ -448,14 +450,13 @@ class SqlStore:
             cid = c.execute(objections.open_case_query(member_id, purpose, to_us(utc(at)))).scalar()
             return objections.load_case(c, cid, lock=False) if cid is not None else None
 
-    def record_gpc(self, member_id: str, at: datetime, actor: str | None = None) -> list[ConsentEvent]:
+    def record_gpc(self, member_id: str, at: datetime | None, actor: str | None = None) -> list[ConsentEvent]:
         """Deny, with source `gpc`, every purpose the version in effect marks `gpc: true`.
 
-        Idempotent per (member, policy version, purpose)."""
-        at = utc(at)
+        Idempotent per (member, policy version, purpose); `at` None: now, stamped as `record` does."""
         with self._write() as c:
             self._require_member(c, member_id)
-            version = self._policy(c).version_at(at)
+            version = self._policy(c).version_at(utc(at) if at is not None else utcnow())
             if version is None or not any(rule.gpc for rule in version.purposes.values()):
                 return []
             denies = [
