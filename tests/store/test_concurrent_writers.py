@@ -16,6 +16,7 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -40,7 +41,7 @@ def _assert_last_acknowledged_wins(store: SqlStore, acks: list[ConsentEvent]) ->
     last = acks[-1]
     assert len({e.event_id for e in acks}) == len(acks)
     stored = store.events(member_id="m1", purpose=PURPOSE)
-    inverted = [(a.event_id, b.event_id) for a, b in zip(stored, stored[1:], strict=False) if b.at < a.at]
+    inverted = [(a.event_id, b.event_id) for a, b in pairwise(stored) if b.at < a.at]
     assert inverted == [], f"{len(inverted)} events stamped before an event acknowledged earlier"
     assert store.verify().ok
     now = utcnow()
