@@ -154,8 +154,35 @@ def test_every_staff_action_is_audited(
         ("objection.decide", case["case_id"], "ok"),
         ("decision.replay", "us-alice", "ok"),
         ("ledger.verify", None, "ok"),
+        ("view:audit", None, "ok"),
     ]
     assert all(e["role"] == "reviewer" for e in entries)
+
+
+def test_refusals_for_lack_of_a_role_and_audit_reads_are_audited(
+    app: FastAPI, member_client: Callable[[str], TestClient], staff_key: StaffKey, svc_store: SqlStore
+) -> None:
+    case = member_client("us-alice").post("/v1/me/objections", json={"purposes": ["personalization"]}).json()
+    decide = f"/v1/admin/objections/{case['case_id']}/decision"
+    with TestClient(app) as c:
+        viewer, reviewer = staff_key(StaffRole.VIEWER), staff_key(StaffRole.REVIEWER)
+        assert c.post(decide, json={"outcome": "upheld"}, headers=viewer).status_code == 403
+        body = {"policy_yaml": "policy: x"}
+        assert c.post("/v1/admin/policy/versions", json=body, headers=reviewer).status_code == 403
+        assert c.get("/v1/admin/audit", params={"limit": 10}, headers=viewer).status_code == 200
+    entries = list(reversed(StaffRegistry(svc_store).audit_entries(10)))
+    assert [(e.role, e.action, e.target, e.outcome, e.detail) for e in entries] == [
+        (
+            "viewer",
+            "POST /v1/admin/objections/{case_id}/decision",
+            case["case_id"],
+            "forbidden",
+            {"needs": ["reviewer"]},
+        ),
+        ("reviewer", "POST /v1/admin/policy/versions", None, "forbidden", {"needs": ["publisher"]}),
+        ("viewer", "view:audit", None, "ok", {"limit": 10}),
+    ]
+    assert svc_store.objection(case["case_id"]).status.value == "received"
 
 
 def test_console_forms_need_csrf(app: FastAPI, member_client: Callable[[str], TestClient], svc_store: SqlStore) -> None:

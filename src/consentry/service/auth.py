@@ -154,13 +154,25 @@ def staff_auth(
     return StaffAuth(key, via_session=True)
 
 
+def _check_role(request: Request, ctx: ServiceContext, auth: StaffAuth, roles: tuple[StaffRole, ...]) -> None:
+    """403 unless the key holds one of `roles`; a refusal is audited (route and path ids, never personal data)."""
+    if not roles or auth.key.role in roles:
+        return
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or "?"
+    ids = [str(v) for v in request.path_params.values()]
+    need = [r.value for r in roles]
+    ctx.staff.audit(auth.key, f"{request.method} {template}", ids[0] if ids else None, "forbidden", {"needs": need})
+    raise ApiError(403, ErrorCode.FORBIDDEN, f"this action needs the {' or '.join(need)} role")
+
+
 def require_role(*roles: StaffRole) -> Any:
     """A dependency: the staff key must hold one of `roles` (any role may view when none given)."""
 
-    def check(auth: StaffAuth = Depends(staff_auth)) -> StaffAuth:
-        if roles and auth.key.role not in roles:
-            need = " or ".join(r.value for r in roles)
-            raise ApiError(403, ErrorCode.FORBIDDEN, f"this action needs the {need} role")
+    def check(
+        request: Request, auth: StaffAuth = Depends(staff_auth), ctx: ServiceContext = Depends(get_ctx)
+    ) -> StaffAuth:
+        _check_role(request, ctx, auth, roles)
         return auth
 
     return Depends(check)
@@ -180,9 +192,7 @@ def staff_writer(*roles: StaffRole) -> Any:
         _csrf: None = Depends(_staff_csrf),
         ctx: ServiceContext = Depends(get_ctx),
     ) -> StaffAuth:
-        if roles and auth.key.role not in roles:
-            need = " or ".join(r.value for r in roles)
-            raise ApiError(403, ErrorCode.FORBIDDEN, f"this action needs the {need} role")
+        _check_role(request, ctx, auth, roles)
         ctx.limiter.hit(f"staff:{auth.key.key_id}")
         return auth
 

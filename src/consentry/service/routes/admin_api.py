@@ -222,5 +222,6 @@ def verify(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/audit", summary="The staff audit log, newest first", response_model=None)
 def audit(auth: Viewer, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
-    """Every staff action: who (key id and role), what, on what, and the outcome."""
+    """Every staff action: who (key id and role), what, on what, and the outcome (this read included)."""
+    ctx.staff.audit(auth.key, "view:audit", None, "ok", {"limit": limit})
     return {"entries": [plain(e) for e in ctx.staff.audit_entries(limit)]}

@@ -157,5 +157,6 @@ def ledger(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """The hash chain's verification status, and the latest staff actions."""
     report = ctx.store.verify()
     ctx.staff.audit(auth.key, "ledger.verify", None, "ok" if report.ok else "broken")
+    ctx.staff.audit(auth.key, "view:audit", None, "ok", {"limit": 50})
     entries = ctx.staff.audit_entries(50)
     return page(request, "admin/ledger.html", report=report, entries=entries, staff=auth.key, title="Ledger")
