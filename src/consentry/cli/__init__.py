@@ -65,7 +65,15 @@ _COMMANDS = {
         Kind.GROUP,
         "File and decide objections (the objection form's cases).",
     ),
-    "ledger": LazyEntry("consentry.cli.ledger", "app", Kind.GROUP, "Check the consent ledger's hash chain."),
+    "ledger": LazyEntry(
+        "consentry.cli.ledger",
+        "app",
+        Kind.GROUP,
+        "Check the consent ledger's hash chain; sign checkpoints and prove events against them.",
+    ),
+    "receipts": LazyEntry(
+        "consentry.cli.receipts", "app", Kind.GROUP, "Check event proofs against signed ledger checkpoints."
+    ),
 }
 
 

@@ -51,12 +51,18 @@ def event_hash(prev_hash: str, fields: tuple[Any, ...]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical_json(fields)}".encode()).hexdigest()
 
 
-def verify_rows(rows: Iterable[tuple[Any, ...]], head_events: int, head_hash: str) -> VerifyReport:
+def verify_rows(
+    rows: Iterable[tuple[Any, ...]],
+    head_events: int,
+    head_hash: str,
+    on_event: Callable[[int, str], None] | None = None,
+) -> VerifyReport:
     """Walk rows of (*canonical fields, prev_hash, hash) in event_id order.
 
     Reports the first event that was changed (its hash no longer matches its
     fields), removed (a gap in ids or a prev_hash that names no predecessor)
     or reordered, and a chain that ends short of the recorded head.
+    `on_event(event_id, hash)` sees every event that checked out, in order.
     """
     prev = EMPTY_HASH
     n = 0
@@ -72,6 +78,8 @@ def verify_rows(rows: Iterable[tuple[Any, ...]], head_events: int, head_hash: st
         if event_hash(prev_hash, fields) != stored:
             return _bad(n - 1, prev, event_id, "hash does not match the event's fields (changed)")
         prev = stored
+        if on_event is not None:
+            on_event(event_id, stored)
     if n != head_events or prev != head_hash:
         return _bad(
             n,

@@ -7,7 +7,7 @@ datetimes everywhere; Arrow columns use ``timestamp("us", tz="UTC")``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -234,7 +234,17 @@ class Store(Protocol):
         """(number of events, hash of the last event) — "0"*64 for an empty ledger."""
         ...
 
-    def verify(self) -> VerifyReport: ...
+    def verify(self, on_event: Callable[[int, str], None] | None = None) -> VerifyReport:
+        """Walk the chain; `on_event(event_id, hash)` sees every event that checked out, in order."""
+        ...
+
+    def event(self, event_id: int) -> ConsentEvent:
+        """One event by its id (NotFoundError if absent)."""
+        ...
+
+    def chain_hashes(self, upto: int) -> list[bytes]:
+        """The chain hashes of events 1..`upto`, in order (32 bytes each)."""
+        ...
 
     # objections and GPC
     def file_objection(

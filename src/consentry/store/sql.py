@@ -364,14 +364,32 @@ class SqlStore:
             n, h = c.execute(select(ledger_head.c.events, ledger_head.c.hash).where(ledger_head.c.id == 1)).one()
         return int(n), str(h)
 
-    def verify(self) -> VerifyReport:
-        """Walk the whole chain; report the first event changed, removed or reordered."""
+    def verify(self, on_event: Callable[[int, str], None] | None = None) -> VerifyReport:
+        """Walk the whole chain; report the first event changed, removed or reordered.
+
+        `on_event(event_id, hash)` is called for every event that checked out, in order.
+        """
         with self._read() as c:
             n, h = c.execute(select(ledger_head.c.events, ledger_head.c.hash).where(ledger_head.c.id == 1)).one()
             result = c.execution_options(stream_results=True, yield_per=20_000).execute(
                 select(*_EVENT_COLS).order_by(consent_events.c.event_id)
             )
-            return verify_rows((tuple(r) for r in result), int(n), str(h))
+            return verify_rows((tuple(r) for r in result), int(n), str(h), on_event)
+
+    def event(self, event_id: int) -> ConsentEvent:
+        """One event by its id."""
+        with self._read() as c:
+            row = c.execute(select(*_EVENT_COLS).where(consent_events.c.event_id == event_id)).first()
+        if row is None:
+            raise NotFoundError(f"no event {event_id} in the ledger")
+        return row_to_event(row)
+
+    def chain_hashes(self, upto: int) -> list[bytes]:
+        """The chain hashes of events 1..`upto`, in order (32 bytes each)."""
+        q = select(consent_events.c.hash).where(consent_events.c.event_id <= upto).order_by(consent_events.c.event_id)
+        with self._read() as c:
+            rows = c.execution_options(stream_results=True, yield_per=50_000).execute(q)
+            return [bytes.fromhex(h) for (h,) in rows]
 
     # ------------------------------------------------------------------ objections and GPC
 
