@@ -112,3 +112,39 @@ def test_witness_command_gets_the_checkpoint(run, tmp_path: Path, monkeypatch: p
 def test_verify_with_manifests_names_a_bad_path(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = run("ledger", "verify", "--manifests", str(tmp_path / "nope"))
     assert r.exit_code == 1 and "nope" in r.stderr and "Traceback" not in r.output
+
+
+def test_backup_restore_and_the_lost_tail(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    key = tmp_path / "cp.pem"
+    assert run("ledger", "keygen", "--out", str(key)).exit_code == 0
+    monkeypatch.setenv("CONSENTRY_CHECKPOINT_KEY_FILE", str(key))
+    _set(run, 3)
+    backup = tmp_path / "backups" / "b.db"
+    r = run("store", "backup", "--out", str(backup))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["events"] == 3
+    assert run("store", "backup", "--out", str(backup)).exit_code == 1  # never overwritten
+    _set(run, 2)
+    r = run("ledger", "checkpoint", "--dir", str(tmp_path / "cp"))
+    assert r.exit_code == 0
+    checkpoint_file = json.loads(r.stdout)["file"]
+
+    assert run("store", "restore", str(backup)).exit_code == 1  # needs --yes
+    r = run("store", "restore", str(backup), "--yes")
+    assert r.exit_code == 0, r.output
+    assert json.loads(run("ledger", "head").stdout)["events"] == 3
+    assert run("ledger", "verify").exit_code == 0
+    r = run("ledger", "verify", "--checkpoints", str(tmp_path / "cp"))
+    assert r.exit_code == 1
+    assert checkpoint_file in r.stderr and "5 events but the ledger has only 3" in r.stderr
+
+    not_a_store = tmp_path / "x.db"
+    not_a_store.write_bytes(b"not sqlite at all" * 100)
+    r = run("store", "restore", str(not_a_store), "--yes")
+    assert r.exit_code == 1 and "not a Consentry SQLite store" in r.stderr
+
+
+def test_backup_of_postgresql_points_at_pg_dump(run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CONSENTRY_DB", "postgresql+psycopg://u:p@localhost:1/none")
+    r = run("store", "backup", "--out", str(tmp_path / "b"))
+    assert r.exit_code == 1 and "pg_dump" in r.stderr

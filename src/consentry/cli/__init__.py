@@ -71,6 +71,9 @@ _COMMANDS = {
         Kind.GROUP,
         "Check the consent ledger's hash chain; sign checkpoints and prove events against them.",
     ),
+    "store": LazyEntry(
+        "consentry.cli.store", "app", Kind.GROUP, "Back up and restore a SQLite store (online, consistent)."
+    ),
     "receipts": LazyEntry(
         "consentry.cli.receipts", "app", Kind.GROUP, "Check event proofs against signed ledger checkpoints."
     ),
