@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -51,31 +54,56 @@ def test_bad_role_and_unknown_key_are_clean_errors(env: dict[str, str]) -> None:
     assert missing.exit_code == 1 and "no staff key 'nope'" in missing.output
 
 
-def test_serve_demo_runs_and_prints_where_to_go(env: dict[str, str]) -> None:
+@contextmanager
+def _serving(args: list[str], env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """`consentry serve ARGS` as a real process on a free port: yields its base URL, then its stdout/stderr."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     exe = shutil.which("consentry", path=str(Path(sys.executable).parent))
     assert exe
     proc = subprocess.Popen(
-        [exe, "serve", "--demo", "--port", str(port), "--as-of", "2025-01-15T00:00:00Z"],
+        [exe, "serve", "--port", str(port), *args],
         env={**os.environ, **env, "COLUMNS": "200"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    output: dict[str, str] = {}
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/demo/sign-in", timeout=1)
+                httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1)
                 break
             except httpx.HTTPError:
                 assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
                 time.sleep(0.2)
-        assert r.status_code == 200 and "us-alice" in r.text
+        yield f"http://127.0.0.1:{port}", output
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        output["out"], output["err"] = proc.communicate(timeout=20)
+
+
+def test_serve_demo_runs_and_prints_where_to_go(env: dict[str, str]) -> None:
+    with _serving(["--demo", "--as-of", "2025-01-15T00:00:00Z"], env) as (base, output):
+        r = httpx.get(f"{base}/demo/sign-in", timeout=5)
+        assert r.status_code == 200 and "us-alice" in r.text
+    out, err = output["out"], output["err"]
     assert "/demo/sign-in" in out and "/admin/sign-in" in out and "reviewer key:  csk_" in out
     assert "Traceback" not in err
+
+
+def test_serve_trusts_no_forwarded_header_from_loopback_and_refuses_unknown_hosts(env: dict[str, str]) -> None:
+    """Rotating X-Forwarded-For from 127.0.0.1 must not reset the per-address sign-in limit."""
+    with _serving(["--demo"], {**env, "CONSENTRY_WRITE_LIMIT": "2"}) as (base, _), httpx.Client(base_url=base) as c:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/admin/sign-in").text)
+        assert token
+        form = {"api_key": "csk_wrong", "csrf_token": token.group(1)}
+        statuses = [
+            c.post("/admin/sign-in", data=form, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+            for i in range(3)
+        ]
+        assert statuses == [401, 401, 429]
+        evil = c.get("/admin/", headers={"Host": "evil.example"})
+        assert evil.status_code == 400 and "evil.example" not in evil.headers.get("location", "")

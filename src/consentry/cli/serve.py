@@ -96,7 +96,7 @@ def serve_command(
 
     s = _demo_settings() if demo else settings()
     store = open_store(s)
-    overrides: dict[str, object] = {"demo": demo}
+    overrides: dict[str, object] = {"demo": demo, "served_host": host}
     if demo:
         overrides["cookie_secure"] = False
     if as_of:
@@ -117,7 +117,8 @@ def serve_command(
             highlight=False,
         )
     app = create_app(store, config)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # Forwarded headers are the app's business (CONSENTRY_FORWARDED_ALLOW_IPS), never uvicorn's loopback default.
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from consentry import __version__
 from consentry.service.config import ServiceConfig
@@ -87,7 +89,11 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
         same_site="lax",
         https_only=config.cookie_secure,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts)
+    app.add_middleware(SecurityHeaders, hsts=config.hsts)
+    if config.forwarded_allow_ips:
+        # Outermost: the client address and scheme are settled before anything reads them.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.forwarded_allow_ips))
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     routers: list[Any] = [meta.router, member_pages.router, member_api.router, admin_pages.router, admin_api.router]
     for router in routers:

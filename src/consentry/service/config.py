@@ -21,6 +21,22 @@ def _truthy(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """A comma-separated list (None when unset)."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    if not names:
+        raise ConfigError(f"{name}: give a comma-separated list, e.g. consent.example.org,localhost")
+    return names
+
+
+#: Host names the service answers by default (the test client's name included).
+DEFAULT_TRUSTED_HOSTS = ("localhost", "127.0.0.1", "testserver")
+_ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if not raw:
@@ -47,7 +63,13 @@ class ServiceConfig:
     - `worker_threads` bounds the threads serving sync handlers (CONSENTRY_WORKER_THREADS);
       keep it near the store's connection pool size;
     - `clock_start` pins "now" to this instant at start-up (it then moves on in real time),
-      so a demo can be shown as of a moment in the policy's history.
+      so a demo can be shown as of a moment in the policy's history;
+    - `forwarded_allow_ips` are the proxies whose `X-Forwarded-For`/`-Proto` are believed
+      (CONSENTRY_FORWARDED_ALLOW_IPS; addresses or networks; none by default, so the
+      client address is the TCP peer's and rotating the header changes nothing);
+    - `trusted_hosts` are the `Host` names answered (CONSENTRY_TRUSTED_HOSTS; others get 400),
+      plus `served_host`, the interface `consentry serve --host` listens on, when it names one;
+    - `hsts` sends Strict-Transport-Security (on unless `demo`, which runs over plain HTTP).
     """
 
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
@@ -61,11 +83,28 @@ class ServiceConfig:
     worker_threads: int = 4
     header_max_skew_s: int = 300
     controller: Controller = field(default_factory=Controller)
+    forwarded_allow_ips: tuple[str, ...] = ()
+    trusted_hosts: tuple[str, ...] = DEFAULT_TRUSTED_HOSTS
+    served_host: str | None = None
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """The `Host` names answered: `trusted_hosts`, and the served interface when it names one."""
+        hosts = list(self.trusted_hosts)
+        if self.served_host is not None and self.served_host not in _ANY_INTERFACE:
+            hosts.append(self.served_host)
+        return list(dict.fromkeys(hosts))
+
+    @property
+    def hsts(self) -> bool:
+        """Whether responses carry Strict-Transport-Security (never in the plain-HTTP demo)."""
+        return not self.demo
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServiceConfig:
         """Read CONSENTRY_SECRET_KEY, CONSENTRY_TRUSTED_HEADER_SECRET, CONSENTRY_COOKIE_SECURE,
-        CONSENTRY_WRITE_LIMIT, CONSENTRY_WRITE_WINDOW_S and CONSENTRY_SERVICE_CLOCK."""
+        CONSENTRY_WRITE_LIMIT, CONSENTRY_WRITE_WINDOW_S, CONSENTRY_SERVICE_CLOCK,
+        CONSENTRY_FORWARDED_ALLOW_IPS and CONSENTRY_TRUSTED_HOSTS."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if env.get("CONSENTRY_SECRET_KEY"):
@@ -81,5 +120,9 @@ class ServiceConfig:
         values["worker_threads"] = _int(env, "CONSENTRY_WORKER_THREADS", 4)
         if env.get("CONSENTRY_SERVICE_CLOCK"):
             values["clock_start"] = parse_instant(env["CONSENTRY_SERVICE_CLOCK"], field="CONSENTRY_SERVICE_CLOCK")
+        if (proxies := _names(env, "CONSENTRY_FORWARDED_ALLOW_IPS")) is not None:
+            values["forwarded_allow_ips"] = proxies
+        if (hosts := _names(env, "CONSENTRY_TRUSTED_HOSTS")) is not None:
+            values["trusted_hosts"] = hosts
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

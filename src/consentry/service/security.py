@@ -33,11 +33,21 @@ _HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Adds CSP (with frame-ancestors 'none'), nosniff and friends to every response."""
+#: Responses that carry a session, its CSRF token, or staff data: never stored by a cache.
+_NO_STORE_PREFIXES = ("/settings", "/admin", "/v1/me", "/v1/session", "/v1/admin", "/demo", "/sign-out")
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
-    def __init__(self, app: ASGIApp):
+
+class SecurityHeaders:
+    """Adds CSP (with frame-ancestors 'none'), nosniff and friends to every response.
+
+    `Cache-Control: no-store` goes on member, session and staff responses and on any
+    response setting a cookie; HSTS on every response when `hsts` (not in the demo).
+    """
+
+    def __init__(self, app: ASGIApp, hsts: bool = True):
         self.app = app
+        self.extra = [*_HEADERS, _HSTS] if hsts else list(_HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,8 +58,10 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                headers.extend((k, v) for k, v in _HEADERS if k not in present)
-                if scope.get("path", "").startswith(("/settings", "/admin", "/v1/me", "/demo")):
+                headers.extend((k, v) for k, v in self.extra if k not in present)
+                private = scope.get("path", "").startswith(_NO_STORE_PREFIXES) or b"set-cookie" in present
+                if private:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
