@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from migrating import migrated
 
-from consentry.pipeline import member_sets, registry
+from consentry.pipeline import registry
 from consentry.pipeline.registry import BuildRecord, build_members, builds_for_member, list_builds
-from consentry.store import database, open_store
+from consentry.store import database, member_sets, open_store
 from pipeline.lake import GENAI, Platform, t
 
 _ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from consentry.errors import NotFoundError
 from consentry.pipeline.manifest import MANIFEST_NAME
-from consentry.pipeline.member_sets import contains, decode, encode
+from consentry.store.member_sets import contains, decode, encode
 from consentry.store.protocol import Store
 from consentry.timeutil import utc, utcnow
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-29
 
 `build_member_chunks` holds each build's member set sorted by member_id and
 cut into chunks, each Parquet bytes of (member_id, records) with its first
-member_id (consentry.pipeline.member_sets). The rows of `build_members` move
+member_id (consentry.store.member_sets). The rows of `build_members` move
 into it, build by build, and the table goes; downgrade moves them back.
 """
 
@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    from consentry.pipeline.member_sets import encode
+    from consentry.store.member_sets import encode
 
     chunks = op.create_table(
         "build_member_chunks",
@@ -59,7 +59,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from consentry.pipeline.member_sets import decode
+    from consentry.store.member_sets import decode
 
     members = op.create_table(
         "build_members",
