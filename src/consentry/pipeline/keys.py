@@ -14,8 +14,6 @@ import secrets
 from collections.abc import Mapping
 
 import pyarrow as pa
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from consentry.config import Settings
 from consentry.store.protocol import Store
@@ -24,13 +22,6 @@ __all__ = ["hmac_sql", "keyed_members", "member_key", "pseudonym_key", "resolve_
 
 _SECRET_NAME = "pseudonym_key"
 _BLOCK = 64
-
-secrets_table = sa.Table(
-    "pipeline_secrets",
-    sa.MetaData(),
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
 
 
 def member_key(key: bytes, member_id: str) -> str:
@@ -86,16 +77,7 @@ def pseudonym_key(store: Store, configured: bytes | None) -> bytes:
     """The configured key, else the store's own (created on first use)."""
     if configured:
         return configured
-    with store.engine.begin() as conn:
-        row = conn.execute(sa.select(secrets_table.c.value).where(secrets_table.c.name == _SECRET_NAME)).first()
-        if row is not None:
-            return bytes.fromhex(row[0])
-    fresh = secrets.token_hex(32)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(secrets_table.insert().values(name=_SECRET_NAME, value=fresh))
-    except IntegrityError:
-        pass  # another process created it first; use theirs
-    with store.engine.begin() as conn:
-        value = conn.execute(sa.select(secrets_table.c.value).where(secrets_table.c.name == _SECRET_NAME)).scalar_one()
-    return bytes.fromhex(value)
+    stored = store.secrets.get(_SECRET_NAME)
+    if stored is None:
+        stored = store.secrets.setdefault(_SECRET_NAME, secrets.token_hex(32))
+    return bytes.fromhex(stored)

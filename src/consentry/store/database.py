@@ -11,6 +11,8 @@ fork. PostgreSQL (``postgresql+psycopg://``) serialises appends by locking the
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,16 @@ from consentry.errors import ConfigError, StoreError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["MIGRATIONS_DIR", "SCHEMA_HEADS", "WRITE", "create_store_engine", "foreign_keys", "store_error", "upgrade"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "SCHEMA_HEADS",
+    "WRITE",
+    "create_store_engine",
+    "foreign_keys",
+    "store_error",
+    "transaction",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -155,3 +166,13 @@ def store_error(e: Exception) -> StoreError:
     orig = getattr(e, "orig", None)
     first = (str(orig if orig is not None else e).splitlines() or [""])[0][:200]
     return StoreError(f"the database refused or failed ({type(e).__name__}: {first}); check CONSENTRY_DB")
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """One transaction; a database failure raises StoreError. `write`: take SQLite's write lock up front."""
+    try:
+        with engine.connect().execution_options(**(WRITE if write else {})) as conn, conn.begin():
+            yield conn
+    except SQLAlchemyError as e:
+        raise store_error(e) from None

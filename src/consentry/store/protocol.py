@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SNAPSHOT_SCHEMA",
+    "AuditEntry",
+    "AuditLog",
     "ConsentEvent",
     "Member",
     "MemberFacts",
@@ -31,6 +33,9 @@ __all__ = [
     "ObjectionCase",
     "PublishOutcome",
     "PublishedVersion",
+    "Secrets",
+    "StaffKeyRecord",
+    "StaffKeys",
     "Store",
     "VerifyReport",
 ]
@@ -176,12 +181,110 @@ class VerifyReport:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class StaffKeyRecord:
+    """A staff API key as stored: the SHA-256 of its secret, never the secret."""
+
+    key_id: str
+    name: str
+    role: str
+    key_sha256: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One staff action."""
+
+    audit_id: int
+    at: datetime
+    key_id: str
+    role: str
+    action: str
+    target: str | None
+    outcome: str
+    detail: dict[str, Any] | None
+
+
+class Secrets(Protocol):
+    """Named secrets kept in the store for other layers (the pipeline's pseudonym key)."""
+
+    def get(self, name: str) -> str | None:
+        """The stored value of `name`, or None."""
+        ...
+
+    def setdefault(self, name: str, value: str) -> str:
+        """The stored value of `name`, storing `value` first if there is none (a concurrent first writer wins)."""
+        ...
+
+
+class StaffKeys(Protocol):
+    """Staff API keys as stored."""
+
+    def add(self, key: StaffKeyRecord) -> None:
+        """Store a new key."""
+        ...
+
+    def revoke(self, key_id: str, at: datetime) -> bool:
+        """Mark an active key revoked at `at`; False if no active key has this id."""
+        ...
+
+    def get(self, key_id: str) -> StaffKeyRecord | None:
+        """The key with this id, revoked or not."""
+        ...
+
+    def by_digest(self, key_sha256: str) -> StaffKeyRecord | None:
+        """The key whose secret has this SHA-256, revoked or not."""
+        ...
+
+    def all(self) -> list[StaffKeyRecord]:
+        """Every key, oldest first."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The log of staff actions."""
+
+    def append(
+        self,
+        at: datetime,
+        key_id: str,
+        role: str,
+        action: str,
+        target: str | None = None,
+        outcome: str = "ok",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write one action; text longer than its column is cut, `detail` is stored as JSON."""
+        ...
+
+    def latest(self, limit: int) -> list[AuditEntry]:
+        """The latest `limit` actions (1 to 1000), newest first."""
+        ...
+
+
 class Store(Protocol):
     """Members, the consent ledger, objection cases and published policy versions."""
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine, for layers that keep tables of their own (builds)."""
+        """Internal, for `consentry.pipeline.registry` only until the builds registry moves into the store."""
+        ...
+
+    @property
+    def secrets(self) -> Secrets:
+        """Named secrets kept for other layers."""
+        ...
+
+    @property
+    def staff_keys(self) -> StaffKeys:
+        """Staff API keys (the service's)."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The log of staff actions (the service's)."""
         ...
 
     # policy versions

@@ -1,4 +1,4 @@
-"""The ledger's tables, as SQLAlchemy Core objects (the migrations create them).
+"""The store's tables, as SQLAlchemy Core objects (the migrations create them).
 
 Instants are stored as integer microseconds since the Unix epoch, UTC
 (`*_us` columns), and birth dates as days since 1970-01-01: exact, cheap to
@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 __all__ = [
     "EPOCH",
+    "audit_log",
     "consent_events",
     "date_to_day",
     "day_to_date",
@@ -34,7 +35,9 @@ __all__ = [
     "metadata",
     "objection_case_purposes",
     "objection_cases",
+    "pipeline_secrets",
     "policy_versions",
+    "staff_keys",
     "store_counters",
     "to_us",
     "us_to_dt",
@@ -159,6 +162,41 @@ policy_versions = Table(
     Column("effective_us", BigInteger, nullable=False),
     Column("stored_us", BigInteger, nullable=False),
     Column("canonical_json", Text, nullable=False),
+)
+
+#: Secrets the store keeps for other layers, by name (the pipeline's pseudonym key).
+pipeline_secrets = Table(
+    "pipeline_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+#: Staff API keys: only the SHA-256 of each secret is stored.
+staff_keys = Table(
+    "service_staff_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("key_sha256", String(64), nullable=False, unique=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger, nullable=True),
+)
+
+#: What staff did: ids and outcomes only, never personal data.
+audit_log = Table(
+    "service_audit_log",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=True),
+    Index("ix_service_audit_log_at", "at_us"),
 )
 
 

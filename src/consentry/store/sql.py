@@ -5,8 +5,8 @@ against the database on every use: the published policy (keyed by the stored
 versions' count and last store time) and the members as Arrow (keyed by the
 members generation, which every change to members moves on in its own
 transaction). The SQL lives beside it: `appender` (the hash chain), `members`,
-`versions`, `cases` (objection cases), `facts` (a member's facts in one read)
-and `snapshot`.
+`versions`, `objections` (objection cases), `facts` (a member's facts in one
+read) and `snapshot`; `secrets` and `staff` keep the other layers' tables.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ from consentry.store.protocol import (
     VerifyReport,
 )
 from consentry.store.schema import consent_events, ledger_head, members, to_us
+from consentry.store.secrets import SqlSecrets
 from consentry.store.snapshot import build_snapshot
+from consentry.store.staff import SqlAuditLog, SqlStaffKeys
 from consentry.store.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
 from consentry.timeutil import utc, utcnow
 from consentry.vocab import CaseStatus, Choice, Source
@@ -73,10 +75,13 @@ class SqlStore:
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         self._sqlite = engine.dialect.name == "sqlite"
         self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self.secrets = SqlSecrets(engine)
+        self.staff_keys = SqlStaffKeys(engine)
+        self.audit = SqlAuditLog(engine)
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine, for layers that keep tables of their own (builds)."""
+        """Internal, for `consentry.pipeline.registry` only until the builds registry moves into the store."""
         return self._engine
 
     @property
