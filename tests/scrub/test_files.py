@@ -42,3 +42,12 @@ def test_read_names_skips_blank_lines_and_names_an_unreadable_file(tmp_path: Pat
     names.write_bytes(b"\xff\xfe")
     with pytest.raises(InputError, match="cannot read the names file"):
         read_names(names)
+
+
+def test_a_lone_surrogate_fails_its_line_alone(tmp_path: Path, scrubber: Scrubber) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "bad \\ud800"}\n{"text": "mail ada@example.org"}\n', encoding="utf-8")
+    summary = scrub_file(src, tmp_path / "o.jsonl", scrubber, detect_only=False)
+    assert summary["lines"] == 2 and summary["failed"] == 1
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert rows == [{"text": None, "scrub_failed": True}, {"text": "mail <EMAIL>"}]

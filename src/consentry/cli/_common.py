@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from consentry.cli._edge import EDGE_ERRORS, describe
 from consentry.config import Settings
 from consentry.errors import ConsentryError
 
@@ -69,13 +71,24 @@ def print_json(obj: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one clean line to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print one clean line to stderr and return the Exit to raise.
+
+    The message reaches stderr exactly as given: brackets such as ``consentry[spark]``
+    are text, never read as style markup.
+    """
+    line = Text("error:", style="bold red")
+    line.append(f" {message}")
+    err_console.print(line, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn library errors into one line on stderr and exit 1 — never a traceback."""
+    """Turn every error at the command's edge into one line on stderr and exit 1 — never a traceback.
+
+    Library errors carry their own message; what else escapes (an OS error, input nested
+    too deeply, a value Python cannot convert, a missing optional dependency) is described
+    by `consentry.cli._edge.describe` without quoting the input.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -85,6 +98,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise fail(str(e)) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
+        except EDGE_ERRORS as e:
+            raise fail(describe(e)) from None
 
     return wrapper
 

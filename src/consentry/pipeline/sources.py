@@ -372,7 +372,7 @@ def _jsonl_rows(path: Path) -> Iterator[object]:
                 continue
             try:
                 yield json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # malformed: too deep, huge int, bad bytes
                 yield None
 
 

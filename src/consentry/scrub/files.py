@@ -20,7 +20,7 @@ _BATCH = 2000
 
 def _lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Numbered JSON objects carrying a string `text`; errors name file:line."""
-    for where, obj in read_jsonl(path):
+    for where, obj in read_jsonl(path, surrogates=True):  # a text with a lone surrogate fails alone
         if not isinstance(obj.get("text"), str):
             raise InputError("each line must be an object with a string 'text'", where=where, field="text")
         yield where, obj
