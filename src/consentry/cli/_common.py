@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,7 +23,16 @@ from consentry.errors import ConsentryError
 if TYPE_CHECKING:
     from consentry.store.protocol import Store
 
-__all__ = ["console", "err_console", "fail", "handle_errors", "open_store", "print_json", "stamp", "when"]
+__all__ = [
+    "console",
+    "err_console",
+    "fail",
+    "handle_errors",
+    "open_store",
+    "print_json",
+    "stamp",
+    "when",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,11 +46,17 @@ def settings() -> Settings:
     return Settings.from_environ(os.environ)
 
 
-def open_store(s: Settings | None = None) -> Store:
-    """Open (and migrate) the store CONSENTRY_DB names."""
+def open_store(s: Settings | None = None, *, access: Literal["create", "write", "read"] = "read") -> Store:
+    """Open the store CONSENTRY_DB names, as the command may: `create` it (the first writes into
+    a new store), `write` into an existing one (migrating it if old), or only `read` (the default).
+
+    A command that reads, or writes into an existing store, fails on a missing store with one
+    line naming the URL; it never creates one, and reading never migrates.
+    """
+    from consentry.store import Access
     from consentry.store import open_store as _open
 
-    return _open((s or settings()).db_url)
+    return _open((s or settings()).db_url, Access(access))
 
 
 def _default(o: Any) -> Any:

@@ -52,7 +52,7 @@ def build_command(
     from consentry.pipeline import build
     from consentry.pipeline.engines.spark import spark_scope
 
-    store = open_store()
+    store = open_store(access="write")
     bar, report = _progress_bar()
     with spark_scope(engine, spark_master, spark_conf), bar:
         result = build(
@@ -110,7 +110,7 @@ def rebuild_command(
     """Build the same purpose, sources and T again, excluding what was taken back since."""
     from consentry.pipeline import rebuild
 
-    store = open_store()
+    store = open_store(access="write")
     bar, report = _progress_bar()
     with bar:
         result = rebuild(store, build_id, out, force=force, key=settings().pseudonym_key, progress=report)

@@ -17,7 +17,7 @@ app = typer.Typer(help="Record and inspect members' consent choices.", no_args_i
 @handle_errors
 def import_(file: Path = typer.Argument(..., help="Consent events JSONL file.")) -> None:
     """Import consent events all-or-nothing (re-importing the same lines records nothing new)."""
-    print_json({"imported": open_store().import_events(file), "file": file})
+    print_json({"imported": open_store(access="create").import_events(file), "file": file})
 
 
 @app.command("set")
@@ -31,7 +31,7 @@ def set_(
     actor: str | None = typer.Option(None, "--actor", help="Who recorded it."),
 ) -> None:
     """Record one choice."""
-    event = open_store().record(NewEvent(member, purpose, choice, stamp(at), source, actor=actor))
+    event = open_store(access="write").record(NewEvent(member, purpose, choice, stamp(at), source, actor=actor))
     print_json(event)
 
 
@@ -42,7 +42,7 @@ def gpc(
     at: str | None = typer.Option(None, "--at", help="When the Sec-GPC: 1 signal was seen (default now)."),
 ) -> None:
     """Record a Global Privacy Control signal: a deny for every purpose the policy marks `gpc: true`."""
-    print_json(open_store().record_gpc(member, stamp(at)))
+    print_json(open_store(access="write").record_gpc(member, stamp(at)))
 
 
 @app.command("history")

@@ -15,7 +15,7 @@ app = typer.Typer(help="Import and look up members.", no_args_is_help=True)
 @handle_errors
 def import_(file: Path = typer.Argument(..., help="Members file: .jsonl, .csv or .parquet.")) -> None:
     """Import members all-or-nothing; members already stored are updated."""
-    print_json({"imported": open_store().import_members(file), "file": file})
+    print_json({"imported": open_store(access="create").import_members(file), "file": file})
 
 
 @app.command("show")

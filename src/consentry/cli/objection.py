@@ -29,7 +29,7 @@ def file(
     text: str | None = typer.Option(None, "--text", help="The member's words, if any (no reason is required)."),
 ) -> None:
     """File an objection; prints the case id and its due date."""
-    case = open_store().file_objection(member, purpose, when(at), text)
+    case = open_store(access="write").file_objection(member, purpose, when(at), text)
     print_json({"case_id": case.case_id, "due_by": case.due_by, "purposes": case.purposes})
 
 
@@ -42,7 +42,7 @@ def extend(
     at: str | None = typer.Option(None, "--at", help="When the reasons were sent (default now)."),
 ) -> None:
     """Extend a case's deadline once, before it passes."""
-    print_json(open_store().extend_objection(case, when(at), reasons, days))
+    print_json(open_store(access="write").extend_objection(case, when(at), reasons, days))
 
 
 @app.command("decide")
@@ -55,7 +55,7 @@ def decide(
     actor: str | None = typer.Option(None, "--actor", help="Who decided."),
 ) -> None:
     """Uphold (records a deny per purpose) or reject (needs --grounds) an open case."""
-    print_json(open_store().decide_objection(case, CaseStatus(outcome.value), stamp(at), grounds, actor))
+    print_json(open_store(access="write").decide_objection(case, CaseStatus(outcome.value), stamp(at), grounds, actor))
 
 
 @app.command("show")

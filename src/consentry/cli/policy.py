@@ -38,7 +38,7 @@ def publish(file: Path = typer.Argument(..., help="The policy YAML file.")) -> N
     """Store every version in FILE (identical versions are left as they are; changed ones refused)."""
     from consentry.policy import load_policy
 
-    outcomes = open_store().publish(load_policy(file))
+    outcomes = open_store(access="create").publish(load_policy(file))
     print_json({"published": [{"version": o.version, "sha256": o.sha256, "status": o.status} for o in outcomes]})
 
 

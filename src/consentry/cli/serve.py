@@ -41,7 +41,7 @@ def add_key(
     """Create a staff key; the secret is printed once and only its hash is stored."""
     from consentry.service.staff import StaffRegistry
 
-    issued = StaffRegistry(open_store()).add_key(name, _role(role))
+    issued = StaffRegistry(open_store(access="write")).add_key(name, _role(role))
     print_json(
         {"key_id": issued.key.key_id, "role": issued.key.role, "name": issued.key.name, "api_key": issued.secret}
     )
@@ -63,7 +63,7 @@ def revoke(key_id: str = typer.Argument(..., help="The key id (from list-keys)."
     """Revoke a staff key at once."""
     from consentry.service.staff import StaffRegistry
 
-    print_json(StaffRegistry(open_store()).revoke(key_id))
+    print_json(StaffRegistry(open_store(access="write")).revoke(key_id))
 
 
 @staff_app.command("audit")
@@ -95,7 +95,7 @@ def serve_command(
     from consentry.service import ServiceConfig, create_app
 
     s = _demo_settings() if demo else settings()
-    store = open_store(s)
+    store = open_store(s, access="create" if demo else "write")
     overrides: dict[str, object] = {"demo": demo, "served_host": host}
     if demo:
         overrides["cookie_secure"] = False

@@ -11,7 +11,7 @@ and published policy versions, over SQLite (default) or PostgreSQL.
 
 from __future__ import annotations
 
-from consentry.store.database import create_store_engine, upgrade
+from consentry.store.database import Access, create_store_engine, prepare
 from consentry.store.protocol import (
     SNAPSHOT_SCHEMA,
     ConsentEvent,
@@ -28,6 +28,7 @@ from consentry.store.sql import SqlStore
 
 __all__ = [
     "SNAPSHOT_SCHEMA",
+    "Access",
     "ConsentEvent",
     "Member",
     "MemberFacts",
@@ -42,9 +43,18 @@ __all__ = [
 ]
 
 
-def open_store(url: str) -> SqlStore:
-    """Open the store at a SQLAlchemy URL, creating the SQLite file's directory and
-    migrating the schema to the latest revisions (cheap when already current)."""
-    engine = create_store_engine(url)
-    upgrade(engine)
+def open_store(url: str, access: Access = Access.CREATE) -> SqlStore:
+    """Open the store at a SQLAlchemy URL.
+
+    CREATE (the default) creates it if needed (the SQLite file's directory too) and
+    migrates the schema to the latest revisions (cheap when already current); WRITE
+    needs an existing store and migrates it; READ needs an existing, current store and
+    writes nothing. A missing store is a StoreError naming the URL (password masked).
+    """
+    engine = create_store_engine(url, access)
+    try:
+        prepare(engine, access)
+    except BaseException:
+        engine.dispose()
+        raise
     return SqlStore(engine)

@@ -6,6 +6,12 @@ transactions begin DEFERRED unless the connection carries the execution option
 write lock up front, so appends to the hash chain are serialised and never
 fork. PostgreSQL (``postgresql+psycopg://``) serialises appends by locking the
 `ledger_head` row instead.
+
+Opening asks for an `Access`: only `CREATE` may make a new store (a SQLite file,
+or the tables in an empty PostgreSQL database); `WRITE` needs an existing store
+and may migrate it; `READ` needs an existing store at the current schema and
+writes nothing. So a typo in the URL, or a deleted database, is an error for a
+command that only reads — never an empty store that answers "ok".
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +37,11 @@ __all__ = [
     "MIGRATIONS_DIR",
     "SCHEMA_HEADS",
     "WRITE",
+    "Access",
     "create_store_engine",
     "foreign_keys",
+    "prepare",
+    "shown_url",
     "store_error",
     "transaction",
     "upgrade",
@@ -51,8 +61,32 @@ _BUSY_TIMEOUT_S = 60.0
 _CACHE_KIB = 128 * 1024
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for `url` (SQLite or PostgreSQL), configured for the ledger."""
+class Access(StrEnum):
+    """What opening a store may do to the database."""
+
+    CREATE = "create"  # create a new store, migrate an old one
+    WRITE = "write"  # the store must exist; migrate it if it is old
+    READ = "read"  # the store must exist at the current schema; nothing is written
+
+
+_CREATE_HINT = (
+    "check CONSENTRY_DB, or create the store with `consentry policy publish FILE` or `consentry members import FILE`"
+)
+
+
+def shown_url(url: str) -> str:
+    """`url` fit for a message: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def create_store_engine(url: str, access: Access = Access.CREATE) -> Engine:
+    """An engine for `url` (SQLite or PostgreSQL), configured for the ledger.
+
+    Unless `access` is CREATE, a SQLite file that does not exist is a StoreError (nothing is created).
+    """
     try:
         u = make_url(url)
     except ArgumentError:
@@ -62,7 +96,10 @@ def create_store_engine(url: str) -> Engine:
         ) from None
     backend = u.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, u.database)
+        db = u.database
+        if access is not Access.CREATE and db and db != ":memory:" and not Path(db).expanduser().is_file():
+            raise StoreError(f"no Consentry store at {shown_url(url)}: the file {db} does not exist; {_CREATE_HINT}")
+        return _sqlite_engine(url, db)
     if backend == "postgresql":
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
@@ -128,6 +165,28 @@ def _current_heads(conn: Connection) -> frozenset[str]:
     return frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
+def prepare(engine: Engine, access: Access) -> None:
+    """Make the store ready as `access` allows: create or migrate it, or check it is there and current."""
+    if access is not Access.CREATE:
+        try:
+            with engine.connect() as conn:
+                heads = _current_heads(conn)
+        except SQLAlchemyError as e:
+            raise _open_error(e) from None
+        if heads == SCHEMA_HEADS:
+            return
+        where = shown_url(engine.url.render_as_string(hide_password=False))
+        if not heads:
+            raise StoreError(f"no Consentry store at {where}: the database has no Consentry tables; {_CREATE_HINT}")
+        if access is Access.READ:
+            raise StoreError(
+                f"the store at {where} is at schema {', '.join(sorted(heads))}, this Consentry reads "
+                f"{', '.join(sorted(SCHEMA_HEADS))}; upgrade it with a command that writes "
+                "(e.g. `consentry policy publish FILE`), then retry"
+            )
+    upgrade(engine)
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to every head revision; cheap (no Alembic import) when it is already there."""
     try:
@@ -144,10 +203,14 @@ def upgrade(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
     except SQLAlchemyError as e:
-        raise StoreError(
-            f"cannot open or migrate the database ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-            "check CONSENTRY_DB and that the database is reachable"
-        ) from None
+        raise _open_error(e) from None
+
+
+def _open_error(e: Exception) -> StoreError:
+    return StoreError(
+        f"cannot open or migrate the database ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+        "check CONSENTRY_DB and that the database is reachable"
+    )
 
 
 def foreign_keys(conn: Connection, *, on: bool) -> None:
