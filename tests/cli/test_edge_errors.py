@@ -50,11 +50,13 @@ def test_brackets_reach_stderr_unchanged_not_read_as_markup(tmp_path: Path) -> N
 
 
 def test_the_spark_extra_is_named_with_its_brackets(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    open_store(db).close()  # a build needs an existing store (only a few commands create one)
     out = _without(
         "pyspark",
         *("build", "--purpose", "genai_training", "--source", str(tmp_path), "--out", str(tmp_path / "o")),
         *("--engine", "spark"),
-        db=f"sqlite:///{tmp_path / 'c.db'}",
+        db=db,
     )
     assert out.returncode == 1
     assert _one_line(out.stderr) == "error: --engine spark needs PySpark: pip install 'consentry[spark]' (and Java 17)"
