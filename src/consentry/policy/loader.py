@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from consentry.errors import InputError, PolicyIssue, PolicyValidationError
 from consentry.policy.countries import GroupCycleError, expand, is_country, resolve_groups
 from consentry.policy.models import PolicyDocument
 from consentry.policy.policy import Policy
+from consentry.policy.yaml_reader import MAX_POLICY_BYTES, read_yaml, too_large
 from consentry.vocab import LegalBasis, Mode
 
 __all__ = ["RESERVED_COLUMNS", "check_policy", "load_policy", "load_policy_text"]
@@ -25,19 +25,6 @@ Path_ = tuple[str | int, ...]
 # `member_id` above all must never be passed through to a training set.
 RESERVED_COLUMNS = frozenset(
     {"record_id", "member_id", "member_key", "kind", "visibility", "created_at", "deleted_at", "text"}
-)
-
-
-class _PolicyLoader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false, so Norway's `NO` stays a country code."""
-
-
-_PolicyLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_PolicyLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
 
@@ -54,7 +41,11 @@ def check_policy(path: str | Path) -> tuple[Policy | None, list[PolicyIssue]]:
     """Validate a policy file; return the policy (None on errors) and all issues, warnings too."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            raw = f.read(MAX_POLICY_BYTES + 1)  # a larger file is refused without reading it whole
+        if len(raw) > MAX_POLICY_BYTES:
+            return None, [too_large(str(p), raw)]
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError("no such file; give the path of a policy YAML file", where=str(p)) from None
     except (OSError, UnicodeDecodeError) as e:
@@ -72,14 +63,10 @@ def load_policy_text(text: str, name: str = "<policy>") -> Policy:
 
 
 def _check(text: str, file: str, base_dir: Path | None) -> tuple[Policy | None, list[PolicyIssue]]:
-    try:
-        node = yaml.compose(text, Loader=_PolicyLoader)
-        data = yaml.load(text, Loader=_PolicyLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        return None, [PolicyIssue(file, line, "(yaml)", f"{problem}; fix the YAML syntax")]
+    document = read_yaml(text, file)
+    if isinstance(document, list):
+        return None, document
+    node, data = document.node, document.data
     lines = _LineIndex(node)
     if not isinstance(data, dict):
         return None, [PolicyIssue(file, 1, "(root)", "expected a mapping with policy, versions")]
