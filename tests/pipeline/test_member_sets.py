@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from migrating import migrated
 
-from consentry.pipeline import registry
 from consentry.pipeline.registry import BuildRecord, build_members, builds_for_member, list_builds
 from consentry.store import database, member_sets, open_store
 from pipeline.lake import GENAI, Platform, t
@@ -52,8 +51,8 @@ def test_probes_pick_the_right_chunk_in_bytewise_order(any_platform: Platform, m
     now = t("2025-01-01")
     for n, members in enumerate([ids, ids[::2]]):
         record = BuildRecord(f"b-{n}", GENAI, now, now, "/x", "local", {}, "0" * 64, len(members), None)
-        registry.register_pending(store, record, _table(members))
-        registry.mark_complete(store, record.build_id)
+        store.builds.register_pending(record, _table(members))
+        store.builds.mark_complete(record.build_id)
     for n, member in enumerate(ids):
         expected = ["b-0", "b-1"] if n % 2 == 0 else ["b-0"]
         assert [b.build_id for b in builds_for_member(store, member)] == expected, member

@@ -104,7 +104,6 @@ def test_an_early_registration_is_invisible_until_complete_and_abandon_removes_i
     import pyarrow as pa
 
     from consentry.pipeline.keys import member_key
-    from consentry.pipeline.registry import mark_complete, update_pending
 
     p = any_platform
     ids = [f"m{i:06d}" for i in range(5000)]
@@ -123,12 +122,12 @@ def test_an_early_registration_is_invisible_until_complete_and_abandon_removes_i
     kept.finish(BuildRecord(**{**pending.__dict__, "counts": {"included": 10}, "manifest_sha256": "ab" * 32}))
     assert list_builds(p.store) == [] and builds_for_member(p.store, "m000001") == []  # pending: never shown
     assert build_members(p.store, "b-dropped").num_rows == 0
-    mark_complete(p.store, "b-early")
+    p.store.builds.mark_complete("b-early")
     (record,) = list_builds(p.store)
     assert record.counts == {"included": 10} and record.manifest_sha256 == "ab" * 32
     assert build_members(p.store, "b-early").column("records").to_pylist() == members.column("records").to_pylist()
     assert [b.build_id for b in builds_for_member(p.store, "m004999")] == ["b-early"]
-    update_pending(p.store, BuildRecord(**{**pending.__dict__, "counts": {}}))  # complete builds stay as they are
+    p.store.builds.update_pending(BuildRecord(**{**pending.__dict__, "counts": {}}))  # complete builds stay as they are
     assert get_build(p.store, "b-early").counts == {"included": 10}
 
 

@@ -13,7 +13,14 @@ from sqlalchemy import inspect, text
 from consentry.store import database, open_store
 
 # One table created by each revision after the first.
-LATER_TABLES = {"builds", "build_member_chunks", "member_image", "service_staff_keys", "store_counters"}
+LATER_TABLES = {
+    "builds",
+    "build_member_chunks",
+    "build_deletion_checks",
+    "member_image",
+    "service_staff_keys",
+    "store_counters",
+}
 
 _PROBE = """
 import json, sys

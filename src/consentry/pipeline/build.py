@@ -21,9 +21,8 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,11 @@ from consentry.errors import InputError
 from consentry.pipeline.engines import DEFAULT_MEMORY_LIMIT, BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
-from consentry.pipeline.registry import BuildRecord, EarlyRegistration, mark_complete, register_pending
+from consentry.pipeline.progress import BuildProgress, BuildStage
+from consentry.pipeline.registry import BuildRecord, EarlyRegistration, reconcile
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
 from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, ScrubStep, Step, chain
 from consentry.pipeline.writer import OutputDir, ShardFile, ShardWriter
-from consentry.policy import Policy
 from consentry.store.protocol import Store
 from consentry.timeutil import ARROW_TS, iso, utc, utcnow
 from consentry.vocab import ReasonCode
@@ -49,24 +48,6 @@ __all__ = ["BuildProgress", "BuildResult", "BuildStage", "build"]
 
 ROW_GROUP_ROWS = 65_536
 INLINE_SCRUB_ROWS = 50_000
-
-
-class BuildStage(StrEnum):
-    """The stages a build reports progress for."""
-
-    READ = "read"
-    DECIDE = "decide"
-    WRITE = "write"
-    COMMIT = "commit"
-
-
-@dataclass(frozen=True)
-class BuildProgress:
-    """A progress report: the stage, and rows done out of a total (0 when unknown)."""
-
-    stage: BuildStage
-    done: int = 0
-    total: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,24 +79,6 @@ class BuildResult:
         }
 
 
-@dataclass
-class _Context:
-    store: Store
-    policy: Policy
-    purpose: str
-    as_of: datetime
-    now: datetime
-    engine: str
-    scrub: ScrubStep | None
-    key: bytes
-    build_id: str
-    predecessor: str | None
-    progress: Callable[[BuildProgress], None]
-    pass_through: tuple[str, ...] = ()
-    memory_limit: str = DEFAULT_MEMORY_LIMIT
-    steps: list[Step] = field(default_factory=list)
-
-
 def _new_build_id(now: datetime) -> str:
     return f"b{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
@@ -134,14 +97,18 @@ def build(
     progress: Callable[[BuildProgress], None] | None = None,
     predecessor: str | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    now: datetime | None = None,
 ) -> BuildResult:
-    """Build the training dataset for `purpose` as of `as_of` (default: now) into `out`.
+    """Build the training dataset for `purpose` as of `as_of` (default: `now`) into `out`.
 
+    `now` (default: the clock, read once) is when the build decides: every
+    withdrawal recorded up to it counts, and it is the build's time in the
+    registry and the manifest.
     Raises InputError for bad sources or arguments (naming file and column),
     BuildError when OUT exists without `force` or the build cannot complete.
     Nothing is left at `out` and nothing is registered unless it succeeds.
     """
-    now = utcnow()
+    now = utc(now) if now is not None else utcnow()
     when = utc(as_of) if as_of is not None else now
     if when > now:
         raise InputError("is in the future; a build can only use what is known now", field="--as-of")
@@ -151,131 +118,127 @@ def build(
         raise InputError(f"unknown purpose {purpose!r}; the policy has: {known}", field="--purpose")
     version = policy.version_at(when)
     rule = version.purpose(purpose) if version else None
-    ctx = _Context(
-        store=store,
-        policy=policy,
+    pass_through = tuple(rule.pass_through) if rule else ()
+    source_set = resolve_sources(sources, pass_through, remote=engine == "spark")  # URIs: Spark reads them
+    build_id = _new_build_id(now)
+    target = OutputDir(Path(out), build_id, force=force)
+    report = progress or (lambda _: None)
+    written = _WriteProgress(report)
+    pseudonym_key = resolve_key(store, key)
+    plan = BuildPlan(
         purpose=purpose,
+        policy=policy,
         as_of=when,
         now=now,
-        engine=engine,
-        scrub=ScrubStep(resolve_key(store, key)) if scrub else None,
-        key=resolve_key(store, key),
-        build_id=_new_build_id(now),
-        predecessor=predecessor,
-        progress=progress or (lambda _: None),
-        pass_through=tuple(rule.pass_through) if rule else (),
-        memory_limit=memory_limit,
-    )
-    source_set = resolve_sources(sources, ctx.pass_through, remote=engine == "spark")  # URIs: Spark reads them
-    with OutputDir(Path(out), ctx.build_id, force=force) as target:
-        return _run(ctx, source_set, target)
-
-
-def _run(ctx: _Context, source_set: Any, target: OutputDir) -> BuildResult:
-    ctx.progress(BuildProgress(BuildStage.READ))
-    staged = stage_text_sources(source_set, ctx.pass_through, target.work / "staged")
-    head_events, head_hash = ctx.store.head()
-    written = _WriteProgress(ctx.progress)
-    plan = BuildPlan(
-        purpose=ctx.purpose,
-        policy=ctx.policy,
-        as_of=ctx.as_of,
-        now=ctx.now,
-        sources=staged,
-        pass_through=ctx.pass_through,
-        key=ctx.key,
+        sources=source_set,
+        pass_through=pass_through,
+        key=pseudonym_key,
         work_dir=target.work,
         batch_rows=ROW_GROUP_ROWS,
-        memory_limit=ctx.memory_limit,
+        memory_limit=memory_limit,
         on_rows=written.add,
+        build_id=build_id,
+        engine=engine,
+        scrub=ScrubStep(pseudonym_key) if scrub else None,
+        predecessor=predecessor,
+        progress=report,
     )
+    with target:
+        reconcile(store)  # a build killed after its rename, before it was marked complete
+        return _run(store, plan, target, written)
+
+
+def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgress) -> BuildResult:
+    plan.report(BuildStage.READ)
+    plan = replace(plan, sources=stage_text_sources(plan.sources, plan.pass_through, target.work / "staged"))
+    head_events, head_hash = store.head()
     early: EarlyRegistration | None = None
     try:
-        with open_engine(ctx.engine, plan) as eng:
-            ctx.progress(BuildProgress(BuildStage.DECIDE))
+        with open_engine(plan.engine, plan) as eng:
+            plan.report(BuildStage.DECIDE)
             eng.start()  # the engine's record-level work runs beside the ledger snapshot
-            verdicts = _verdicts(ctx)
+            verdicts = _verdicts(store, plan)
             decided = eng.decide(verdicts)
             del verdicts  # the engine holds what it needs: a 10^6-member table less while writing
             pa.default_memory_pool().release_unused()
-            if ctx.scrub is None:  # the member set is final: register and digest it beside the write
-                pending = _record(ctx, target, staged, {}, None, decided.members.num_rows)
-                early = EarlyRegistration(ctx.store, pending, decided.members)
+            if plan.scrub is None:  # the member set is final: register and digest it beside the write
+                pending = _record(plan, target, {}, None, decided.members.num_rows)
+                early = EarlyRegistration(store, pending, decided.members)
             allowed = written.total = decided.counts.get(ReasonCode.ALLOWED.value, 0)
-            files = _engine_write(ctx, eng, target.temp, allowed)
+            files = _engine_write(plan, eng, target.temp, allowed)
             if files is None:
-                files = _write(ctx, eng.included(), target.temp, allowed)
-        result, record = _seal(ctx, target, staged, decided, files, early, (head_events, head_hash))
+                files = _write(plan, eng.included(), target.temp, allowed)
+        result, record = _seal(store, plan, target, decided, files, early, (head_events, head_hash))
     except BaseException:
         if early is not None:
             early.abandon()  # nothing is in place yet: leave no pending row behind
         raise
     target.commit()
-    mark_complete(ctx.store, record.build_id)
+    store.builds.mark_complete(record.build_id)
     return result
 
 
 def _seal(
-    ctx: _Context,
+    store: Store,
+    plan: BuildPlan,
     target: OutputDir,
-    staged: Any,
     decided: Decided,
     files: list[ShardFile],
     early: EarlyRegistration | None,
     head: tuple[int, str],
 ) -> tuple[BuildResult, BuildRecord]:
     """Write the manifest and register the build as pending with its final figures."""
-    members = _final_members(ctx, decided)
-    counts = _counts(ctx, decided)
+    members = _final_members(plan, decided)
+    counts = _counts(plan, decided)
     digest_of_members = early.members_digest() if early else members_digest(members.column("member_key"))
-    manifest = _manifest(ctx, staged, counts, members, digest_of_members, files, *head)
+    manifest = _manifest(plan, counts, members, digest_of_members, files, *head)
     digest = manifest.write(target.temp)
-    ctx.progress(BuildProgress(BuildStage.COMMIT))
-    record = _record(ctx, target, staged, counts, digest, members.num_rows)
+    plan.report(BuildStage.COMMIT)
+    record = _record(plan, target, counts, digest, members.num_rows)
     if early is not None:
         early.finish(record)
     else:
-        register_pending(ctx.store, record, members.select(["member_id", "records"]))
+        store.builds.register_pending(record, members.select(["member_id", "records"]))
     result = BuildResult(
-        build_id=ctx.build_id,
+        build_id=plan.build_id,
         out_dir=target.out,
         manifest_path=target.out / MANIFEST_NAME,
         manifest_sha256=digest,
         counts=counts,
         members=members.num_rows,
         files=files,
-        pii=_pii(ctx),
-        predecessor=ctx.predecessor,
+        pii=_pii(plan),
+        predecessor=plan.predecessor,
     )
     return result, record
 
 
 def _record(
-    ctx: _Context, target: OutputDir, staged: Any, counts: dict[str, Any], digest: str | None, members: int
+    plan: BuildPlan, target: OutputDir, counts: dict[str, Any], digest: str | None, members: int
 ) -> BuildRecord:
     """The registry's row for this build (counts and digest final only once the manifest is written)."""
     return BuildRecord(
-        build_id=ctx.build_id,
-        purpose=ctx.purpose,
-        as_of=ctx.as_of,
-        created_at=utcnow(),
+        build_id=plan.build_id,
+        purpose=plan.purpose,
+        as_of=plan.as_of,
+        created_at=plan.now,
         out_dir=str(target.out),
-        engine=ctx.engine,
+        engine=plan.engine,
         counts=counts,
         manifest_sha256=digest,
         members=members,
-        predecessor=ctx.predecessor,
-        decided_at=ctx.now,
-        scrub=ctx.scrub is not None,
-        sources=staged.registered(),
+        predecessor=plan.predecessor,
+        decided_at=plan.now,
+        scrub=plan.scrub is not None,
+        sources=plan.sources.registered(),
     )
 
 
-def _verdicts(ctx: _Context) -> pa.Table:
+def _verdicts(store: Store, plan: BuildPlan) -> pa.Table:
     """Every member's verdict for the purpose, as of T, decided now (the snapshot is dropped on return)."""
-    snapshot = ctx.store.snapshot(ctx.purpose, ctx.as_of, ctx.now)
-    ctx.store.maintain_member_image()  # the next build reads the members from it
-    return decide_members(ctx.policy, ctx.purpose, snapshot, at=ctx.as_of, now=ctx.now)
+    snapshot = store.snapshot(plan.purpose, plan.as_of, plan.now)
+    store.maintain_member_image()  # the next build reads the members from it
+    return decide_members(plan.policy, plan.purpose, snapshot, at=plan.as_of, now=plan.now)
 
 
 def output_schema(included: pa.Schema) -> pa.Schema:
@@ -307,38 +270,37 @@ class _WriteProgress:
             self.report(BuildProgress(BuildStage.WRITE, self._done, self.total))
 
 
-def _engine_write(ctx: _Context, eng: Engine, directory: Path, allowed: int) -> list[ShardFile] | None:
+def _engine_write(plan: BuildPlan, eng: Engine, directory: Path, allowed: int) -> list[ShardFile] | None:
     """Let the engine write OUT itself (the rows never enter Python); None if it leaves that to `_write`."""
-    ctx.progress(BuildProgress(BuildStage.WRITE, 0, allowed))
-    files = eng.write_output(directory, ctx.scrub)
+    plan.report(BuildStage.WRITE, 0, allowed)
+    files = eng.write_output(directory, plan.scrub)
     if files is not None:
-        ctx.progress(BuildProgress(BuildStage.WRITE, allowed, allowed))
+        plan.report(BuildStage.WRITE, allowed, allowed)
     return files
 
 
-def _write(ctx: _Context, reader: pa.RecordBatchReader, directory: Path, allowed: int) -> list[ShardFile]:
+def _write(plan: BuildPlan, reader: pa.RecordBatchReader, directory: Path, allowed: int) -> list[ShardFile]:
     schema = output_schema(reader.schema)
-    if ctx.scrub is not None and allowed < INLINE_SCRUB_ROWS:
-        ctx.scrub.workers = 1  # a process pool costs more than it saves on small builds
-    steps: list[Step] = [ctx.scrub] if ctx.scrub is not None else []
+    if plan.scrub is not None and allowed < INLINE_SCRUB_ROWS:
+        plan.scrub.workers = 1  # a process pool costs more than it saves on small builds
+    steps: list[Step] = [plan.scrub] if plan.scrub is not None else []
     steps += [Project(schema), Rechunk(ROW_GROUP_ROWS)]
-    ctx.steps = steps
     writer = ShardWriter(directory, schema)
     done = 0
     try:
         for batch in chain(iter(reader), steps):
             writer.write(batch)
             done += batch.num_rows
-            ctx.progress(BuildProgress(BuildStage.WRITE, done, allowed))
+            plan.report(BuildStage.WRITE, done, allowed)
     finally:
         files = writer.close()
     return files
 
 
-def _final_members(ctx: _Context, decided: Decided) -> pa.Table:
+def _final_members(plan: BuildPlan, decided: Decided) -> pa.Table:
     """Allowed members, less records the scrub step dropped (members left with none go)."""
     members = decided.members
-    lost: Counter[str] = ctx.scrub.stats.dropped_members if ctx.scrub is not None else Counter()
+    lost: Counter[str] = plan.scrub.stats.dropped_members if plan.scrub is not None else Counter()
     if not lost:
         return members
     ids = members.column("member_id").to_pylist()
@@ -347,8 +309,8 @@ def _final_members(ctx: _Context, decided: Decided) -> pa.Table:
     return adjusted.filter(pc.greater(adjusted.column("records"), 0))
 
 
-def _counts(ctx: _Context, decided: Decided) -> dict[str, Any]:
-    scrub_failed = ctx.scrub.stats.dropped[ReasonCode.SCRUB_FAILED] if ctx.scrub is not None else 0
+def _counts(plan: BuildPlan, decided: Decided) -> dict[str, Any]:
+    scrub_failed = plan.scrub.stats.dropped[ReasonCode.SCRUB_FAILED] if plan.scrub is not None else 0
     excluded = {
         r.value: decided.counts.get(r.value, 0)
         for r in ReasonCode
@@ -363,15 +325,14 @@ def _counts(ctx: _Context, decided: Decided) -> dict[str, Any]:
     }
 
 
-def _pii(ctx: _Context) -> dict[str, int]:
-    if ctx.scrub is None:
+def _pii(plan: BuildPlan) -> dict[str, int]:
+    if plan.scrub is None:
         return {}
-    return dict(sorted(ctx.scrub.stats.entities.items()))
+    return dict(sorted(plan.scrub.stats.entities.items()))
 
 
 def _manifest(
-    ctx: _Context,
-    staged: Any,
+    plan: BuildPlan,
     counts: dict[str, Any],
     members: pa.Table,
     digest_of_members: str,
@@ -379,15 +340,15 @@ def _manifest(
     head_events: int,
     head_hash: str,
 ) -> BuildManifest:
-    version = ctx.policy.version_at(ctx.as_of)
+    version = plan.policy.version_at(plan.as_of)
     return BuildManifest(
-        dataset_id=ctx.build_id,
-        build_id=ctx.build_id,
-        purpose=ctx.purpose,
-        as_of=iso(ctx.as_of) or "",
-        decided_at=iso(ctx.now) or "",
+        dataset_id=plan.build_id,
+        build_id=plan.build_id,
+        purpose=plan.purpose,
+        as_of=iso(plan.as_of) or "",
+        decided_at=iso(plan.now) or "",
         policy={
-            "name": ctx.policy.name,
+            "name": plan.policy.name,
             "version": version.version if version else None,
             "sha256": version.sha256 if version else None,
             "terms_url": version.terms_url if version else None,
@@ -395,18 +356,18 @@ def _manifest(
         terms_version=version.version if version else None,
         ledger={"head_hash": head_hash, "events": head_events},
         counts=counts,
-        pii=_pii(ctx),
+        pii=_pii(plan),
         members=members.num_rows,
         members_digest=digest_of_members,
         files=BuildManifest.file_entries(files),
-        engine=ctx.engine,
+        engine=plan.engine,
         consentry_version=consentry.__version__,
-        created_at=iso(utcnow()) or "",
-        predecessor=ctx.predecessor,
-        sources=staged.describe(),
+        created_at=iso(plan.now) or "",
+        predecessor=plan.predecessor,
+        sources=plan.sources.describe(),
         scrubber=(
-            {"enabled": True, "version": ctx.scrub.version, "config": ctx.scrub.config_json()}
-            if ctx.scrub is not None
+            {"enabled": True, "version": plan.scrub.version, "config": plan.scrub.config_json()}
+            if plan.scrub is not None
             else {"enabled": False}
         ),
     )

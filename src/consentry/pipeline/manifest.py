@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,7 @@ class BuildManifest:
     consentry_version: str
     created_at: str
     predecessor: str | None
-    sources: list[Mapping[str, Any]]
+    sources: Sequence[Mapping[str, Any]]
     scrubber: Mapping[str, Any] | None
     member_key: Mapping[str, str] = field(default_factory=lambda: {"algorithm": "HMAC-SHA256", "of": "member_id"})
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from consentry.pipeline.registry import BuildRecord, StaleBuild, list_builds, stale_builds
+from consentry.pipeline import BuildRecord, StaleBuild, list_builds, stale_builds
 from consentry.policy import Policy, PolicyVersion
 from consentry.store.protocol import ObjectionCase, Store
 from consentry.timeutil import iso

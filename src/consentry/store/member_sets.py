@@ -10,7 +10,7 @@ one chunk whose range can hold the member (the greatest first id not above
 it) and reads that chunk only.
 
 Ids are sorted and compared bytewise (UTF-8), as Arrow sorts them; on
-PostgreSQL the registry compares first ids with `COLLATE "C"`, which is the
+PostgreSQL the builds registry compares first ids with `COLLATE "C"`, which is the
 same order.
 """
 

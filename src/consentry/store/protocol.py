@@ -18,9 +18,8 @@ import pyarrow as pa
 from consentry.vocab import CaseStatus, Choice, Source
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from consentry.policy import Policy
+    from consentry.store.builds import BuildRegistry
 
 __all__ = [
     "SNAPSHOT_SCHEMA",
@@ -268,11 +267,6 @@ class Store(Protocol):
     """Members, the consent ledger, objection cases and published policy versions."""
 
     @property
-    def engine(self) -> Engine:
-        """Internal, for `consentry.pipeline.registry` only until the builds registry moves into the store."""
-        ...
-
-    @property
     def secrets(self) -> Secrets:
         """Named secrets kept for other layers."""
         ...
@@ -285,6 +279,11 @@ class Store(Protocol):
     @property
     def audit(self) -> AuditLog:
         """The log of staff actions (the service's)."""
+        ...
+
+    @property
+    def builds(self) -> BuildRegistry:
+        """The builds registry: every build, its member set, the last check of its records."""
         ...
 
     # policy versions

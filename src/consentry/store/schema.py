@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -26,6 +27,9 @@ from sqlalchemy import (
 __all__ = [
     "EPOCH",
     "audit_log",
+    "build_deletion_checks",
+    "build_member_chunks",
+    "builds",
     "consent_events",
     "date_to_day",
     "day_to_date",
@@ -197,6 +201,47 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("detail", Text, nullable=True),
     Index("ix_service_audit_log_at", "at_us"),
+)
+
+#: Every build: registered *pending* before its output is renamed into place, *complete* after.
+builds = Table(
+    "builds",
+    metadata,
+    Column("build_id", String(64), primary_key=True),
+    Column("purpose", String(64), nullable=False),
+    Column("as_of_us", BigInteger, nullable=False),
+    Column("decided_us", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("out_dir", Text, nullable=False),
+    Column("engine", String(32), nullable=False),
+    Column("scrub", Boolean, nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("counts", Text, nullable=False),
+    Column("manifest_sha256", String(64), nullable=True),
+    Column("members", BigInteger, nullable=False),
+    Column("predecessor", String(64), nullable=True),
+    Index("ix_builds_purpose", "purpose"),
+)
+
+#: A build's member set, sorted by member id and cut into chunks (consentry.store.member_sets).
+build_member_chunks = Table(
+    "build_member_chunks",
+    metadata,
+    Column("build_id", String(64), ForeignKey("builds.build_id", ondelete="CASCADE"), primary_key=True),
+    Column("first_member_id", String(255), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: The last check of a build's records against its sources: when, and how many were deleted by then
+#: (NULL members and records: the sources or the output could not be read).
+build_deletion_checks = Table(
+    "build_deletion_checks",
+    metadata,
+    Column("build_id", String(64), ForeignKey("builds.build_id", ondelete="CASCADE"), primary_key=True),
+    Column("checked_us", BigInteger, nullable=False),
+    Column("members", BigInteger, nullable=True),
+    Column("records", BigInteger, nullable=True),
 )
 
 

@@ -25,6 +25,7 @@ from consentry.errors import InputError, NotFoundError
 from consentry.policy import Policy
 from consentry.store import objections
 from consentry.store.appender import EVENT_COLUMNS, append_events, check_events, row_to_event, unknown_purpose
+from consentry.store.builds import SqlBuildRegistry
 from consentry.store.chain import verify_rows
 from consentry.store.database import WRITE, foreign_keys, store_error
 from consentry.store.facts import read_member_facts
@@ -81,8 +82,13 @@ class SqlStore:
 
     @property
     def engine(self) -> Engine:
-        """Internal, for `consentry.pipeline.registry` only until the builds registry moves into the store."""
+        """The SQLAlchemy engine: for the store's own modules and tests; other layers use the protocols."""
         return self._engine
+
+    @property
+    def builds(self) -> SqlBuildRegistry:
+        """The builds registry: every build, its member set, the last check of its records."""
+        return SqlBuildRegistry(self._engine)
 
     @property
     def url(self) -> str:

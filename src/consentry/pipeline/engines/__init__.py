@@ -12,20 +12,24 @@ the manifest, the atomic commit and the registry — is shared by all engines.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from consentry.errors import InputError
+from consentry.pipeline.progress import BuildProgress, BuildStage
 from consentry.pipeline.sources import SourceSet
 from consentry.pipeline.writer import ShardFile
 from consentry.policy import Policy
 from consentry.vocab import ReasonCode
+
+if TYPE_CHECKING:
+    from consentry.pipeline.steps import ScrubStep
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "ENGINES", "BuildPlan", "Decided", "Engine", "open_engine", "split_tally"]
 
@@ -38,7 +42,11 @@ DEFAULT_MEMORY_LIMIT = "1.5GB"
 
 @dataclass(frozen=True)
 class BuildPlan:
-    """What to build: one purpose, as of T, decided now, from these sources."""
+    """One build: its purpose, as of T, decided `now`, from these sources, and how it runs and reports.
+
+    The engine reads what to compute; the build around it reads the rest
+    (its id, the scrub step, the predecessor, where progress goes).
+    """
 
     purpose: str
     policy: Policy
@@ -52,6 +60,16 @@ class BuildPlan:
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     #: told how many rows each finished piece of an engine's own write holds (from any thread)
     on_rows: Callable[[int], None] | None = None
+    build_id: str = ""
+    engine: str = "local"
+    #: the scrub step (consentry.pipeline.steps.ScrubStep); None for an unscrubbed build
+    scrub: ScrubStep | None = None
+    predecessor: str | None = None
+    progress: Callable[[BuildProgress], None] = field(default=lambda _: None)
+
+    def report(self, stage: BuildStage, done: int = 0, total: int = 0) -> None:
+        """Tell `progress` where the build stands."""
+        self.progress(BuildProgress(stage, done, total))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,207 @@
+"""Which builds went stale, and rebuilding them.
+
+A build goes stale when members whose data it holds have since taken it back
+(withdrawn, objected, closed their account) or records in it were deleted at
+the source. Member-level causes come from the ledger, decided now; deleted
+records are found by re-reading a build's sources against its output, which
+runs only when asked (`stale_builds(check_deletions=True)`, the
+`builds stale` command) and is recorded in the registry with the time it was
+taken, so that listing stale builds never reads the lake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from consentry.errors import ConsentryError
+from consentry.pipeline.build import BuildProgress, BuildResult, build
+from consentry.pipeline.engines.local_sql import quote_path, records_sql
+from consentry.pipeline.keys import hmac_sql, resolve_key
+from consentry.pipeline.manifest import MANIFEST_NAME
+from consentry.pipeline.registry import BuildRecord, build_members, get_build, list_builds, reconcile
+from consentry.pipeline.sources import resolve_sources, stage_text_sources
+from consentry.store.protocol import Store
+from consentry.timeutil import iso, utc, utcnow
+
+__all__ = ["StaleBuild", "deleted_records", "rebuild", "stale_builds"]
+
+
+@dataclass(frozen=True)
+class StaleBuild:
+    """A build holding data of members who have since taken it back.
+
+    `causes` maps a reason code (OPTED_OUT, OBJECTION_UPHELD, OBJECTION_PENDING,
+    ACCOUNT_CLOSED, RECORD_DELETED, …) to {"members": n, "records": n}.
+    RECORD_DELETED is as of `deletions_checked_at` (None: never checked, and
+    then listed under `unchecked`).
+    """
+
+    build: BuildRecord
+    stale_members: int
+    stale_records: int
+    causes: dict[str, dict[str, int]] = field(default_factory=dict)
+    unchecked: tuple[str, ...] = ()
+    deletions_checked_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "build_id": self.build.build_id,
+            "purpose": self.build.purpose,
+            "as_of": self.build.to_dict()["as_of"],
+            "out_dir": self.build.out_dir,
+            "members": self.build.members,
+            "stale_members": self.stale_members,
+            "stale_records": self.stale_records,
+            "causes": self.causes,
+            "unchecked": list(self.unchecked),
+            "deletions_checked_at": iso(self.deletions_checked_at),
+        }
+
+
+_CAUSE_SQL = """
+SELECT cause, count(*) AS members, sum(records) AS records FROM (
+  SELECT b.records, CASE
+    WHEN v.member_id IS NULL THEN 'UNKNOWN_MEMBER'
+    WHEN v.gate_reason IS NOT NULL THEN v.gate_reason
+    WHEN v.closed THEN 'ACCOUNT_CLOSED'
+    ELSE v.consent_reason END AS cause
+  FROM b LEFT JOIN v ON b.member_id = v.member_id
+) WHERE cause IS NOT NULL GROUP BY cause ORDER BY cause
+"""
+
+
+def _member_causes(store: Store, record: BuildRecord, now: datetime) -> dict[str, dict[str, int]]:
+    from consentry.decide import decide_members
+
+    members = build_members(store, record.build_id)
+    snapshot = store.snapshot(record.purpose, record.as_of, now)
+    verdicts = decide_members(store.policy(), record.purpose, snapshot, at=record.as_of, now=now)
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.register("b", members)
+        con.register("v", verdicts)
+        rows = con.execute(_CAUSE_SQL).fetchall()
+    finally:
+        con.close()
+    return {str(c): {"members": int(m), "records": int(r)} for c, m, r in rows}
+
+
+def stale_builds(
+    store: Store,
+    now: datetime | None = None,
+    *,
+    check_deletions: bool = False,
+    key: bytes | None = None,
+) -> list[StaleBuild]:
+    """Complete builds that hold data their owners have since taken back, with counts per cause.
+
+    Member-level causes come from the ledger (the same rules as a build, as of
+    the build's T and decided `now`). Deleted records come from the last
+    recorded check; with `check_deletions`, pending builds are reconciled
+    first and each build's sources are re-read against its output now, and
+    the result is recorded (a build whose sources or output can no longer be
+    read lists RECORD_DELETED under `unchecked`). Without it, nothing but the
+    store is read and nothing is written.
+    """
+    now = utc(now) if now is not None else utcnow()
+    if check_deletions:
+        reconcile(store)
+    out: list[StaleBuild] = []
+    for record in list_builds(store):
+        causes = _member_causes(store, record, now)
+        if check_deletions:
+            store.builds.record_deletions(record.build_id, now, deleted_records(store, record, now, key))
+        checked_at, deleted = store.builds.deletions(record.build_id)
+        unchecked = ("RECORD_DELETED",) if deleted is None else ()
+        if deleted is not None and deleted["records"]:
+            causes["RECORD_DELETED"] = deleted
+        if not causes:
+            continue
+        member_causes = [c for k, c in causes.items() if k != "RECORD_DELETED"]
+        stale_members = sum(c["members"] for c in member_causes)
+        stale_records = sum(c["records"] for c in member_causes) + causes.get("RECORD_DELETED", {}).get("records", 0)
+        out.append(StaleBuild(record, stale_members, stale_records, causes, unchecked, checked_at))
+    return out
+
+
+def deleted_records(
+    store: Store, record: BuildRecord, now: datetime, key: bytes | None = None
+) -> dict[str, int] | None:
+    """{"members": n, "records": n} of the build's records deleted at or before `now`.
+
+    None when it cannot be checked: the output was replaced or removed, or the
+    sources can no longer be read.
+    """
+    out = Path(record.out_dir)
+    try:
+        digest = hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    shards = sorted(out.glob("part-*.parquet"))
+    if digest != record.manifest_sha256 or not shards:
+        return None
+    key = resolve_key(store, key)
+    con = duckdb.connect()
+    try:
+        with tempfile.TemporaryDirectory(prefix="consentry-lineage-") as tmp:
+            sources = stage_text_sources(resolve_sources(list(record.sources)), (), Path(tmp))
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
+            con.execute(f"CREATE TEMP VIEW r AS {records_sql(sources, ())}")
+            shard_list = ", ".join(quote_path(p) for p in shards)
+            row = con.execute(
+                f"""SELECT count(*), count(DISTINCT o.member_key)
+                FROM read_parquet([{shard_list}]) o
+                JOIN (SELECT record_id, member_id FROM r WHERE NOT _malformed AND deleted_at <= ?) x
+                  ON o.record_id = x.record_id AND o.member_key = {hmac_sql(key, "x.member_id")}""",
+                [now],
+            ).fetchone()
+    except (ConsentryError, duckdb.Error, OSError):
+        return None
+    finally:
+        con.close()
+    assert row is not None
+    return {"members": int(row[1]), "records": int(row[0])}
+
+
+def rebuild(
+    store: Store,
+    build_id: str,
+    out: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    key: bytes | None = None,
+    progress: Callable[[BuildProgress], None] | None = None,
+    now: datetime | None = None,
+) -> BuildResult:
+    """Build again the purpose, sources and T of `build_id`, decided now; the manifest names it as predecessor.
+
+    Members who withdrew, objected or closed their accounts since, and records
+    deleted since, are excluded by the ordinary rules (later withdrawals win).
+    """
+    previous = get_build(store, build_id)
+    return build(
+        store,
+        previous.purpose,
+        list(previous.sources),
+        out,
+        as_of=previous.as_of,
+        engine=previous.engine,
+        scrub=previous.scrub,
+        force=force,
+        key=key,
+        progress=progress,
+        predecessor=previous.build_id,
+        now=now,
+    )
