@@ -96,7 +96,8 @@ def stale_command(
     """Builds holding data of members who since withdrew, objected, closed their account or deleted records."""
     from consentry.pipeline import stale_builds
 
-    found = stale_builds(open_store(), when(at, "--at"), check_deletions=True, key=settings().pseudonym_key)
+    store = open_store(access="write")  # the deletion check is recorded
+    found = stale_builds(store, when(at, "--at"), check_deletions=True, key=settings().pseudonym_key)
     print_json([s.to_dict() for s in found])
 
 
