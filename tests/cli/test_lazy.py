@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,13 @@ import consentry.cli
 from consentry.cli import _COMMANDS, app
 from consentry.store import open_store
 
+REFERENCE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policies" / "social-network.yaml"
+
 CLI_DIR = Path(consentry.cli.__file__).parent
 COMMAND_MODULES = {entry.module for entry in _COMMANDS.values()}
 
 _RUN = """
-import json, sys
+import json, os, sys
 from consentry.cli import main
 sys.argv = ["consentry", *sys.argv[1:]]
 try:
@@ -28,15 +31,45 @@ except SystemExit as e:
     code = e.code
 else:
     code = 0
+heavy = set(os.environ["HEAVY_MODULES"].split(","))
 loaded = sorted(m for m in sys.modules if m.startswith("consentry.cli.") or m.split(".")[0] == "alembic")
+loaded += sorted({m.split(".")[0] for m in sys.modules} & heavy)
 print("\\n" + json.dumps({"code": code, "loaded": loaded}))
 """
 
+#: Dependencies that cost real start-up time, and the commands that need each.
+HEAVY = {
+    "pyarrow": "the store and builds",
+    "duckdb": "builds",
+    "sqlalchemy": "the store",
+    "yaml": "policy files",
+    "fastapi": "serve",
+    "starlette": "serve",
+    "uvicorn": "serve",
+    "jinja2": "serve",
+    "pyspark": "build --engine spark",
+    "phonenumbers": "scrub and builds",
+    "ahocorasick": "scrub and builds",
+    "hyperscan": "scrub and builds",
+    "spacy": "scrub --ner spacy",
+    "psycopg": "PostgreSQL stores",
+}
+
 
 def _run(tmp_path: Path, *args: str) -> tuple[str, int, set[str]]:
-    env = {**os.environ, "CONSENTRY_DB": f"sqlite:///{tmp_path / 'c.db'}", "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "CONSENTRY_DB": f"sqlite:///{tmp_path / 'c.db'}",
+        "COLUMNS": "200",
+        "HEAVY_MODULES": ",".join(HEAVY),
+    }
     out = subprocess.run(
-        [sys.executable, "-c", _RUN, *args], capture_output=True, text=True, env=env, check=True, timeout=120
+        [sys.executable, "-c", _RUN, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
     )
     *printed, last = out.stdout.rstrip("\n").split("\n")
     result = json.loads(last)
@@ -93,3 +126,47 @@ def test_a_mistyped_command_is_refused_with_a_suggestion() -> None:
     result = CliRunner().invoke(app, ["polcy"])
     assert result.exit_code == 2
     assert "Did you mean 'policy'" in result.output
+
+
+def test_help_imports_no_heavy_dependency(tmp_path: Path) -> None:
+    _, code, loaded = _run(tmp_path, "--help")
+    assert code == 0
+    assert not loaded & set(HEAVY)
+
+
+@pytest.mark.parametrize("name", list(_COMMANDS))
+def test_a_commands_help_imports_none_of_the_work_it_would_do(tmp_path: Path, name: str) -> None:
+    _, code, loaded = _run(tmp_path, name, "--help")
+    assert code == 0
+    assert not loaded & set(HEAVY), {m: HEAVY[m] for m in loaded & set(HEAVY)}
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (("policy", "validate", str(REFERENCE_POLICY)), {"yaml"}),
+        (("ledger", "head"), {"sqlalchemy", "pyarrow", "yaml"}),
+        (("staff", "list-keys"), {"sqlalchemy", "pyarrow", "yaml"}),
+        (("members", "show", "nobody"), {"sqlalchemy", "pyarrow", "yaml"}),
+    ],
+    ids=["policy validate", "ledger head", "staff list-keys", "members show"],
+)
+def test_a_command_imports_no_other_commands_dependencies(
+    tmp_path: Path, args: tuple[str, ...], allowed: set[str]
+) -> None:
+    open_store(f"sqlite:///{tmp_path / 'c.db'}").close()
+    _, _, loaded = _run(tmp_path, *args)
+    extra = (loaded & set(HEAVY)) - allowed
+    assert not extra, {m: HEAVY[m] for m in extra}
+
+
+def test_help_starts_within_three_tenths_of_a_cpu_second(tmp_path: Path) -> None:
+    """CPU seconds of the child process (user + system), the least of three runs: not wall-clock time."""
+    env = {**os.environ, "CONSENTRY_DB": f"sqlite:///{tmp_path / 'c.db'}"}
+    spent = []
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-m", "consentry.cli", "--help"], capture_output=True, env=env, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    assert min(spent) <= 0.3, spent

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from consentry.cli._common import handle_errors, open_store, print_json, stamp
-from consentry.store import NewEvent
 from consentry.vocab import Choice, Source
 
 app = typer.Typer(help="Record and inspect members' consent choices.", no_args_is_help=True)
@@ -31,6 +30,8 @@ def set_(
     actor: str | None = typer.Option(None, "--actor", help="Who recorded it."),
 ) -> None:
     """Record one choice."""
+    from consentry.store import NewEvent
+
     event = open_store(access="write").record(NewEvent(member, purpose, choice, stamp(at), source, actor=actor))
     print_json(event)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from consentry.cli._common import handle_errors, open_store, print_json, when
-from consentry.decide import decide_for
-from consentry.timeutil import parse_instant
 
 
 @handle_errors
@@ -21,6 +19,9 @@ def decide_command(
     visibility: str | None = typer.Option(None, "--visibility", help="public | connections | private."),
 ) -> None:
     """May this member's data be used for this purpose as of T? Prints the decision and its evidence."""
+    from consentry.decide import decide_for
+    from consentry.timeutil import parse_instant
+
     at_t = when(at)
     now_t = parse_instant(now, field="--now") if now else None
     decision = decide_for(open_store(), member, purpose, at=at_t, now=now_t, kind=kind, visibility=visibility)

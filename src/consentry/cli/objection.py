@@ -7,7 +7,6 @@ from enum import StrEnum
 import typer
 
 from consentry.cli._common import handle_errors, open_store, print_json, stamp, when
-from consentry.timeutil import utcnow
 from consentry.vocab import CaseStatus
 
 app = typer.Typer(help="File and decide objections (the objection form's cases).", no_args_is_help=True)
@@ -73,5 +72,7 @@ def list_(
     at: str | None = typer.Option(None, "--at", help="With --overdue: overdue as of this time (default now)."),
 ) -> None:
     """List cases, oldest first."""
+    from consentry.timeutil import utcnow
+
     overdue_at = (when(at) if at else utcnow()) if overdue else None
     print_json(open_store().objections(member_id=member, overdue_at=overdue_at))

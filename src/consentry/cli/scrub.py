@@ -7,9 +7,7 @@ from pathlib import Path
 import typer
 
 from consentry.cli._common import fail, handle_errors, print_json
-from consentry.scrub import NerBackend, Scrubber, ScrubConfig
-from consentry.scrub.evaluation import evaluate, read_gold_corpus
-from consentry.scrub.files import read_names, scrub_file
+from consentry.scrub import NerBackend
 
 app = typer.Typer(help="Find and rewrite personal data in text (JSONL lines carrying `text`).")
 
@@ -31,6 +29,9 @@ def scrub(
         raise fail("both --in FILE.jsonl and --out FILE.jsonl are required (or use `consentry scrub eval`)")
     if not src.is_file():
         raise fail(f"{src}: no such file")
+    from consentry.scrub import Scrubber, ScrubConfig
+    from consentry.scrub.files import read_names, scrub_file
+
     scrubber = Scrubber(ScrubConfig(ner=ner), names=read_names(names))
     summary = scrub_file(src, dst, scrubber, detect_only)
     print_json({**summary, "scrubber": scrubber.version})
@@ -45,6 +46,9 @@ def eval_command(
     """Per-entity precision, recall and F2, and the leak rate, against a labelled corpus."""
     if not corpus.is_file():
         raise fail(f"{corpus}: no such file")
+    from consentry.scrub import Scrubber, ScrubConfig
+    from consentry.scrub.evaluation import evaluate, read_gold_corpus
+
     gold = read_gold_corpus(corpus)
     scrubber = Scrubber(ScrubConfig(ner=ner))
     report = evaluate(gold, scrubber.detect_batch([g.text for g in gold]))

@@ -14,7 +14,6 @@ from consentry.errors import InputError
 
 if TYPE_CHECKING:
     from consentry.service.staff import StaffRole
-from consentry.timeutil import parse_instant
 
 __all__ = ["register", "serve_command", "staff_app"]
 
@@ -93,6 +92,7 @@ def serve_command(
     import uvicorn
 
     from consentry.service import ServiceConfig, create_app
+    from consentry.timeutil import parse_instant
 
     s = _demo_settings() if demo else settings()
     store = open_store(s, access="create" if demo else "write")
