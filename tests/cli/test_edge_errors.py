@@ -131,3 +131,21 @@ def test_edge_errors_are_described_without_quoting_the_input(error: BaseExceptio
     text = describe(error)
     assert expected in text and "\n" not in text
     assert "Ada" not in text and "\ud800" not in text
+
+
+_BROKEN = """
+import sys
+from consentry.cli import _COMMANDS, main
+from consentry.cli._lazy import Kind, LazyEntry
+_COMMANDS["broken"] = LazyEntry("fastapi.no_such_module", "app", Kind.GROUP, "A command whose module cannot load.")
+sys.argv = ["consentry", "broken"]
+main()
+"""
+
+
+def test_an_error_while_loading_a_command_is_one_line_too() -> None:
+    out = subprocess.run([sys.executable, "-c", _BROKEN], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert (
+        _one_line(out.stderr) == "error: this needs fastapi, which is not installed: pip install 'consentry[service]'"
+    )

@@ -104,4 +104,15 @@ def _consentry() -> None:
 
 def main() -> None:
     """Entry point of the `consentry` script."""
-    app()
+    from consentry.cli._edge import EDGE_ERRORS
+    from consentry.errors import ConsentryError
+
+    caught: tuple[type[BaseException], ...] = (ConsentryError, *EDGE_ERRORS)
+    try:
+        app()
+    except caught as e:  # raised outside a command, e.g. while loading one
+        from consentry.cli._common import fail
+        from consentry.cli._edge import describe
+
+        fail(str(e) if isinstance(e, ConsentryError) else describe(e))
+        raise SystemExit(1) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from consentry.cli._common import console, handle_errors
 
@@ -21,6 +22,6 @@ def demo_command(
     result = run_demo(directory, members=members, policy_path=policy, console=console)
     console.print(
         "\nNext: browse it —\n"
-        f"  CONSENTRY_DB={result.db_url} .venv/bin/consentry serve --demo\n"
+        f"  CONSENTRY_DB={escape(result.db_url)} .venv/bin/consentry serve --demo\n"
         "  then open http://127.0.0.1:8000/ (member pages) and http://127.0.0.1:8000/admin (staff console)"
     )

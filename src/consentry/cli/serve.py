@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from consentry.cli._common import console, err_console, handle_errors, open_store, print_json, settings
 from consentry.config import Settings
@@ -106,9 +107,9 @@ def serve_command(
         from consentry.demo.staff_keys import rotate_demo_staff_keys
 
         keys = rotate_demo_staff_keys(store)
-        base = f"http://{host}:{port}"
+        base = escape(f"http://{host}:{port}")
         console.print(
-            f"[bold]Consentry demo[/] on {s.db_url}\n"
+            f"[bold]Consentry demo[/] on {escape(s.db_url)}\n"
             f"  member pages:  {base}/demo/sign-in  (pick a demo member)\n"
             f"  staff console: {base}/admin/sign-in\n"
             f"    reviewer key:  {keys.reviewer}\n"

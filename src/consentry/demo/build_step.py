@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -61,7 +62,8 @@ def _examples(lake: pa.Table, out: Path, console: Console, n: int = 3) -> None:
     for rid, text in zip(built.column("record_id").to_pylist(), built.column("text").to_pylist(), strict=True):
         before = originals.get(rid)
         if before and before != text and shown < n:
-            console.print(f"  [dim]{rid} before:[/] {before}\n  [dim]{rid} after: [/] [green]{text}[/]")
+            label, was, scrubbed = escape(str(rid)), escape(before), escape(str(text))  # data, never markup
+            console.print(f"  [dim]{label} before:[/] {was}\n  [dim]{label} after: [/] [green]{scrubbed}[/]")
             shown += 1
 
 
@@ -80,7 +82,7 @@ def run_build_step(store: Store, platform: SyntheticPlatform, directory: Path, c
     console.print(_reason_table(result))
     pii = ", ".join(f"{k} {v:,}" for k, v in sorted(result.pii.items(), key=lambda kv: -kv[1]))
     console.print(f"PII replaced: {pii or 'none'}")
-    console.print(f"manifest: {result.manifest_path} (sha256 {result.manifest_sha256[:16]}…)")
+    console.print(f"manifest: {escape(str(result.manifest_path))} (sha256 {result.manifest_sha256[:16]}…)")
     console.print("[bold]scrubbed examples[/]")
     _examples(lake, out, console)
     _withdraw(store, lake, out, console)

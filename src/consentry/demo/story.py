@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -156,10 +157,11 @@ def run_demo(
     console.rule("[bold]Consentry demo")
     published = store.publish(policy)
     console.print(
-        f"published policy [bold]{policy.name}[/]: " + ", ".join(f"{p.version} ({p.sha256[:12]}…)" for p in published)
+        f"published policy [bold]{escape(policy.name)}[/]: "
+        + ", ".join(f"{p.version} ({p.sha256[:12]}…)" for p in published)
     )
     for w in policy.warnings:
-        console.print(f"[yellow]policy validate:[/] {w}")
+        console.print(f"[yellow]policy validate:[/] {escape(str(w))}")
     platform = SyntheticPlatform(members_count=members)
     _populate(store, platform, console)
     counts = replay(store, policy, "genai_training", MOMENTS)
