@@ -1,4 +1,4 @@
-"""The demo tells the story of DESIGN.md: nothing before disclosure, Europe out, then in after notice."""
+"""The demo tells the story of docs/concepts.md: nothing before disclosure, Europe out, then in after notice."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ __all__ = [
 
 
 class ReasonCode(StrEnum):
-    """Why a record may or may not be used; evaluated in this order (DESIGN.md)."""
+    """Why a record may or may not be used; evaluated in this order (docs/rules.md)."""
 
     MALFORMED = "MALFORMED"
     CREATED_AFTER_AS_OF = "CREATED_AFTER_AS_OF"

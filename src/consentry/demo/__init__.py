@@ -1,4 +1,4 @@
-"""The demo: a synthetic platform and the story of DESIGN.md replayed on it."""
+"""The demo: a synthetic platform and the story of docs/concepts.md replayed on it."""
 
 from consentry.demo.story import DemoResult, run_demo
 from consentry.demo.synth import SyntheticPlatform, records_table

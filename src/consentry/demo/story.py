@@ -1,4 +1,4 @@
-"""`consentry demo`: the story of DESIGN.md replayed on an embedded SQLite store.
+"""`consentry demo`: the story of docs/concepts.md ("The reference policy") replayed on an embedded SQLite store.
 
 A professional network announces generative-AI training on 2024-09-18,
 keeps Europe out, and lets Europe in a year later. The demo publishes the

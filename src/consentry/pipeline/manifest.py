@@ -1,6 +1,6 @@
 """The manifest: the proof of a build, written as OUT/manifest.json.
 
-Field names follow DESIGN.md ("Build output"); a few more are added
+Field names follow the build output contract (docs/concepts.md); a few more are added
 (build_id, predecessor, sources, members, scrubber, decided_at). The JSON is
 written with sorted keys and a trailing newline so its SHA-256 is stable for
 the same content.

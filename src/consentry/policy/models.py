@@ -1,6 +1,6 @@
 """The policy file as typed data: versions, purposes, region rules.
 
-These models mirror the YAML format in DESIGN.md one-to-one; `extra="forbid"`
+These models mirror the YAML format of docs/policy.md one-to-one; `extra="forbid"`
 everywhere so a misspelt key is an error, not a silently ignored rule.
 Cross-field checks that need the whole document (country groups, region
 overlaps, version ordering) live in `consentry.policy.validate`.

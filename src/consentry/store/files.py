@@ -1,4 +1,4 @@
-"""Reading the members and consent-events files (DESIGN.md contracts), with line-numbered errors.
+"""Reading the members and consent-events files (the file contracts of docs/concepts.md), with line-numbered errors.
 
 Parsing is separate from storing: these functions return validated records or
 raise `InputError` naming ``file:line``, the field, and what to do. Messages
