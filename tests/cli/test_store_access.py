@@ -89,7 +89,7 @@ def test_creating_commands_create_and_read_only_ones_then_read(store_url: str) -
 
 def test_read_only_command_does_not_migrate_an_older_store(store_url: str) -> None:
     store = open_store(store_url)
-    with migrated(store.engine, "downgrade", "0004"):
+    with migrated(store._engine, "downgrade", "0004"):
         pass
     r = _run(store_url, ["ledger", "verify"])
     _one_line_error(r, "is at schema", "upgrade it with a command that writes")

@@ -201,7 +201,7 @@ def test_a_withdrawal_recorded_after_the_build_moment_wins_on_the_next_build(pla
 def test_a_closure_after_a_build_is_read_through_the_member_image_it_left(any_platform: Platform) -> None:
     src = write_parquet(any_platform.root / "lake.parquet", lake_records())
     _build(any_platform, [src], out="before")
-    with any_platform.store.engine.connect() as c:
+    with any_platform.store._engine.connect() as c:
         image = member_image.load_image(c)  # the first build found none and wrote it
         assert image is not None and image[1].num_rows == len(MEMBERS)
     any_platform.store.close_account("ok_br", t("2025-08-01"))

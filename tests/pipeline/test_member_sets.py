@@ -42,8 +42,8 @@ def test_probes_pick_the_right_chunk_in_bytewise_order(any_platform: Platform, m
     """Ids whose bytewise order differs from a linguistic collation, cut into two-member chunks."""
     monkeypatch.setattr(member_sets, "CHUNK_MEMBERS", 2)
     store = any_platform.store
-    if store.engine.dialect.name == "postgresql":  # as in a database created with a linguistic collation
-        with store.engine.begin() as conn:
+    if store._engine.dialect.name == "postgresql":  # as in a database created with a linguistic collation
+        with store._engine.begin() as conn:
             conn.exec_driver_sql(
                 'ALTER TABLE build_member_chunks ALTER COLUMN first_member_id TYPE varchar(255) COLLATE "und-x-icu"'
             )
@@ -89,11 +89,11 @@ def test_the_migration_moves_member_rows_into_sets_and_back(store_url: str) -> N
     assert [b.build_id for b in builds_for_member(store, "m2")] == ["b-1", "b-2"]
     assert [b.build_id for b in builds_for_member(store, "ü")] == ["b-2"]
     assert builds_for_member(store, "m3") == []
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         assert not sa.inspect(conn).has_table("build_members")
         assert conn.execute(sa.text("SELECT count(*) FROM build_member_chunks")).scalar() == 2
 
-    with migrated(store.engine, "downgrade", "0002") as conn:
+    with migrated(store._engine, "downgrade", "0002") as conn:
         back = conn.execute(sa.text("SELECT build_id, member_id, records FROM build_members")).all()
     assert sorted(tuple(r) for r in back) == sorted(rows)
     store.close()

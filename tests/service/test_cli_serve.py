@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def env(svc_store: SqlStore) -> dict[str, str]:
-    return {"CONSENTRY_DB": str(svc_store.engine.url)}
+    return {"CONSENTRY_DB": str(svc_store._engine.url)}
 
 
 def test_add_list_revoke_keys(env: dict[str, str], svc_store: SqlStore) -> None:

@@ -93,7 +93,7 @@ def test_demo_sign_in_needs_csrf_and_a_known_member(app: FastAPI) -> None:
 
 def test_staff_keys_are_stored_hashed(svc_store: SqlStore) -> None:
     issued = StaffRegistry(svc_store).add_key("Pat", StaffRole.REVIEWER)
-    with svc_store.engine.connect() as conn:
+    with svc_store._engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(sa.text("SELECT * FROM service_staff_keys")).all()]
     dumped = repr(rows)
     assert issued.secret not in dumped and issued.secret.split("_")[-1] not in dumped

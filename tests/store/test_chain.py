@@ -29,7 +29,7 @@ def _fill(store: SqlStore, n: int = 6) -> None:
 
 
 def _sql(store: SqlStore, sql: str) -> None:
-    with store.engine.begin() as c:
+    with store._engine.begin() as c:
         c.execute(text(sql))
 
 
@@ -101,7 +101,7 @@ def test_verify_detects_two_events_swapped(ready: SqlStore) -> None:
     _fill(ready)
     # Swap every column but the id between events 2 and 3: a reordering.
     cols = "member_id, purpose, choice, at_us, recorded_us, source, actor, policy_version, prev_hash, hash"
-    with ready.engine.begin() as c:
+    with ready._engine.begin() as c:
         r2 = c.execute(text(f"SELECT {cols} FROM consent_events WHERE event_id = 2")).one()
         r3 = c.execute(text(f"SELECT {cols} FROM consent_events WHERE event_id = 3")).one()
         names = [n.strip() for n in cols.split(",")]

@@ -67,7 +67,7 @@ def test_bulk_appends_keep_the_chain_keys_and_index(ready: SqlStore) -> None:
     assert report.ok and report.events == ready.head()[0]
     events = ready.events()
     assert [e.event_id for e in events] == list(range(1, len(events) + 1))
-    with ready.engine.connect() as c:
+    with ready._engine.connect() as c:
         indexes = set(c.exec_driver_sql(_INDEX_SQL[c.dialect.name]).scalars())
     assert "ix_consent_events_purpose_member_at" in indexes
     for p in PURPOSES:
@@ -107,7 +107,7 @@ def test_foreign_keys_are_back_on_after_a_bulk_append(sqlite_store: SqlStore, re
         sqlite_store.record_many(
             [*_batch(20, ["m1"]), NewEvent("ghost", "genai_training", Choice.DENY, BASE, Source.API)]
         )
-    pool = sqlite_store.engine.pool
+    pool = sqlite_store._engine.pool
     conns = [pool.connect() for _ in range(3)]  # the pooled connections the appends used, and more
     try:
         for conn in conns:
@@ -120,7 +120,7 @@ def test_foreign_keys_are_back_on_after_a_bulk_append(sqlite_store: SqlStore, re
 def test_snapshot_members_follow_changes_from_another_store(ready: SqlStore) -> None:
     before = ready.snapshot("genai_training", BASE)
     assert before.num_rows == 3
-    other = open_store(ready.engine.url.render_as_string(hide_password=False))
+    other = open_store(ready._engine.url.render_as_string(hide_password=False))
     try:
         other.add_members([Member("m4", "FR", None, BASE)])
         other.close_account("m1", BASE)

@@ -26,7 +26,7 @@ _PROBE = """
 import json, sys
 from consentry.store import open_store
 store = open_store(sys.argv[1])
-with store.engine.connect() as c:
+with store._engine.connect() as c:
     heads = sorted(c.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
 store.close()
 print(json.dumps({"heads": heads, "alembic": sorted(m for m in sys.modules if m.split(".")[0] == "alembic")}))
@@ -67,7 +67,7 @@ def test_a_database_behind_the_heads_is_upgraded(store_url: str) -> None:
     eng.dispose()
 
     store = open_store(store_url)
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         assert database._current_heads(conn) == database.SCHEMA_HEADS
         assert set(inspect(conn).get_table_names()) >= LATER_TABLES
         assert conn.execute(text("SELECT count(*) FROM consent_events")).scalar() == 0

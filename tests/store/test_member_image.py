@@ -24,12 +24,12 @@ CREATED = t("2024-01-01T00:00:00Z")
 
 def _stored(store: SqlStore) -> pa.Table:
     """The members table fetched whole, without the image (the reference)."""
-    with store.engine.connect() as c:
+    with store._engine.connect() as c:
         return fetch_members(c)
 
 
 def _image(store: SqlStore) -> tuple[int, pa.Table] | None:
-    with store.engine.connect() as c:
+    with store._engine.connect() as c:
         return member_image.load_image(c)
 
 
@@ -86,7 +86,7 @@ def test_only_the_rows_changed_since_the_image_are_fetched(ready: SqlStore) -> N
     assert image is not None and image.equals(_stored(ready))
     ready.add_members([Member("m0", "FR", None, CREATED), Member("m2", "AT", None, CREATED)])
     ready.close_account("m1", t("2025-02-01T00:00:00Z"))
-    with ready.engine.connect() as c:
+    with ready._engine.connect() as c:
         changed = fetch_members(c, changed_after=generation)
         assert changed.column("member_id").to_pylist() == ["m0", "m1", "m2"]
         assert fetch_members(c, changed_after=members_generation(c)).num_rows == 0
@@ -107,11 +107,11 @@ def test_a_snapshot_leaves_the_image_due_until_a_build_maintains_it(ready: SqlSt
 
 def test_an_image_newer_than_the_reader_or_damaged_is_not_used(ready: SqlStore) -> None:
     ready.refresh_member_image()
-    with ready.engine.connect() as c:
+    with ready._engine.connect() as c:
         now = members_generation(c)
         table, due = member_image.current_members(c, now - 1)  # as a transaction that began before it was written
     assert table.equals(_stored(ready)) and not due
-    with ready.engine.begin() as c:
+    with ready._engine.begin() as c:
         part = c.execute(sa.select(member_image.member_image)).one()
         c.execute(sa.insert(member_image.member_image).values(part=1, generation=now - 1, data=part.data))
         assert member_image.load_image(c) is None  # parts of two generations: not an image
@@ -121,7 +121,7 @@ def test_an_image_newer_than_the_reader_or_damaged_is_not_used(ready: SqlStore) 
 
 def test_a_member_deleted_by_hand_is_not_kept_alive_by_the_image(ready: SqlStore, reader: SqlStore) -> None:
     ready.refresh_member_image()
-    with ready.engine.begin() as c:  # nothing in consentry deletes members; a database administrator might
+    with ready._engine.begin() as c:  # nothing in consentry deletes members; a database administrator might
         c.execute(sa.text("DELETE FROM members WHERE member_id = 'm2'"))
     assert reader.members_table().column("member_id").to_pylist() == ["m1", "m3"]
     assert reader.maintain_member_image() is True  # and the image is rewritten without them
@@ -132,7 +132,7 @@ def test_a_member_deleted_by_hand_is_not_kept_alive_by_the_image(ready: SqlStore
 def test_an_image_in_parts_reads_back_in_order(ready: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(member_image, "PART_MEMBERS", 2)
     ready.refresh_member_image()
-    with ready.engine.connect() as c:
+    with ready._engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM member_image")).scalar() == 2
     image = _image(ready)
     assert image is not None and image[1].equals(_stored(ready))
@@ -147,13 +147,13 @@ def test_the_migration_stamps_stored_members_and_downgrades(store_url: str) -> N
     eng.dispose()
 
     store = open_store(store_url)  # upgrades to every head
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         assert conn.execute(sa.text("SELECT changed_gen FROM members")).scalar() == 0
     store.add_members(MEMBERS[1:2])
     assert store.refresh_member_image() is True
     assert store.members_table().column("member_id").to_pylist() == ["m1", "m2"]
 
-    with migrated(store.engine, "downgrade", "0004") as conn:
+    with migrated(store._engine, "downgrade", "0004") as conn:
         assert not sa.inspect(conn).has_table("member_image")
         assert "changed_gen" not in {col["name"] for col in sa.inspect(conn).get_columns("members")}
         assert conn.execute(sa.text("SELECT count(*) FROM members")).scalar() == 2

@@ -25,7 +25,7 @@ def test_open_creates_parent_directory_and_schema(tmp_path: Path) -> None:
 
 
 def test_sqlite_pragmas(sqlite_store: SqlStore) -> None:
-    with sqlite_store.engine.connect() as c:
+    with sqlite_store._engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -41,7 +41,7 @@ def test_schema_matches_the_table_definitions(store: SqlStore) -> None:
         table = name if type_ == "table" else parent.get("table_name")
         return table in ours
 
-    with store.engine.connect() as c:
+    with store._engine.connect() as c:
         ctx = MigrationContext.configure(c, opts={"include_name": include})
         diffs = compare_metadata(ctx, metadata)
     assert diffs == []
@@ -87,7 +87,7 @@ def test_reopening_upgrades_to_every_branch_head(
             )
         database._script_heads.cache_clear()
         store = open_store(sqlite_url)
-        with store.engine.connect() as c:
+        with store._engine.connect() as c:
             heads = set(MigrationContext.configure(c).get_current_heads())
             tables = set(c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'").scalars())
         assert heads == {"9902", "9903"}

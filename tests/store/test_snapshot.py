@@ -100,7 +100,7 @@ cases_st = st.lists(
 
 
 def _wipe(store: SqlStore) -> None:
-    with store.engine.begin() as c:
+    with store._engine.begin() as c:
         for table in ("objection_case_purposes", "objection_cases", "consent_events", "members"):
             c.execute(text(f"DELETE FROM {table}"))
         c.execute(text(f"UPDATE ledger_head SET events = 0, last_event_id = 0, hash = '{'0' * 64}'"))

@@ -81,11 +81,6 @@ class SqlStore:
         self.audit = SqlAuditLog(engine)
 
     @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine: for the store's own modules and tests; other layers use the protocols."""
-        return self._engine
-
-    @property
     def builds(self) -> SqlBuildRegistry:
         """The builds registry: every build, its member set, the last check of its records."""
         return SqlBuildRegistry(self._engine)
