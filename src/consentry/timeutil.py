@@ -35,7 +35,10 @@ def parse_instant(text: str | datetime | date, *, field: str = "at", where: str 
     if isinstance(text, datetime):
         if text.tzinfo is None:
             raise InputError("needs a time zone, e.g. 2025-01-01T00:00:00Z", where=where, field=field)
-        return text.astimezone(UTC)
+        try:
+            return text.astimezone(UTC)
+        except OverflowError:
+            raise InputError("is out of range; check the date", where=where, field=field) from None
     if isinstance(text, date):
         return datetime(text.year, text.month, text.day, tzinfo=UTC)
     if not isinstance(text, str) or not text.strip():
@@ -52,7 +55,10 @@ def parse_instant(text: str | datetime | date, *, field: str = "at", where: str 
         ) from None
     if t.tzinfo is None:
         raise InputError(f"{s[:40]!r} has no time zone; add Z or an offset such as +02:00", where=where, field=field)
-    return t.astimezone(UTC)
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:
+        raise InputError(f"{s[:40]!r} is out of range; check the date", where=where, field=field) from None
 
 
 def iso(t: datetime | None) -> str | None:

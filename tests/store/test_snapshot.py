@@ -42,7 +42,7 @@ def test_snapshot_schema_and_rows(ready: SqlStore) -> None:
 
 
 def test_now_defaults_to_the_present_and_ignores_future_events(ready: SqlStore) -> None:
-    ready.record(NewEvent("m1", "genai_training", Choice.DENY, datetime.now(UTC) + timedelta(days=1), Source.API))
+    ready.record(NewEvent("m1", "genai_training", Choice.DENY, datetime.now(UTC) + timedelta(minutes=4), Source.API))
     row = ready.snapshot("genai_training", BASE).to_pylist()[0]
     assert row["now_choice"] is None
 

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.schema import CreateIndex
 
+from consentry import bounds
 from consentry.errors import InputError
 from consentry.policy import Policy
 from consentry.store.chain import canonical_json
@@ -93,10 +94,12 @@ def row_to_event(row: Sequence[Any]) -> ConsentEvent:
 
 
 def check_events(events: Sequence[NewEvent], policy: Policy | None) -> Callable[[int], str | None]:
-    """Check purposes (published ones only), choices, sources and times; InputError on the first bad one.
+    """Check bounds (consentry.bounds), purposes (published ones only), choices, sources and times;
+    InputError on the first bad one.
 
     Returns the lookup of the policy version in effect at a time (microseconds).
     """
+    bounds.check_events(events)
     known = frozenset(policy.purposes()) if policy else frozenset()
     for e in events:
         if e.purpose not in known:

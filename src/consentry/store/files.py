@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from consentry import bounds
 from consentry.errors import InputError
 from consentry.jsonl import read_jsonl
 from consentry.policy.countries import is_country
@@ -28,7 +29,6 @@ __all__ = ["MEMBER_COLUMNS", "MemberFormat", "read_events", "read_members"]
 #: Required columns of a members file (`closed_at` is optional).
 MEMBER_COLUMNS = ("member_id", "country", "birth_date", "created_at")
 _EVENT_FIELDS = ("member_id", "purpose", "choice", "at")
-_MAX_ID = 255
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -58,8 +58,10 @@ def read_members(path: Path) -> list[Member]:
     rows = {MemberFormat.JSONL: _jsonl_rows, MemberFormat.CSV: _csv_rows, MemberFormat.PARQUET: _parquet_rows}
     seen: dict[str, str] = {}
     out: list[Member] = []
+    latest = bounds.latest_allowed()
     for where, row in rows[fmt](path):
         m = _member(row, where)
+        bounds.check_member(m, where=where, latest=latest)
         if m.member_id in seen:
             raise InputError(
                 f"duplicate member_id {m.member_id!r} (first at {seen[m.member_id]}); list each member once",
@@ -81,6 +83,7 @@ def read_events(path: Path) -> list[tuple[str, NewEvent]]:
     out: list[tuple[str, NewEvent]] = []
     for where, row in _jsonl_rows(path):
         out.append((where, _event(row, where)))
+    bounds.check_events([e for _, e in out], where=[w for w, _ in out])
     return out
 
 
@@ -97,7 +100,8 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
 
 def _csv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     try:
-        with path.open(encoding="utf-8", newline="") as f:
+        # utf-8-sig: a byte-order mark (as spreadsheet programs write) is not part of the first column's name.
+        with path.open(encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
             for col in MEMBER_COLUMNS:
@@ -150,8 +154,6 @@ def _text(row: Mapping[str, Any], field: str, where: str, *, required: bool) -> 
 def _member(row: Mapping[str, Any], where: str) -> Member:
     member_id = _text(row, "member_id", where, required=True)
     assert member_id is not None
-    if len(member_id) > _MAX_ID:
-        raise InputError(f"longer than {_MAX_ID} characters", where=where, field="member_id")
     country = _text(row, "country", where, required=False)
     if country is not None:
         if not is_country(country.upper()):

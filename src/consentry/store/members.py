@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from consentry import bounds
 from consentry.errors import InputError
 from consentry.policy.countries import is_country
 from consentry.store.protocol import Member
@@ -55,9 +56,13 @@ def member_rows(given: Iterable[Member]) -> list[dict[str, Any]]:
     """Rows for the members table; InputError on a bad country, a naive time or a duplicate id."""
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
+    latest = bounds.latest_allowed()
     for m in given:
         if not m.member_id:
             raise InputError("a member has an empty member_id", field="member_id")
+        bounds.check_id(m.member_id, "member_id")
+        if not (m.created_at.tzinfo is None or (m.closed_at is not None and m.closed_at.tzinfo is None)):
+            bounds.check_member(m, where=f"member {m.member_id!r}", latest=latest)
         if m.member_id in seen:
             raise InputError(f"member {m.member_id!r} is given twice; give each member once", field="member_id")
         seen.add(m.member_id)

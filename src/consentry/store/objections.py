@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, insert, select, update
 
+from consentry import bounds
 from consentry.errors import InputError, NotFoundError, ObjectionError
 from consentry.policy import PolicyVersion
 from consentry.store.protocol import ObjectionCase
@@ -168,6 +169,16 @@ CASE_COLUMNS = (
 
 
 def _values(case: ObjectionCase) -> dict[str, Any]:
+    """The case's row, every field within its bounds (InputError naming the first one outside)."""
+    latest = bounds.latest_allowed()
+    bounds.check_id(case.member_id, "member_id")
+    for name, text in (("text", case.text), ("reasons", case.extension_reasons), ("grounds", case.grounds)):
+        bounds.check_text(text, name)
+    if case.decided_by is not None:
+        bounds.check_id(case.decided_by, "actor")
+    for name, t in (("at", case.received_at), ("at", case.extended_at), ("at", case.decided_at)):
+        if t is not None:
+            bounds.check_instant(t, name, latest=latest)
     return {
         "case_id": case.case_id,
         "member_id": case.member_id,
@@ -194,6 +205,8 @@ def _dt(us: int | None) -> datetime | None:
 
 def insert_case(c: Connection, case: ObjectionCase) -> None:
     """Store a new case and the purposes it covers."""
+    for p in case.purposes:
+        bounds.check_code(p, "purpose")
     c.execute(insert(objection_cases).values(**_values(case)))
     c.execute(insert(objection_case_purposes), [{"case_id": case.case_id, "purpose": p} for p in case.purposes])
 
@@ -241,6 +254,7 @@ def cases_from_rows(rows: Iterable[Sequence[Any]]) -> list[ObjectionCase]:
 
 def load_case(c: Connection, case_id: str, *, lock: bool) -> ObjectionCase:
     """The case (NotFoundError if unknown); `lock` holds its row until commit on PostgreSQL."""
+    bounds.check_code(case_id, "case_id")
     q = select(*(objection_cases.c[n] for n in CASE_COLUMNS)).where(objection_cases.c.case_id == case_id)
     if lock and c.dialect.name == "postgresql":
         q = q.with_for_update()

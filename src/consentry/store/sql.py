@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from consentry import bounds
 from consentry.errors import InputError, NotFoundError
 from consentry.policy import Policy
 from consentry.store import objections
@@ -212,12 +213,14 @@ class SqlStore:
 
     def find_member(self, member_id: str) -> Member | None:
         """The member, or None if unknown."""
+        bounds.check_id(member_id, "member_id")
         with self._read() as c:
             row = c.execute(select(members).where(members.c.member_id == member_id)).first()
         return member_from_row(row) if row is not None else None
 
     def member_facts(self, member_id: str) -> MemberFacts | None:
         """The member, their events (ledger order) and objection cases in one read (None if unknown)."""
+        bounds.check_id(member_id, "member_id")
         with self._driver_read() as cur:
 
             def run(sql: str) -> Rows:
@@ -233,6 +236,8 @@ class SqlStore:
 
     def close_account(self, member_id: str, at: datetime) -> Member:
         """Record that the member's account was closed at `at`."""
+        bounds.check_id(member_id, "member_id")
+        bounds.check_instant(utc(at), "closed_at")
         with self._write() as c:
             generation = bump_members_generation(c)
             done = c.execute(
@@ -282,6 +287,7 @@ class SqlStore:
 
     def record(self, event: NewEvent) -> ConsentEvent:
         """Append one event (a repeated idempotency key returns the earlier event)."""
+        bounds.check_events([event])
         with self._write() as c:
             if c.execute(select(members.c.member_id).where(members.c.member_id == event.member_id)).first() is None:
                 raise NotFoundError(f"no member {event.member_id!r}; import the members file first")
@@ -334,6 +340,7 @@ class SqlStore:
         """Events in ledger order, optionally for one member and/or purpose."""
         q = select(*_EVENT_COLS).order_by(consent_events.c.event_id)
         if member_id is not None:
+            bounds.check_id(member_id, "member_id")
             q = q.where(consent_events.c.member_id == member_id)
         with self._read() as c:
             if purpose is not None:
@@ -346,6 +353,7 @@ class SqlStore:
 
     def state(self, member_id: str, purpose: str, at: datetime | None = None) -> ConsentEvent | None:
         """The member's latest event for the purpose with `event.at <= at` (None: any time)."""
+        bounds.check_id(member_id, "member_id")
         q = (
             select(*_EVENT_COLS)
             .where(consent_events.c.member_id == member_id, consent_events.c.purpose == purpose)
@@ -464,12 +472,15 @@ class SqlStore:
         overdue_at: datetime | None = None,
     ) -> list[ObjectionCase]:
         """Cases by received time; `overdue_at` keeps open cases whose due_by is before it."""
+        if member_id is not None:
+            bounds.check_id(member_id, "member_id")
         q = objections.case_ids_query(member_id, status, utc(overdue_at) if overdue_at is not None else None)
         with self._read() as c:
             return [objections.load_case(c, cid, lock=False) for cid in c.execute(q).scalars()]
 
     def open_case(self, member_id: str, purpose: str, at: datetime) -> ObjectionCase | None:
         """The latest case covering `purpose` that was open at `at`, if any."""
+        bounds.check_id(member_id, "member_id")
         with self._read() as c:
             cid = c.execute(objections.open_case_query(member_id, purpose, to_us(utc(at)))).scalar()
             return objections.load_case(c, cid, lock=False) if cid is not None else None
@@ -501,5 +512,6 @@ class SqlStore:
 
     @staticmethod
     def _require_member(c: Connection, member_id: str) -> None:
+        bounds.check_id(member_id, "member_id")
         if c.execute(select(members.c.member_id).where(members.c.member_id == member_id)).first() is None:
             raise NotFoundError(f"no member {member_id!r}; import the members file first")
