@@ -39,7 +39,8 @@ def test_public_api_is_exported_and_importable() -> None:
         "consentry.policy",
         "consentry.store",
         "consentry.decide",
-        "consentry.record_rules",
+        "consentry.rules",
+        "consentry.rules.records",
         "consentry.pipeline",
         "consentry.scrub",
     ):

@@ -1,7 +1,8 @@
 """Reading record sources: resolve paths, validate columns, and normalise rows.
 
-Every engine reads the same validated description of the inputs, so the rules
-live here once:
+Every engine reads the same validated description of the inputs. What a
+well-formed record is (its columns, their types, what is MALFORMED) is stated
+in `consentry.rules.records`; this module applies it to files:
 
 - a source is a Parquet file, a directory (searched recursively), or a glob;
   JSONL (``.jsonl``/``.ndjson``/``.json``) and CSV files are accepted as well;
@@ -32,7 +33,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from consentry.errors import InputError
-from consentry.timeutil import ARROW_TS, parse_instant
+from consentry.rules.records import (
+    OPTIONAL_COLUMNS,
+    RECORD_COLUMNS,
+    REQUIRED_COLUMNS,
+    STRING_COLUMNS,
+    TIME_COLUMNS,
+    is_absent,
+    parse_field,
+    utf8,
+)
+from consentry.timeutil import ARROW_TS
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -45,12 +56,6 @@ __all__ = [
     "stage_text_sources",
 ]
 
-#: Columns every record must have (the records contract in DESIGN.md).
-REQUIRED_COLUMNS = ("record_id", "member_id", "kind", "visibility", "created_at", "text")
-#: Columns a source may have; absent means "never deleted".
-OPTIONAL_COLUMNS = ("deleted_at",)
-_STRING_COLUMNS = ("record_id", "member_id", "kind", "visibility", "text")
-_TIME_COLUMNS = ("created_at", "deleted_at")
 _STAGE_BATCH = 32_768
 
 
@@ -208,12 +213,12 @@ def _parquet_columns(path: Path, pass_through: Sequence[str]) -> tuple[tuple[tup
                 where=str(path),
                 field=col,
             )
-    for col in _STRING_COLUMNS:
+    for col in STRING_COLUMNS:
         if kinds[col] != "string":
             raise InputError(
                 f"has type {schema.field(col).type}; it must be a string column", where=str(path), field=col
             )
-    for col in _TIME_COLUMNS:
+    for col in TIME_COLUMNS:
         kind = kinds.get(col)
         if kind is None:
             continue
@@ -271,13 +276,7 @@ def staged_schema(pass_through: Sequence[str]) -> pa.Schema:
     """The normalised schema JSONL and CSV rows are staged into."""
     return pa.schema(
         [
-            ("record_id", pa.string()),
-            ("member_id", pa.string()),
-            ("kind", pa.string()),
-            ("visibility", pa.string()),
-            ("created_at", ARROW_TS),
-            ("deleted_at", ARROW_TS),
-            ("text", pa.string()),
+            *[(c.name, pa.string() if c.type == "string" else ARROW_TS) for c in RECORD_COLUMNS],
             *[(c, pa.string()) for c in pass_through],
             ("_malformed", pa.bool_()),
         ]
@@ -308,12 +307,12 @@ class _Normaliser:
         bad = False
         for col in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS):
             value = obj.get(col)
-            if value is None or value == "":
+            if is_absent(value):
                 bad = bad or col in REQUIRED_COLUMNS
                 continue
             tally = self.tally[col]
             tally.present += 1
-            parsed = _parse_value(col, value)
+            parsed = parse_field(col, value)
             if parsed is None:
                 bad = True
                 continue
@@ -322,7 +321,7 @@ class _Normaliser:
         for col in self.pass_through:
             value = obj.get(col)
             text = value if value is None or isinstance(value, str) else json.dumps(value)
-            if text is not None and not _utf8(text):
+            if text is not None and not utf8(text):
                 bad, text = True, None
             out[col] = text
         out["_malformed"] = bad
@@ -341,28 +340,8 @@ class _Normaliser:
                     field=col,
                 )
             if col in REQUIRED_COLUMNS and tally.present and tally.valid == 0:
-                expected = "an RFC 3339 time with a zone" if col in _TIME_COLUMNS else "a string"
+                expected = "an RFC 3339 time with a zone" if col in TIME_COLUMNS else "a string"
                 raise InputError(f"no row has {expected} here; fix the column's type", where=where, field=col)
-
-
-def _parse_value(col: str, value: object) -> object | None:
-    if col in _TIME_COLUMNS:
-        if not isinstance(value, str):
-            return None
-        try:
-            return parse_instant(value, field=col)
-        except InputError:
-            return None
-    return value if isinstance(value, str) and _utf8(value) else None
-
-
-def _utf8(text: str) -> bool:
-    """False for text Parquet cannot hold (lone surrogates from JSON escapes)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _jsonl_rows(path: Path) -> Iterator[object]:

@@ -86,7 +86,7 @@ class Decided:
 def split_tally(tally: pa.Table) -> tuple[dict[str, int], pa.Table]:
     """Counts per reason, and the allowed members (member_id, count), from rows of reason, member_id, count.
 
-    The rows are `consentry.record_rules.class_tally_sql`'s (or an engine's
+    The rows are `consentry.rules.class_tally_sql`'s (or an engine's
     own grouping by reason and allowed member).
     """
     per_reason = tally.group_by("reason").aggregate([("count", "sum")])

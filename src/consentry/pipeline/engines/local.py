@@ -3,7 +3,7 @@
 Chosen by measurement (issue 3): on 10M records DuckDB matched Polars on time
 and stayed at a fraction of its memory. The sources become one view `r` with
 the records contract's columns and `_malformed`; the member verdicts are the
-relation `m`; `consentry.record_rules` gives each record its
+relation `m`; `consentry.rules` gives each record its
 reason. Two passes over the sources:
 
 1. an aggregate, started before the verdicts are known (`start`, beside the
@@ -41,7 +41,7 @@ from consentry.pipeline.engines.local_sql import ident, plan_units, quote_path, 
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
-from consentry.record_rules import CLASS_COUNTS, class_tally_sql, record_allowed_sql, record_class_sql
+from consentry.rules import CLASS_COUNTS, class_tally_sql, record_allowed_sql, record_class_sql
 
 __all__ = ["LocalEngine", "quote_path", "records_sql"]
 

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from consentry.errors import InputError
 from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
+from consentry.rules.records import RECORD_COLUMNS, malformed_sql, typed_columns_sql
 
 __all__ = ["Slice", "plan_units", "quote_path", "records_sql", "unit_sql"]
 
@@ -28,9 +29,7 @@ MIN_UNIT_BYTES = 32 * 1024 * 1024
 MAX_UNIT_BYTES = 256 * 1024 * 1024
 _UNITS_PER_THREAD = 4
 
-_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
-_HAS_ZONE = r"([Zz]|[+-]\d{2}(:?\d{2})?)$"
-_STAGED_COLUMNS = ("record_id", "member_id", "kind", "visibility", "created_at", "deleted_at", "text")
+_CONTRACT = ", ".join(c.name for c in RECORD_COLUMNS)
 
 
 def quote_path(path: Path) -> str:
@@ -41,15 +40,6 @@ def quote_path(path: Path) -> str:
 def ident(name: str) -> str:
     """A column name as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def _time_text(col: str) -> str:
-    """Parse an RFC 3339 string column; NULL when it has no zone or does not parse."""
-    t = f"trim({col})"
-    return (
-        f"CASE WHEN regexp_matches({t}, '{_DATE_ONLY}') THEN TRY_CAST(TRY_CAST({t} AS DATE) AS TIMESTAMPTZ) "
-        f"WHEN regexp_matches({t}, '{_HAS_ZONE}') THEN TRY_CAST({t} AS TIMESTAMPTZ) END"
-    )
 
 
 def _rows_filter(rows: tuple[int, int] | None) -> tuple[str, str]:
@@ -66,26 +56,8 @@ def _parquet_group_sql(
     # A null check the files' statistics rule out is dropped: then counting never reads the texts
     null_free = frozenset.intersection(*(f.null_free for f in files))
     paths = ", ".join(quote_path(f.path) for f in files)
-    strings = ("record_id", "member_id", "kind", "visibility", "text")
-    inner = [f"CAST({c} AS VARCHAR) AS {c}" for c in strings]
-    bad = [f"{c} IS NULL" for c in strings if c not in null_free]
-    if not all(f.ids_nonempty for f in files):
-        bad.append("record_id = ''")
-    for col in ("created_at", "deleted_at"):
-        kind = kinds.get(col)
-        if kind is None:
-            inner.append(f"CAST(NULL AS TIMESTAMPTZ) AS {col}")
-        elif kind == "timestamp":
-            inner.append(f"CAST({col} AS TIMESTAMPTZ) AS {col}")
-            if col == "created_at" and col not in null_free:
-                bad.append("created_at IS NULL")
-        else:  # RFC 3339 text
-            inner.append(f"{col} AS _{col}_raw, {_time_text(col)} AS {col}")
-            raw = f"_{col}_raw"
-            if col == "created_at":
-                bad.append("created_at IS NULL")
-            else:
-                bad.append(f"({raw} IS NOT NULL AND trim({raw}) <> '' AND {col} IS NULL)")
+    inner = typed_columns_sql(kinds, "duckdb")
+    bad = malformed_sql(kinds, null_free, all(f.ids_nonempty for f in files))
     for col in pass_through:
         inner.append(f"{ident(col)}" if col in kinds else f"CAST(NULL AS VARCHAR) AS {ident(col)}")
     row = ""
@@ -95,14 +67,13 @@ def _parquet_group_sql(
     select = ", ".join(inner)
     option, where = _rows_filter(rows)
     return (
-        f"SELECT record_id, member_id, kind, visibility, created_at, deleted_at, text"
-        f"{''.join(', ' + ident(c) for c in pass_through)}, ({' OR '.join(bad) or 'FALSE'}) AS _malformed{row} "
+        f"SELECT {_CONTRACT}{''.join(', ' + ident(c) for c in pass_through)}, ({bad}) AS _malformed{row} "
         f"FROM (SELECT {select} FROM read_parquet([{paths}], binary_as_string = false{option}){where})"
     )
 
 
 def _staged_sql(paths: Sequence[Path], pass_through: tuple[str, ...], rows: tuple[int, int] | None = None) -> str:
-    cols = [*_STAGED_COLUMNS, *(ident(c) for c in pass_through), "_malformed"]
+    cols = [*(c.name for c in RECORD_COLUMNS), *(ident(c) for c in pass_through), "_malformed"]
     if rows is not None:
         cols.append("file_row_number AS _row")
     option, where = _rows_filter(rows)

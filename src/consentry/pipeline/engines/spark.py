@@ -49,7 +49,7 @@ from consentry.pipeline.engines.spark_tally import class_tally
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
 from consentry.pipeline.writer import ShardFile, commit_files
-from consentry.record_rules import CLASS_COUNTS, record_allowed_sql, record_class_sql, record_reason_sql
+from consentry.rules import CLASS_COUNTS, VERDICT_COLUMNS, record_allowed_sql, record_class_sql, record_reason_sql
 from consentry.vocab import ReasonCode
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ FILE_CONF = {
 _ALLOWED = "_reason = 'ALLOWED'"
 _TIE_ORDER = ("record_id", "member_id", "created_at", "kind", "text")
 #: What `record_reason_sql` reads from the members' verdicts (the rest stays on the driver).
-_VERDICT_COLUMNS = ("member_id", "gate_reason", "closed", "consent_reason")
+_VERDICT_COLUMNS = tuple(VERDICT_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 `records_frame` turns a validated `SourceSet` into one DataFrame with the
 records contract's columns, the pass-through columns and `_malformed`, by the
-same rules as the local engine (`engines/local.py`): a row is malformed when
-record_id, member_id, kind, visibility or text is missing, record_id is
-empty, created_at is missing or does not parse, or a deleted_at given as text
-does not parse. RFC 3339 text needs a zone; a bare date means midnight UTC.
+same statement of a well-formed record as the local engine
+(`consentry.rules.records`, in Spark SQL): a row is malformed when record_id,
+member_id, kind, visibility or text is missing, record_id is empty,
+created_at is missing or does not parse, or a deleted_at given as text does
+not parse. RFC 3339 text needs a zone; a bare date means midnight UTC.
 
 Sources on Hadoop-compatible file systems (``s3a://``, ``hdfs://``, …) are
 read by Spark directly and validated from the schema Spark reports
@@ -20,16 +21,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from consentry.errors import InputError
-from consentry.pipeline.sources import REQUIRED_COLUMNS, SourceFile, SourceFormat, SourceSet, has_scheme
+from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet, has_scheme
+from consentry.rules.records import (
+    RECORD_COLUMNS,
+    REQUIRED_COLUMNS,
+    STRING_COLUMNS,
+    TIME_COLUMNS,
+    malformed_sql,
+    typed_columns_sql,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["has_scheme", "quoted", "records_frame", "remote_sources_frame"]
 
-_STRINGS = ("record_id", "member_id", "kind", "visibility", "text")
-_DATE_ONLY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_HAS_ZONE = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_CONTRACT = tuple(c.name for c in RECORD_COLUMNS)
 
 
 def quoted(name: str) -> str:
@@ -38,15 +45,6 @@ def quoted(name: str) -> str:
 
 
 _q = quoted
-
-
-def _time_text(col: str) -> str:
-    """Parse an RFC 3339 string column; NULL when it has no zone or does not parse."""
-    t = f"trim({_q(col)})"
-    return (
-        f"CASE WHEN {t} RLIKE '{_DATE_ONLY}' THEN try_cast({t} AS TIMESTAMP) "
-        f"WHEN {t} RLIKE '{_HAS_ZONE}' THEN try_cast({t} AS TIMESTAMP) END"
-    )
 
 
 def _normalised(
@@ -61,25 +59,12 @@ def _normalised(
     Null checks on the `null_free` columns (and the empty-id check when `ids_nonempty`) are left out, as the
     local engine does when the files' statistics rule them out: counting then never reads the texts.
     """
-    cols = [f"CAST({_q(c)} AS STRING) AS {c}" for c in _STRINGS]
-    bad = [f"{c} IS NULL" for c in _STRINGS if c not in null_free] + ([] if ids_nonempty else ["record_id = ''"])
-    for col in ("created_at", "deleted_at"):
-        kind = kinds.get(col)
-        if kind is None:
-            cols.append(f"CAST(NULL AS TIMESTAMP) AS {col}")
-        elif kind == "timestamp":
-            cols.append(f"CAST({_q(col)} AS TIMESTAMP) AS {col}")
-        else:  # RFC 3339 text
-            cols += [f"{_q(col)} AS _{col}_raw", f"{_time_text(col)} AS {col}"]
-            if col == "deleted_at":
-                bad.append(f"(_{col}_raw IS NOT NULL AND trim(_{col}_raw) <> '' AND {col} IS NULL)")
-        if col == "created_at" and not (kind == "timestamp" and col in null_free):
-            bad.append("created_at IS NULL")
+    cols = typed_columns_sql(kinds, "spark")
     for col in pass_through:
         cols.append(f"CAST({_q(col)} AS STRING) AS {_q(col)}" if col in kinds else f"CAST(NULL AS STRING) AS {_q(col)}")
     typed = df.selectExpr(*cols)
-    keep = [*_STRINGS[:4], "created_at", "deleted_at", "text", *(_q(c) for c in pass_through)]
-    return typed.selectExpr(*keep, f"coalesce({' OR '.join(bad) or 'FALSE'}, TRUE) AS _malformed")
+    keep = [*_CONTRACT, *(_q(c) for c in pass_through)]
+    return typed.selectExpr(*keep, f"coalesce({malformed_sql(kinds, null_free, ids_nonempty)}, TRUE) AS _malformed")
 
 
 def _parquet_group(spark: SparkSession, files: list[SourceFile], pass_through: Sequence[str]) -> DataFrame:
@@ -95,8 +80,7 @@ def records_frame(spark: SparkSession, sources: SourceSet, pass_through: Sequenc
     for _, group in groupby(parquet, key=lambda f: f.columns):
         parts.append(_parquet_group(spark, list(group), pass_through))
     if sources.staged:
-        cols = ["record_id", "member_id", "kind", "visibility", "created_at", "deleted_at", "text"]
-        cols += [_q(c) for c in pass_through]
+        cols = [*_CONTRACT, *(_q(c) for c in pass_through)]
         staged = spark.read.parquet(*(str(Path(p).absolute()) for p in sources.staged))
         parts.append(staged.selectExpr(*cols, "_malformed"))
     parts += [remote_sources_frame(spark, uri, pass_through) for uri in sources.remote]
@@ -138,10 +122,10 @@ def remote_sources_frame(spark: SparkSession, uri: str, pass_through: Sequence[s
                 where=uri,
                 field=col,
             )
-    for col in _STRINGS:
+    for col in STRING_COLUMNS:
         if kinds[col] != "string":
             raise InputError("must be a string column", where=uri, field=col)
-    for col in ("created_at", "deleted_at"):
+    for col in TIME_COLUMNS:
         kind = kinds.get(col)
         if kind == "string":
             kinds[col] = "text-time"

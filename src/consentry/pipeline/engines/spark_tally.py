@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from consentry.record_rules import class_tally_sql
+from consentry.rules import class_tally_sql
 
 __all__ = ["class_tally"]
 

@@ -1,0 +1,177 @@
+"""The facts a decision looks at, and the decision itself.
+
+`RecordFacts` and `ConsentFacts` are what a caller hands to `decide`;
+`Facts` bundles them with the policy, the member and the two moments (T and
+now) for the row-wise predicates of the reason order (`consentry.rules.order`),
+deriving each policy fact (the version in effect, the region's mode, when
+processing starts) at most once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+
+from consentry.policy import Policy, PolicyVersion, PurposeRule
+from consentry.store.protocol import Member
+from consentry.timeutil import iso, utc
+from consentry.vocab import Choice, Mode, ReasonCode, Source
+
+__all__ = ["ConsentFacts", "Decision", "Facts", "RecordFacts", "adult_cutoff"]
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """The record-level facts a decision looks at.
+
+    A missing kind or visibility excludes the record (fail closed), unless
+    `partial` is set: then only the facts given are checked ("may a public
+    post of this member be used?" without a concrete record).
+    """
+
+    kind: str | None = None
+    visibility: str | None = None
+    created_at: datetime | None = None
+    deleted_at: datetime | None = None
+    malformed: bool = False
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class ConsentFacts:
+    """What the ledger says about one member and one purpose, as of T and as of now."""
+
+    at_choice: Choice | None = None
+    at_source: Source | None = None
+    at_event_id: int | None = None
+    now_choice: Choice | None = None
+    now_source: Source | None = None
+    now_event_id: int | None = None
+    at_case_id: str | None = None
+    now_case_id: str | None = None
+
+    @classmethod
+    def from_snapshot_row(cls, row: dict[str, Any]) -> ConsentFacts:
+        """Facts from one row of a ledger snapshot (SNAPSHOT_SCHEMA)."""
+
+        def enum(e: type[Choice] | type[Source], v: str | None) -> Any:
+            return e(v) if v is not None else None
+
+        return cls(
+            at_choice=enum(Choice, row["at_choice"]),
+            at_source=enum(Source, row["at_source"]),
+            at_event_id=row["at_event_id"],
+            now_choice=enum(Choice, row["now_choice"]),
+            now_source=enum(Source, row["now_source"]),
+            now_event_id=row["now_event_id"],
+            at_case_id=row["at_case_id"],
+            now_case_id=row["now_case_id"],
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer, its reason code and the evidence behind it."""
+
+    allowed: bool
+    reason: ReasonCode
+    purpose: str
+    at: datetime
+    member_id: str | None = None
+    policy_version: str | None = None
+    policy_sha256: str | None = None
+    event_id: int | None = None
+    case_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (times as RFC 3339, enums as their values)."""
+        d = asdict(self)
+        d["reason"] = self.reason.value
+        d["at"] = iso(self.at)
+        return d
+
+
+def adult_cutoff(at: datetime, min_age: int) -> date:
+    """The latest birth date of someone at least `min_age` years old on `at`'s UTC date.
+
+    Someone born on 29 February comes of age on 1 March in common years.
+    """
+    d = utc(at).date()
+    year = d.year - min_age
+    try:
+        return d.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)
+
+
+class Facts:
+    """Everything one row-wise decision looks at (`at` and `now` in UTC, now ≥ at for a build).
+
+    The predicates of the reason order read it; a predicate runs only once
+    every reason before it has not applied, so a member predicate may assume
+    a member, and one after NOT_DISCLOSED may assume the purpose's rule.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        purpose: str,
+        member: Member | None,
+        consent: ConsentFacts,
+        record: RecordFacts | None,
+        at: datetime,
+        now: datetime,
+    ):
+        self.policy, self.purpose, self.member, self.consent, self.record = policy, purpose, member, consent, record
+        self.at, self.now = at, now
+        self.version: PolicyVersion | None = policy.version_at(at)
+
+    @property
+    def the_member(self) -> Member:
+        """The member (UNKNOWN_MEMBER comes before every reason that reads it)."""
+        assert self.member is not None
+        return self.member
+
+    @cached_property
+    def rule(self) -> PurposeRule | None:
+        """The purpose's rule in the version in effect at T (None: not disclosed)."""
+        return self.version.purpose(self.purpose) if self.version is not None else None
+
+    @property
+    def the_rule(self) -> PurposeRule:
+        """The purpose's rule (NOT_DISCLOSED comes before every reason that reads it)."""
+        assert self.rule is not None
+        return self.rule
+
+    @cached_property
+    def mode(self) -> Mode | None:
+        """The mode of the member's region at T."""
+        assert self.version is not None
+        return self.version.mode_for(self.purpose, self.the_member.country)
+
+    @cached_property
+    def starts(self) -> datetime | None:
+        """When processing may start for the member's region (the disclosure gate)."""
+        return self.policy.processing_starts(self.purpose, self.the_member.country, self.at)
+
+    @cached_property
+    def deny(self) -> tuple[Source | None, int | None]:
+        """The deny that counts, as (source, event id): one recorded by now wins over an allow in effect at T."""
+        c = self.consent
+        if c.now_choice is Choice.DENY:
+            return c.now_source, c.now_event_id
+        if c.at_choice is Choice.DENY:
+            return c.at_source, c.at_event_id
+        return None, None
+
+    @property
+    def deny_event(self) -> int | None:
+        """The event id of the deny that counts, if any."""
+        return self.deny[1]
+
+    @property
+    def open_case(self) -> str | None:
+        """An objection case open at T, else one open now."""
+        return self.consent.at_case_id or self.consent.now_case_id
