@@ -68,20 +68,9 @@ class StaleBuild:
         }
 
 
-_CAUSE_SQL = """
-SELECT cause, count(*) AS members, sum(records) AS records FROM (
-  SELECT b.records, CASE
-    WHEN v.member_id IS NULL THEN 'UNKNOWN_MEMBER'
-    WHEN v.gate_reason IS NOT NULL THEN v.gate_reason
-    WHEN v.closed THEN 'ACCOUNT_CLOSED'
-    ELSE v.consent_reason END AS cause
-  FROM b LEFT JOIN v ON b.member_id = v.member_id
-) WHERE cause IS NOT NULL GROUP BY cause ORDER BY cause
-"""
-
-
 def _member_causes(store: Store, record: BuildRecord, now: datetime) -> dict[str, dict[str, int]]:
     from consentry.decide import decide_members
+    from consentry.rules import stale_cause_sql
 
     members = build_members(store, record.build_id)
     snapshot = store.snapshot(record.purpose, record.as_of, now)
@@ -91,7 +80,7 @@ def _member_causes(store: Store, record: BuildRecord, now: datetime) -> dict[str
         con.execute("SET enable_progress_bar = false")
         con.register("b", members)
         con.register("v", verdicts)
-        rows = con.execute(_CAUSE_SQL).fetchall()
+        rows = con.execute(stale_cause_sql("b", "v")).fetchall()
     finally:
         con.close()
     return {str(c): {"members": int(m), "records": int(r)} for c, m, r in rows}
