@@ -11,6 +11,14 @@ something that is not a string, record_id is empty, created_at is missing or
 does not parse, or a deleted_at that is given does not parse. Times are
 RFC 3339 text with a zone (`Z` or an offset such as ``+02:00``), a bare date
 ``YYYY-MM-DD`` (midnight UTC), or a timestamp column with a time zone.
+
+In those spellings the three readers agree (tests/rules/test_records.py).
+Outside them they differ, as they always have: Python's ISO 8601 parser also
+reads e.g. a lowercase ``z`` after a time, ``2024-W50-1``, a basic-format
+``20241215T100000Z`` or an offset with seconds, which the SQL engines leave
+unparsed (MALFORMED), while DuckDB reads ``T24:00:00`` as the next midnight;
+and an empty string in a required string column is missing for the Python
+normaliser, but only an empty record_id is malformed in Parquet.
 """
 
 from __future__ import annotations
