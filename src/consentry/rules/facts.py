@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 
 from consentry.policy import Policy, PolicyVersion, PurposeRule
@@ -106,13 +105,32 @@ def adult_cutoff(at: datetime, min_age: int) -> date:
         return date(year, 2, 28)
 
 
+_UNSET: Any = object()
+
+
 class Facts:
     """Everything one row-wise decision looks at (`at` and `now` in UTC, now ≥ at for a build).
 
     The predicates of the reason order read it; a predicate runs only once
     every reason before it has not applied, so a member predicate may assume
-    a member, and one after NOT_DISCLOSED may assume the purpose's rule.
+    a member, and one after NOT_DISCLOSED may assume the purpose's rule. Each
+    derived fact is computed on first use, at most once.
     """
+
+    __slots__ = (
+        "_deny",
+        "_mode",
+        "_starts",
+        "at",
+        "consent",
+        "member",
+        "now",
+        "policy",
+        "purpose",
+        "record",
+        "rule",
+        "version",
+    )
 
     def __init__(
         self,
@@ -127,6 +145,11 @@ class Facts:
         self.policy, self.purpose, self.member, self.consent, self.record = policy, purpose, member, consent, record
         self.at, self.now = at, now
         self.version: PolicyVersion | None = policy.version_at(at)
+        #: The purpose's rule in the version in effect at T (None: not disclosed).
+        self.rule: PurposeRule | None = self.version.purpose(purpose) if self.version is not None else None
+        self._mode: Mode | None = _UNSET
+        self._starts: datetime | None = _UNSET
+        self._deny: tuple[Source | None, int | None] = _UNSET
 
     @property
     def the_member(self) -> Member:
@@ -134,37 +157,39 @@ class Facts:
         assert self.member is not None
         return self.member
 
-    @cached_property
-    def rule(self) -> PurposeRule | None:
-        """The purpose's rule in the version in effect at T (None: not disclosed)."""
-        return self.version.purpose(self.purpose) if self.version is not None else None
-
     @property
     def the_rule(self) -> PurposeRule:
         """The purpose's rule (NOT_DISCLOSED comes before every reason that reads it)."""
         assert self.rule is not None
         return self.rule
 
-    @cached_property
+    @property
     def mode(self) -> Mode | None:
         """The mode of the member's region at T."""
-        assert self.version is not None
-        return self.version.mode_for(self.purpose, self.the_member.country)
+        if self._mode is _UNSET:
+            assert self.version is not None
+            self._mode = self.version.mode_for(self.purpose, self.the_member.country)
+        return self._mode
 
-    @cached_property
+    @property
     def starts(self) -> datetime | None:
         """When processing may start for the member's region (the disclosure gate)."""
-        return self.policy.processing_starts(self.purpose, self.the_member.country, self.at)
+        if self._starts is _UNSET:
+            self._starts = self.policy.processing_starts(self.purpose, self.the_member.country, self.at)
+        return self._starts
 
-    @cached_property
+    @property
     def deny(self) -> tuple[Source | None, int | None]:
         """The deny that counts, as (source, event id): one recorded by now wins over an allow in effect at T."""
-        c = self.consent
-        if c.now_choice is Choice.DENY:
-            return c.now_source, c.now_event_id
-        if c.at_choice is Choice.DENY:
-            return c.at_source, c.at_event_id
-        return None, None
+        if self._deny is _UNSET:
+            c = self.consent
+            if c.now_choice is Choice.DENY:
+                self._deny = c.now_source, c.now_event_id
+            elif c.at_choice is Choice.DENY:
+                self._deny = c.at_source, c.at_event_id
+            else:
+                self._deny = None, None
+        return self._deny
 
     @property
     def deny_event(self) -> int | None:
