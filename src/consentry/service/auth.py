@@ -11,7 +11,8 @@ the member adds three headers to every request it forwards —
 with a bad signature or a timestamp more than five minutes off is refused.
 In that mode every request needs the headers (the session cookie then only
 carries the CSRF token). Otherwise (the `--demo` sign-in) the member id lives
-in the signed, HTTP-only, SameSite session cookie.
+in the store as a sign-in session, whose token is all the signed, HTTP-only,
+SameSite session cookie carries (consentry.service.sessions).
 """
 
 from __future__ import annotations
@@ -29,25 +30,32 @@ from starlette.concurrency import run_in_threadpool
 from consentry.service.context import ServiceContext, get_ctx
 from consentry.service.errors import ApiError, ErrorCode
 from consentry.service.security import CSRF_FIELD, CSRF_HEADER, check_csrf
+from consentry.service.sessions import SessionKind
 from consentry.service.staff import StaffKey, StaffRole
+from consentry.timeutil import utcnow
 
 __all__ = [
     "MEMBER_HEADER",
+    "SESSION_TOKEN",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "StaffAuth",
+    "end_session",
     "member_id",
     "member_writer",
     "require_role",
     "sign_member_header",
     "staff_auth",
     "staff_writer",
+    "start_session",
     "verify_csrf",
 ]
 
 MEMBER_HEADER = "x-consentry-member"
 TIMESTAMP_HEADER = "x-consentry-timestamp"
 SIGNATURE_HEADER = "x-consentry-signature"
+#: The cookie's key for the session token (the session itself is in the store: consentry.service.sessions).
+SESSION_TOKEN = "sid"
 
 
 def sign_member_header(secret: str, member: str, timestamp: int | None = None) -> dict[str, str]:
@@ -88,10 +96,11 @@ async def member_id(request: Request, ctx: ServiceContext = Depends(get_ctx)) ->
         # Behind a gateway, every request must say who it is for: a session alone is not enough.
         raise _unauthenticated("sign in on the platform: the gateway did not identify you")
     if member is None:
-        session_member = request.session.get("member")
-        if not isinstance(session_member, str) or not session_member:
+        token = request.session.get(SESSION_TOKEN)
+        # Only a cookie that names a session costs a store read (on a worker thread).
+        member = await run_in_threadpool(ctx.sessions.subject, token, SessionKind.MEMBER, utcnow()) if token else None
+        if member is None:
             raise _unauthenticated("sign in to see your data-privacy settings")
-        member = session_member
     if request.headers.get("sec-gpc", "").strip() == "1":
         await run_in_threadpool(_gpc, ctx, member)
     return member
@@ -101,6 +110,20 @@ def _gpc(ctx: ServiceContext, member: str) -> None:
     if ctx.store.find_member(member) is None:
         raise _unauthenticated("your session names an unknown member; sign in again")
     ctx.gpc_signal(member, ctx.now())
+
+
+def start_session(request: Request, ctx: ServiceContext, kind: SessionKind, subject: str) -> None:
+    """Sign `subject` in: a new session in the store, its token in a fresh cookie (ending the one it replaces)."""
+    now = utcnow()
+    ctx.sessions.end(request.session.get(SESSION_TOKEN), now)
+    request.session.clear()
+    request.session[SESSION_TOKEN] = ctx.sessions.open(kind, subject, now)
+
+
+def end_session(request: Request, ctx: ServiceContext) -> None:
+    """Sign out: end this session in the store, and forget the cookie's contents."""
+    ctx.sessions.end(request.session.get(SESSION_TOKEN), utcnow())
+    request.session.clear()
 
 
 async def verify_csrf(request: Request) -> None:
@@ -147,8 +170,8 @@ def staff_auth(
         if key is None:
             raise _unauthenticated("the staff API key is unknown or revoked")
         return StaffAuth(key, via_session=False)
-    key_id = request.session.get("staff")
-    key = ctx.staff.active(key_id) if isinstance(key_id, str) else None
+    key_id = ctx.sessions.subject(request.session.get(SESSION_TOKEN), SessionKind.STAFF, utcnow())
+    key = ctx.staff.active(key_id) if key_id is not None else None
     if key is None:
         raise _unauthenticated("staff sign-in required: present a staff API key")
     return StaffAuth(key, via_session=True)

@@ -69,6 +69,8 @@ class ServiceConfig:
       client address is the TCP peer's and rotating the header changes nothing);
     - `trusted_hosts` are the `Host` names answered (CONSENTRY_TRUSTED_HOSTS; others get 400),
       plus `served_host`, the interface `consentry serve --host` listens on, when it names one;
+    - a sign-in session ends `session_idle_s` after its last request (CONSENTRY_SESSION_IDLE_S,
+      30 min) and `session_max_age_s` after sign-in (CONSENTRY_SESSION_MAX_AGE_S, 8 h);
     - `hsts` sends Strict-Transport-Security (on unless `demo`, which runs over plain HTTP).
     """
 
@@ -80,6 +82,7 @@ class ServiceConfig:
     write_window_s: float = 60.0
     clock_start: datetime | None = None
     session_max_age_s: int = 8 * 3600
+    session_idle_s: int = 30 * 60
     worker_threads: int = 4
     header_max_skew_s: int = 300
     controller: Controller = field(default_factory=Controller)
@@ -104,7 +107,8 @@ class ServiceConfig:
     def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServiceConfig:
         """Read CONSENTRY_SECRET_KEY, CONSENTRY_TRUSTED_HEADER_SECRET, CONSENTRY_COOKIE_SECURE,
         CONSENTRY_WRITE_LIMIT, CONSENTRY_WRITE_WINDOW_S, CONSENTRY_SERVICE_CLOCK,
-        CONSENTRY_FORWARDED_ALLOW_IPS and CONSENTRY_TRUSTED_HOSTS."""
+        CONSENTRY_FORWARDED_ALLOW_IPS, CONSENTRY_TRUSTED_HOSTS, CONSENTRY_SESSION_IDLE_S and
+        CONSENTRY_SESSION_MAX_AGE_S."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if env.get("CONSENTRY_SECRET_KEY"):
@@ -118,6 +122,8 @@ class ServiceConfig:
         values["write_limit"] = _int(env, "CONSENTRY_WRITE_LIMIT", 60)
         values["write_window_s"] = float(_int(env, "CONSENTRY_WRITE_WINDOW_S", 60))
         values["worker_threads"] = _int(env, "CONSENTRY_WORKER_THREADS", 4)
+        values["session_idle_s"] = _int(env, "CONSENTRY_SESSION_IDLE_S", 30 * 60)
+        values["session_max_age_s"] = _int(env, "CONSENTRY_SESSION_MAX_AGE_S", 8 * 3600)
         if env.get("CONSENTRY_SERVICE_CLOCK"):
             values["clock_start"] = parse_instant(env["CONSENTRY_SERVICE_CLOCK"], field="CONSENTRY_SERVICE_CLOCK")
         if (proxies := _names(env, "CONSENTRY_FORWARDED_ALLOW_IPS")) is not None:

@@ -12,6 +12,7 @@ from consentry.policy import Policy
 from consentry.service.config import ServiceConfig
 from consentry.service.member_actions import SettingsView, honour_gpc, settings_view
 from consentry.service.security import RateLimiter
+from consentry.service.sessions import SessionBook
 from consentry.service.staff import StaffRegistry
 from consentry.store.protocol import Store
 from consentry.timeutil import utcnow
@@ -33,6 +34,7 @@ class ServiceContext:
         self.store = store
         self.config = config
         self.staff = StaffRegistry(store)
+        self.sessions = SessionBook(store.sessions, config.session_idle_s, config.session_max_age_s)
         self.limiter = RateLimiter(config.write_limit, config.write_window_s)
         self._started = utcnow()
         self._policy: Policy | None = None

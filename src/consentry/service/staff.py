@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from consentry.errors import InputError, NotFoundError
+from consentry.service.sessions import SessionKind
 from consentry.store.protocol import AuditEntry, StaffKeyRecord, Store
 from consentry.timeutil import utcnow
 
@@ -58,6 +59,7 @@ class StaffRegistry:
     def __init__(self, store: Store):
         self._keys = store.staff_keys
         self._audit = store.audit
+        self._sessions = store.sessions
 
     def add_key(self, name: str, role: StaffRole, at: datetime | None = None) -> IssuedKey:
         """Create a key for `role`; the returned secret is the only copy."""
@@ -71,8 +73,10 @@ class StaffRegistry:
         return IssuedKey(StaffKey(key_id, name, role, created), secret)
 
     def revoke(self, key_id: str, at: datetime | None = None) -> StaffKey:
-        """Revoke a key (NotFoundError if unknown)."""
-        self._keys.revoke(key_id, at or utcnow())  # an already revoked key keeps its first revocation
+        """Revoke a key and end its console sessions (NotFoundError if unknown)."""
+        # An already revoked key keeps its first revocation; its console sessions end now either way.
+        self._keys.revoke(key_id, at or utcnow())
+        self._sessions.end_all(SessionKind.STAFF.value, key_id, utcnow())
         key = self.key(key_id)
         if key is None:
             raise NotFoundError(f"no staff key {key_id!r}; list them with `consentry staff list-keys`")

@@ -33,6 +33,8 @@ __all__ = [
     "PublishOutcome",
     "PublishedVersion",
     "Secrets",
+    "SessionRecord",
+    "Sessions",
     "StaffKeyRecord",
     "StaffKeys",
     "Store",
@@ -206,6 +208,46 @@ class AuditEntry:
     detail: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class SessionRecord:
+    """A sign-in session as stored: the SHA-256 of its token, never the token."""
+
+    token_sha256: str
+    kind: str
+    subject: str
+    created_at: datetime
+    seen_at: datetime
+    ended_at: datetime | None = None
+
+
+class Sessions(Protocol):
+    """Sign-in sessions (the service's), so that ending one holds for every worker at once."""
+
+    def open(self, session: SessionRecord) -> None:
+        """Store a new session."""
+        ...
+
+    def get(self, token_sha256: str) -> SessionRecord | None:
+        """The session with this token digest, ended or not."""
+        ...
+
+    def touch(self, token_sha256: str, at: datetime) -> None:
+        """Record activity at `at` on a session not yet ended."""
+        ...
+
+    def end(self, token_sha256: str, at: datetime) -> bool:
+        """End one session at `at`; False if it was unknown or already ended."""
+        ...
+
+    def end_all(self, kind: str, subject: str, at: datetime) -> int:
+        """End every open session of `subject` at `at`; how many were ended."""
+        ...
+
+    def purge(self, seen_before: datetime) -> int:
+        """Delete sessions last seen before `seen_before` (ended or expired by then); how many."""
+        ...
+
+
 class Secrets(Protocol):
     """Named secrets kept in the store for other layers (the pipeline's pseudonym key)."""
 
@@ -284,6 +326,11 @@ class Store(Protocol):
     @property
     def builds(self) -> BuildRegistry:
         """The builds registry: every build, its member set, the last check of its records."""
+        ...
+
+    @property
+    def sessions(self) -> Sessions:
+        """Sign-in sessions (the service's)."""
         ...
 
     # policy versions

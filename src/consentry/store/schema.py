@@ -41,6 +41,7 @@ __all__ = [
     "objection_cases",
     "pipeline_secrets",
     "policy_versions",
+    "sessions",
     "staff_keys",
     "store_counters",
     "to_us",
@@ -242,6 +243,21 @@ build_deletion_checks = Table(
     Column("checked_us", BigInteger, nullable=False),
     Column("members", BigInteger, nullable=True),
     Column("records", BigInteger, nullable=True),
+)
+
+#: Sign-in sessions (member pages, staff console), by the SHA-256 of their token: the token
+#: itself lives only in the visitor's cookie. Ending one sets `ended_us`.
+sessions = Table(
+    "service_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("seen_us", BigInteger, nullable=False),
+    Column("ended_us", BigInteger, nullable=True),
+    Index("ix_service_sessions_subject", "kind", "subject"),
+    Index("ix_service_sessions_seen", "seen_us"),
 )
 
 

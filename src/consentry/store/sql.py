@@ -52,6 +52,7 @@ from consentry.store.protocol import (
 )
 from consentry.store.schema import consent_events, ledger_head, members, to_us
 from consentry.store.secrets import SqlSecrets
+from consentry.store.sessions import SqlSessions
 from consentry.store.snapshot import build_snapshot
 from consentry.store.staff import SqlAuditLog, SqlStaffKeys
 from consentry.store.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
@@ -80,6 +81,7 @@ class SqlStore:
         self.secrets = SqlSecrets(engine)
         self.staff_keys = SqlStaffKeys(engine)
         self.audit = SqlAuditLog(engine)
+        self.sessions = SqlSessions(engine)
 
     @property
     def builds(self) -> SqlBuildRegistry:

@@ -11,14 +11,15 @@ from markupsafe import Markup
 from consentry.decide import decide_for
 from consentry.errors import InputError
 from consentry.service import staff_actions
-from consentry.service.auth import StaffAuth, require_role, staff_writer, verify_csrf
+from consentry.service.auth import StaffAuth, end_session, require_role, staff_writer, start_session, verify_csrf
 from consentry.service.charts import reason_bars
 from consentry.service.context import ServiceContext, get_ctx
 from consentry.service.errors import ApiError, ErrorCode
 from consentry.service.routes._render import page
 from consentry.service.routes.admin_api import decide_objection, extend_objection
+from consentry.service.sessions import SessionKind
 from consentry.service.staff import StaffRole
-from consentry.timeutil import parse_instant
+from consentry.timeutil import parse_instant, utcnow
 from consentry.vocab import CaseStatus
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -41,16 +42,29 @@ def sign_in(request: Request, ctx: Ctx, api_key: Annotated[str, Form(max_length=
     key = ctx.staff.authenticate(api_key.strip())
     if key is None:
         raise ApiError(401, ErrorCode.UNAUTHENTICATED, "that staff API key is unknown or revoked", "api_key")
-    request.session.clear()
-    request.session["staff"] = key.key_id
+    start_session(request, ctx, SessionKind.STAFF, key.key_id)
     ctx.staff.audit(key, "console.sign_in")
     return RedirectResponse("/admin/objections", status_code=303)
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, auth: Viewer, _csrf: Annotated[None, Depends(verify_csrf)]) -> RedirectResponse:
-    """End the console session."""
-    request.session.pop("staff", None)
+def sign_out(
+    request: Request, auth: Viewer, ctx: Ctx, _csrf: Annotated[None, Depends(verify_csrf)]
+) -> RedirectResponse:
+    """End the console session: its cookie, even if copied, no longer works."""
+    end_session(request, ctx)
+    ctx.staff.audit(auth.key, "console.sign_out")
+    return RedirectResponse("/admin/sign-in", status_code=303)
+
+
+@router.post("/sign-out-everywhere")
+def sign_out_everywhere(
+    request: Request, auth: Viewer, ctx: Ctx, _csrf: Annotated[None, Depends(verify_csrf)]
+) -> RedirectResponse:
+    """End every console session of this staff key, in every browser, this one included."""
+    ended = ctx.sessions.end_all(SessionKind.STAFF, auth.key.key_id, utcnow())
+    request.session.clear()
+    ctx.staff.audit(auth.key, "console.sign_out_everywhere", None, "ok", {"sessions": ended})
     return RedirectResponse("/admin/sign-in", status_code=303)
 
 

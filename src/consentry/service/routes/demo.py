@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from consentry.errors import NotFoundError
-from consentry.service.auth import verify_csrf
+from consentry.service.auth import start_session, verify_csrf
 from consentry.service.context import ServiceContext, get_ctx
 from consentry.service.routes._render import page
+from consentry.service.sessions import SessionKind
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,6 +32,5 @@ def sign_in(request: Request, ctx: Ctx, member_id: Annotated[str, Form(max_lengt
     """Sign in as the chosen demo member."""
     if ctx.store.find_member(member_id) is None:
         raise NotFoundError(f"no demo member {member_id!r}")
-    request.session.clear()
-    request.session["member"] = member_id
+    start_session(request, ctx, SessionKind.MEMBER, member_id)
     return RedirectResponse("/settings/data-privacy", status_code=303)

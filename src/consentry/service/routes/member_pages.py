@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from consentry.service import member_actions
-from consentry.service.auth import member_id, member_writer
+from consentry.service.auth import end_session, member_id, member_writer
 from consentry.service.context import ServiceContext, get_ctx
 from consentry.service.receipts import ReceiptFormat
 from consentry.service.routes._render import page
+from consentry.service.sessions import SessionKind
+from consentry.timeutil import utcnow
 from consentry.vocab import Source
 
 router = APIRouter(include_in_schema=False)
@@ -84,7 +86,15 @@ def my_data(request: Request, member: Member, ctx: Ctx) -> Response:
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, member: Writer) -> RedirectResponse:
-    """Forget the session."""
+def sign_out(request: Request, member: Writer, ctx: Ctx) -> RedirectResponse:
+    """End this session: its cookie, even if copied, no longer signs anyone in."""
+    end_session(request, ctx)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/sign-out-everywhere")
+def sign_out_everywhere(request: Request, member: Writer, ctx: Ctx) -> RedirectResponse:
+    """End every session of the member, on every device, this one included."""
+    ctx.sessions.end_all(SessionKind.MEMBER, member, utcnow())
     request.session.clear()
     return RedirectResponse("/", status_code=303)
