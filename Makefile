@@ -41,6 +41,7 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 unit: setup
 	$(BIN)/pytest -n 2 -m "not browser and not spark" -q
