@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from consentry.errors import BuildError
 from consentry.vocab import ReasonCode
+from consentry.workers import worker_initializer
 
 __all__ = ["Project", "Rechunk", "ScrubStep", "Step", "StepStats", "scrubber_available"]
 
@@ -179,9 +180,8 @@ class ScrubStep:
 
         ctx = multiprocessing.get_context("spawn")  # never fork a process running engine threads
         cfg = self.config.model_dump_json()
-        with ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg, self.key)
-        ) as pool:
+        initializer, initargs = worker_initializer(_init_worker, cfg, self.key)  # workers die with the build
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
             window: list[tuple[pa.RecordBatch, Future[tuple[pa.Array, pa.Array, dict[str, int]]]]] = []
             for batch in batches:
                 window.append((batch, pool.submit(_scrub_in_worker, batch.column("text"))))

@@ -20,6 +20,7 @@ from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding, resolve_overlaps
 from consentry.scrub.operators import build_operators
 from consentry.scrub.registry import build_detectors
+from consentry.workers import worker_initializer
 
 __all__ = ["SCRUBBER_RELEASE", "ScrubResult", "Scrubber", "TextsLike", "detection_view", "scrub_parallel"]
 
@@ -190,5 +191,6 @@ def scrub_parallel(
         for b in batches:
             yield scrubber.scrub_batch(b)
         return
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(cfg, key, tuple(names))) as pool:
+    initializer, initargs = worker_initializer(_init_worker, cfg, key, tuple(names))  # workers die with this process
+    with ProcessPoolExecutor(workers, initializer=initializer, initargs=initargs) as pool:
         yield from pool.map(_scrub_in_worker, batches, chunksize=1)
