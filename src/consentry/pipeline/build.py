@@ -173,7 +173,11 @@ def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgre
         if early is not None:
             early.abandon()  # nothing is in place yet: leave no pending row behind
         raise
-    target.commit()
+    try:
+        target.commit()
+    except BaseException:
+        store.builds.discard_pending(record.build_id)  # OUT is as it was: nothing to reconcile later
+        raise
     store.builds.mark_complete(record.build_id)
     return result
 

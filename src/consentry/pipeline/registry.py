@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from consentry.errors import NotFoundError
 from consentry.pipeline.manifest import MANIFEST_NAME, members_digest
+from consentry.pipeline.writer import recover_output
 from consentry.store.builds import BuildRecord
 from consentry.store.protocol import Store
 
@@ -57,11 +58,16 @@ def build_members(store: Store, build_id: str) -> pa.Table:
 
 
 def reconcile(store: Store) -> list[str]:
-    """Complete pending builds whose OUT is in place with the registered manifest; their ids."""
+    """Complete pending builds whose OUT is in place with the registered manifest; their ids.
+
+    A replacement of OUT cut short between its two renames is finished first
+    (`recover_output`), unless a build is writing that OUT now.
+    """
     completed = []
     for record in store.builds.pending():
         if record.manifest_sha256 is None:  # registered early, killed before its manifest
             continue
+        recover_output(Path(record.out_dir))
         try:
             actual = hashlib.sha256((Path(record.out_dir) / MANIFEST_NAME).read_bytes()).hexdigest()
         except OSError:

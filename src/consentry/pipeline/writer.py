@@ -9,6 +9,8 @@ fsynced before the directory is renamed into place.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import queue
@@ -27,9 +29,19 @@ import pyarrow.parquet as pq
 
 from consentry.errors import BuildError
 
-__all__ = ["OutputDir", "ShardFile", "ShardWriter", "commit_files", "commit_shards", "file_sha256"]
+__all__ = [
+    "OutputDir",
+    "OutputLock",
+    "ShardFile",
+    "ShardWriter",
+    "commit_files",
+    "commit_shards",
+    "file_sha256",
+    "recover_output",
+]
 
 TARGET_SHARD_BYTES = 128 * 1024 * 1024
+_MANIFEST = "manifest.json"  # consentry.pipeline.manifest.MANIFEST_NAME (which imports this module)
 _WRITER_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "compression_level": 3,
@@ -228,12 +240,102 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class OutputLock:
+    """An exclusive lock on an output path, held by one build at a time.
+
+    `fcntl.flock` on ``.OUT.consentry.lock`` beside OUT, holding the owner's
+    pid. The kernel releases it when its owner dies, however it dies, so a lock
+    left by a killed build is taken over by the next one; the file itself is
+    removed by the owner as it lets go.
+    """
+
+    def __init__(self, out: Path):
+        self.path = out.parent / f".{out.name}.consentry.lock"
+        self.out = out
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; False if another live process holds it."""
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # not a file its last owner removed while we opened it
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                self._fd = fd
+                return True
+            os.close(fd)
+
+    def owner(self) -> str:
+        """The pid written by the lock's holder ("?" if unreadable)."""
+        try:
+            return self.path.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
+    def release(self) -> None:
+        """Remove the lock file and let go of the lock."""
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+
+
+def recover_output(out: Path) -> None:
+    """Finish what a build killed while replacing `out` left (see `OutputDir`); nothing if a build holds `out`."""
+    out = out.absolute()
+    lock = OutputLock(out)
+    if not out.parent.is_dir() or not lock.acquire():
+        return
+    try:
+        _recover_swap(out)
+    finally:
+        lock.release()
+
+
+def _recover_swap(out: Path) -> None:
+    """With the lock held: put OUT back in place after a replacement was cut short between its two renames.
+
+    ``.OUT.consentry-old-<id>`` is the previous OUT, moved aside by build <id>.
+    If OUT is missing, the swap was interrupted: it is completed when build
+    <id>'s directory is there, whole (it was fsynced and holds its manifest
+    before the first rename), and undone otherwise. If OUT is there, the swap
+    finished and the old directory is removed.
+    """
+    prefix = f".{out.name}.consentry-old-"
+    for old in sorted(out.parent.glob(f"{prefix}*")):
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            continue
+        new = out.parent / f".{out.name}.consentry-{old.name[len(prefix) :]}"
+        if (new / _MANIFEST).is_file():
+            os.rename(new, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(old, out)
+        _fsync_dir(out.parent)
+
+
 class OutputDir:
     """The build's output directory, written aside and renamed into place last.
 
-    ``OUT`` is refused if it exists, unless `force`; the work happens in a
-    sibling ``.OUT.consentry-<build_id>`` directory that a failed build removes
-    and a killed build leaves behind (the next build to the same OUT clears it).
+    ``OUT`` is refused if it exists, unless `force`. One build at a time writes
+    to an OUT: it holds `OutputLock`, and a second one fails at once. The work
+    happens in a sibling ``.OUT.consentry-<build_id>`` directory that a failed
+    build removes and a killed build leaves behind (the next build to the same
+    OUT clears it). Replacing OUT takes two renames (OUT aside to
+    ``.OUT.consentry-old-<build_id>``, then the new directory to OUT); a build
+    killed between them leaves that for the next build to the same OUT (or the
+    next reconciliation) to complete, so the old dataset is never lost.
     """
 
     def __init__(self, out: Path, build_id: str, *, force: bool = False):
@@ -243,39 +345,71 @@ class OutputDir:
         self.temp = self.out.parent / f".{self.out.name}.consentry-{build_id}"
         #: scratch space (staged sources, engine spill files); never part of OUT
         self.work = self.out.parent / f".{self.out.name}.consentry-{build_id}-work"
+        self._lock = OutputLock(self.out)
 
     def __enter__(self) -> OutputDir:
-        if self.out.exists() and not self.force:
-            raise BuildError(f"{self.out} already exists; choose another --out or pass --force to replace it")
-        if self.out.exists() and not self.out.is_dir():
-            raise BuildError(f"{self.out} exists and is not a directory; choose another --out")
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        for stale in self.out.parent.glob(f".{self.out.name}.consentry-*"):
-            shutil.rmtree(stale, ignore_errors=True)  # left by a killed build
-        self.temp.mkdir()
-        self.work.mkdir()
+        if not self._lock.acquire():
+            raise BuildError(
+                f"{self.out} is being written by another build (process {self._lock.owner()}); "
+                "wait for it to finish or choose another --out"
+            )
+        try:
+            _recover_swap(self.out)
+            if self.out.exists() and not self.force:
+                raise BuildError(f"{self.out} already exists; choose another --out or pass --force to replace it")
+            if self.out.exists() and not self.out.is_dir():
+                raise BuildError(f"{self.out} exists and is not a directory; choose another --out")
+            for stale in self.out.parent.glob(f".{self.out.name}.consentry-*"):
+                shutil.rmtree(stale, ignore_errors=True)  # left by a killed build (the lock says none runs)
+            self.temp.mkdir()
+            self.work.mkdir()
+        except BaseException:
+            self._lock.release()
+            raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        for path in (self.temp, self.work):
-            if path.exists():
-                shutil.rmtree(path, ignore_errors=True)
+        try:
+            for path in (self.temp, self.work):
+                if path.exists():
+                    shutil.rmtree(path, ignore_errors=True)
+        finally:
+            self._lock.release()
 
     def commit(self) -> None:
-        """fsync everything, then rename the temporary directory to OUT (replacing it with force)."""
+        """fsync everything, then rename the temporary directory to OUT (replacing it with force).
+
+        Raises BuildError, with OUT as it was, if the new directory cannot be put in place.
+        """
         shutil.rmtree(self.work, ignore_errors=True)
-        for path in self.temp.iterdir():
-            if path.is_file():
-                with path.open("rb") as f:
-                    os.fsync(f.fileno())
-        _fsync_dir(self.temp)
-        old: Path | None = None
-        if self.out.exists():
-            if not self.force:
-                raise BuildError(f"{self.out} appeared during the build; nothing was replaced")
-            old = self.out.parent / f".{self.out.name}.consentry-old-{self.build_id}"
-            os.rename(self.out, old)
-        os.rename(self.temp, self.out)
-        _fsync_dir(self.out.parent)
+        try:
+            for path in self.temp.iterdir():
+                if path.is_file():
+                    with path.open("rb") as f:
+                        os.fsync(f.fileno())
+            _fsync_dir(self.temp)
+            old = self._move_aside()
+        except OSError as e:
+            raise BuildError(f"cannot put the build in place at {self.out}: {e.strerror or e}") from None
+        try:
+            os.rename(self.temp, self.out)
+        except OSError as e:
+            if old is not None:
+                with contextlib.suppress(OSError):  # else it stays aside, for the next build to put back
+                    os.rename(old, self.out)  # the previous OUT goes back
+            raise BuildError(f"cannot put the build in place at {self.out}: {e.strerror or e}") from None
+        with contextlib.suppress(OSError):  # in place; only the rename's durability is left to the file system
+            _fsync_dir(self.out.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+    def _move_aside(self) -> Path | None:
+        """Rename an existing OUT aside (with force); its new name, or None if there was none."""
+        if not self.out.exists():
+            return None
+        if not self.force:
+            raise BuildError(f"{self.out} appeared during the build; nothing was replaced")
+        old = self.out.parent / f".{self.out.name}.consentry-old-{self.build_id}"
+        os.rename(self.out, old)
+        return old
