@@ -87,18 +87,21 @@ BAD_LINES = {
 
 @pytest.mark.parametrize("command", ["members", "consent"])
 @pytest.mark.parametrize("case", list(BAD_LINES))
-def test_jsonl_past_the_parser_bounds_is_one_line_and_imports_nothing(tmp_path: Path, command: str, case: str) -> None:
+def test_jsonl_past_the_parser_bounds_is_one_line_and_imports_nothing(
+    tmp_path: Path, store_url: str, command: str, case: str
+) -> None:
+    """On SQLite and PostgreSQL alike: the line is refused before anything reaches the store."""
     good = MEMBER if command == "members" else EVENT
     line, message = BAD_LINES[case]
     if line is None:
         line = json.dumps({**good, "member_id": "m\ud800"})  # json writes the lone surrogate as the escape \ud800
     path = tmp_path / "in.jsonl"
     path.write_text(json.dumps(good) + "\n" + line + "\n", encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'c.db'}"
-    result = runner.invoke(app, [command, "import", str(path)], env={"CONSENTRY_DB": db})
+    open_store(store_url).close()
+    result = runner.invoke(app, [command, "import", str(path)], env={"CONSENTRY_DB": store_url})
     assert result.exit_code == 1
     assert _one_line(result.stderr) == f"error: {path}:2: {message}"
-    store = open_store(db)
+    store = open_store(store_url)
     try:
         assert store.head()[0] == 0
         with pytest.raises(NotFoundError):
