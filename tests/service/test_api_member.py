@@ -11,7 +11,7 @@ from consentry.service import create_app
 from consentry.store import SqlStore
 from consentry.vocab import Choice, Source
 
-from .conftest import make_config, sign_in
+from .conftest import CSRF, make_config, sign_in
 
 Client = Callable[[str], TestClient]
 
@@ -131,3 +131,36 @@ def test_writes_are_rate_limited(svc_store: SqlStore) -> None:
         assert r.json()["error"]["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
         assert c.get("/v1/me/settings").status_code == 200  # reads are not limited
     assert len(svc_store.events()) == 3
+
+
+def test_a_choice_made_now_is_the_one_in_effect(svc_store: SqlStore) -> None:
+    """On the real clock, the store stamps a choice under its lock: a writer whose clock ran ahead
+    (or committed first) cannot leave an earlier-acknowledged choice in effect."""
+    from datetime import timedelta
+
+    from consentry.store import NewEvent
+    from consentry.timeutil import utcnow
+
+    app = create_app(svc_store, make_config(clock_start=None))
+    with TestClient(app) as c:
+        sign_in(c, "us-alice")
+        ahead = utcnow() + timedelta(minutes=2)
+        svc_store.record(NewEvent("us-alice", "genai_training", Choice.DENY, ahead, Source.SETTINGS))
+        r = c.post("/v1/me/choices", json={"purpose": "genai_training", "enabled": True})
+        assert r.status_code == 201, r.text
+        state = svc_store.state("us-alice", "genai_training")
+        assert state is not None and state.event_id == r.json()["event_id"] and state.choice is Choice.ALLOW
+        svc_store.record(
+            NewEvent("us-alice", "genai_training", Choice.ALLOW, ahead + timedelta(seconds=1), Source.SETTINGS)
+        )
+        page = c.get("/settings/data-privacy")
+        token = CSRF.search(page.text)
+        assert token, "settings page has no CSRF token"
+        r = c.post(
+            "/settings/data-privacy/genai_training",
+            data={"enabled": "off", "csrf_token": token.group(1)},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+        state = svc_store.state("us-alice", "genai_training")
+        assert state is not None and state.choice is Choice.DENY and state.event_id == svc_store.head()[0]

@@ -50,6 +50,16 @@ class ServiceContext:
             return utcnow()
         return self.config.clock_start + (utcnow() - self._started)
 
+    @property
+    def real_clock(self) -> bool:
+        """Is "now" the real time (not a pinned clock)? Then the store stamps choices made now."""
+        return self.config.clock_start is None
+
+    def event_at(self) -> datetime | None:
+        """The `at` of a choice made now: None (the store stamps it under its write lock, so the choice
+        acknowledged last is the one in effect), or the pinned clock's now when the service runs on one."""
+        return None if self.real_clock else self.now()
+
     def policy(self) -> Policy:
         """The published policy, re-read from the store at most every couple of seconds."""
         with self._lock:
@@ -108,7 +118,7 @@ class ServiceContext:
         with self._lock:
             if key in self._gpc_seen:
                 return
-        honour_gpc(self.store, member_id, at)
+        honour_gpc(self.store, member_id, self.event_at())
         self.member_changed(member_id)
         with self._lock:
             if len(self._gpc_seen) > 200_000:

@@ -333,8 +333,12 @@ def set_choice(
     source: Source = Source.SETTINGS,
     policy: Policy | None = None,
     idempotency_key: str | None = None,
+    store_stamps: bool = False,
 ) -> ConsentEvent:
-    """Record the member's toggle for a `setting` purpose (InputError if it has no toggle for them)."""
+    """Record the member's toggle for a `setting` purpose (InputError if it has no toggle for them).
+
+    The event happens at `at`, or, with `store_stamps`, at the time the store stamps under its write
+    lock, so that concurrent toggles take effect in the order they were acknowledged."""
     if source not in _SOURCES_FOR_MEMBER:
         raise InputError(f"source {source.value!r} is not a member's own choice", field="source")
     member = _member(store, member_id)
@@ -344,7 +348,7 @@ def set_choice(
             member_id=member_id,
             purpose=purpose,
             choice=Choice.ALLOW if enabled else Choice.DENY,
-            at=at,
+            at=None if store_stamps else at,
             source=source,
             actor=member_id,
             policy_version=version.version,
@@ -380,7 +384,7 @@ def file_objection(
     return store.file_objection(member_id, list(dict.fromkeys(purposes)), at, clean)
 
 
-def honour_gpc(store: Store, member_id: str, at: datetime) -> list[ConsentEvent]:
+def honour_gpc(store: Store, member_id: str, at: datetime | None) -> list[ConsentEvent]:
     """Record a Sec-GPC: 1 signal for the member (idempotent per policy version and purpose)."""
     _member(store, member_id)
     return store.record_gpc(member_id, at, actor="gpc-header")

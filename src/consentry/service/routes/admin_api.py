@@ -110,7 +110,7 @@ def decide_objection(
     """Decide a case and audit the outcome (shared by the console and the API)."""
     try:
         case = ctx.store.decide_objection(
-            case_id, outcome, ctx.now(), (grounds or "").strip() or None, actor=f"staff:{auth.key.key_id}"
+            case_id, outcome, ctx.event_at(), (grounds or "").strip() or None, actor=f"staff:{auth.key.key_id}"
         )
     except Exception:
         ctx.staff.audit(auth.key, "objection.decide", case_id, "refused", {"outcome": outcome.value})

@@ -74,6 +74,7 @@ def set_choice(
         source=Source.API,
         policy=ctx.policy(),
         idempotency_key=key,
+        store_stamps=ctx.real_clock,
     )
     ctx.member_changed(member)
     return event_dict(event)

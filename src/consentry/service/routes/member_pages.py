@@ -41,7 +41,14 @@ def data_privacy(request: Request, member: Member, ctx: Ctx) -> Response:
 def toggle(purpose: str, member: Writer, ctx: Ctx, enabled: Annotated[str, Form()]) -> RedirectResponse:
     """One click to turn a setting off, one click to turn it on."""
     member_actions.set_choice(
-        ctx.store, member, purpose, enabled == "on", ctx.now(), source=Source.SETTINGS, policy=ctx.policy()
+        ctx.store,
+        member,
+        purpose,
+        enabled == "on",
+        ctx.now(),
+        source=Source.SETTINGS,
+        policy=ctx.policy(),
+        store_stamps=ctx.real_clock,
     )
     ctx.member_changed(member)
     return RedirectResponse(f"/settings/data-privacy#purpose-{purpose}", status_code=303)
