@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from migrating import migrated
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -18,7 +19,6 @@ from typer.testing import CliRunner
 from consentry.cli import app
 from consentry.errors import StoreError
 from consentry.store import Access, open_store
-from tests.migrating import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "examples" / "policies" / "social-network.yaml"
