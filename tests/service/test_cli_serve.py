@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -56,7 +57,7 @@ def test_bad_role_and_unknown_key_are_clean_errors(env: dict[str, str]) -> None:
 
 @contextmanager
 def _serving(args: list[str], env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
-    """`consentry serve ARGS` as a real process on a free port: yields its base URL, then its stdout/stderr."""
+    """`consentry serve ARGS` as a real process on a free port: yields its URL and pid, then its stdout/stderr."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -69,7 +70,7 @@ def _serving(args: list[str], env: dict[str, str]) -> Iterator[tuple[str, dict[s
         stderr=subprocess.PIPE,
         text=True,
     )
-    output: dict[str, str] = {}
+    output: dict[str, str] = {"pid": str(proc.pid)}
     try:
         for attempt in range(1500):  # counted attempts, not a wall-clock budget: a busy machine starts it late
             try:
@@ -106,3 +107,35 @@ def test_serve_trusts_no_forwarded_header_from_loopback_and_refuses_unknown_host
         assert statuses == [401, 401, 429]
         evil = c.get("/admin/", headers={"Host": "evil.example"})
         assert evil.status_code == 400 and "evil.example" not in evil.headers.get("location", "")
+
+
+def _worker_of(server: psutil.Process, client_port: int) -> int | None:
+    """The pid of the worker process holding the connection from `client_port`."""
+    for worker in server.children():
+        for conn in worker.net_connections(kind="tcp"):
+            if conn.raddr and conn.raddr.port == client_port and conn.status == psutil.CONN_ESTABLISHED:
+                return int(worker.pid)
+    return None
+
+
+def test_serve_with_two_workers_answers_from_both_and_they_share_the_sign_in_limit(env: dict[str, str]) -> None:
+    """Each attempt on a new connection; whichever worker takes it, the per-address limit is one limit."""
+    limit = {"CONSENTRY_WRITE_LIMIT": "3", "CONSENTRY_WRITE_WINDOW_S": "3600"}
+    with _serving(["--demo", "--workers", "2"], {**env, **limit}) as (base, output):
+        server = psutil.Process(int(output["pid"]))
+        statuses: list[int] = []
+        workers: list[int | None] = []
+        for _ in range(40):  # bounded: until both workers have answered attempts
+            with httpx.Client(base_url=base, timeout=10) as c:
+                page = c.get("/admin/sign-in")
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                assert page.status_code == 200 and token
+                client_port = page.extensions["network_stream"].get_extra_info("client_addr")[1]
+                workers.append(_worker_of(server, client_port))
+                form = {"api_key": "csk_wrong", "csrf_token": token.group(1)}
+                statuses.append(c.post("/admin/sign-in", data=form).status_code)
+            if len(statuses) >= 6 and len(set(workers) - {None}) == 2:
+                break
+    assert len(set(workers) - {None}) == 2, "one worker took every connection"
+    assert statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}
+    assert "Traceback" not in output["err"]

@@ -18,6 +18,7 @@ LATER_TABLES = {
     "build_member_chunks",
     "build_deletion_checks",
     "member_image",
+    "service_rate_limits",
     "service_sessions",
     "service_staff_keys",
     "store_counters",

@@ -88,11 +88,13 @@ def serve_command(
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     demo: bool = typer.Option(False, "--demo", help="Enable the demo sign-in page and print demo staff keys."),
     as_of: str | None = typer.Option(None, "--as-of", help="Run the clock from this moment (demos)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Worker processes (state they share is in the store)."
+    ),
 ) -> None:
     """Serve the member pages, the staff console and the JSON API."""
-    import uvicorn
-
-    from consentry.service import ServiceConfig, create_app
+    from consentry.service import ServiceConfig
+    from consentry.service.workers import serve
     from consentry.timeutil import parse_instant
 
     s = _demo_settings() if demo else settings()
@@ -117,9 +119,7 @@ def serve_command(
             f"  JSON API:      {base}/openapi.json",
             highlight=False,
         )
-    app = create_app(store, config)
-    # Forwarded headers are the app's business (CONSENTRY_FORWARDED_ALLOW_IPS), never uvicorn's loopback default.
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    serve(store, s.db_url, config, overrides, host, port, workers)
 
 
 def register(app: typer.Typer) -> None:

@@ -143,8 +143,8 @@ async def member_writer(
     _csrf: None = Depends(verify_csrf),
     ctx: ServiceContext = Depends(get_ctx),
 ) -> str:
-    """A member allowed to write now: signed in, CSRF token checked, under the rate limit."""
-    ctx.limiter.hit(f"member:{member}")
+    """A member allowed to write now: signed in, CSRF token checked, under the rate limit (counted in the store)."""
+    await run_in_threadpool(ctx.limiter.hit, f"member:{member}")
     return member
 
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from consentry.policy import Policy
 from consentry.service.config import ServiceConfig
+from consentry.service.flight import SingleFlight
 from consentry.service.member_actions import SettingsView, honour_gpc, settings_view
 from consentry.service.security import RateLimiter
 from consentry.service.sessions import SessionBook
@@ -35,7 +36,7 @@ class ServiceContext:
         self.config = config
         self.staff = StaffRegistry(store)
         self.sessions = SessionBook(store.sessions, config.session_idle_s, config.session_max_age_s)
-        self.limiter = RateLimiter(config.write_limit, config.write_window_s)
+        self.limiter = RateLimiter(store.rate_limits, config.write_limit, config.write_window_s)
         self._started = utcnow()
         self._policy: Policy | None = None
         self._policy_loaded = 0.0
@@ -43,6 +44,11 @@ class ServiceContext:
         self._gpc_seen: set[tuple[str, str]] = set()
         self._views: dict[str, tuple[float, SettingsView]] = {}
         self._generation: dict[str, int] = {}
+        # Concurrent misses of one key share one store read (consentry.service.flight).
+        # A view's flight is keyed by the member's write generation, so a read that starts after
+        # a write never joins a read of the state before it.
+        self._view_flight: SingleFlight[tuple[str, int], SettingsView] = SingleFlight()
+        self._policy_flight: SingleFlight[str, Policy] = SingleFlight()
 
     def now(self) -> datetime:
         """The service's "now": real time, or the pinned clock moving on from start-up."""
@@ -61,12 +67,13 @@ class ServiceContext:
         return None if self.real_clock else self.now()
 
     def policy(self) -> Policy:
-        """The published policy, re-read from the store at most every couple of seconds."""
+        """The published policy, re-read from the store at most every couple of seconds (one reader at a time)."""
         with self._lock:
-            fresh = self._policy is not None and time.monotonic() - self._policy_loaded < _POLICY_TTL_S
-            if fresh:
-                assert self._policy is not None
+            if self._policy is not None and time.monotonic() - self._policy_loaded < _POLICY_TTL_S:
                 return self._policy
+        return self._policy_flight.do("policy", self._load_policy)
+
+    def _load_policy(self) -> Policy:
         policy = self.store.policy()
         with self._lock:
             self._policy, self._policy_loaded = policy, time.monotonic()
@@ -85,13 +92,35 @@ class ServiceContext:
         return hit[1] if hit is not None and time.monotonic() - hit[0] < _VIEW_TTL_S else None
 
     def settings(self, member_id: str) -> SettingsView:
-        """The member's settings now, from a short-lived cache that this process's writes invalidate."""
-        now = time.monotonic()
+        """The member's settings now, from a short-lived cache that this process's writes invalidate.
+
+        Concurrent misses for one member share one store read (blocks the calling thread).
+        """
+        view = self.cached_settings(member_id)
+        if view is not None:
+            return view
+        key = self._view_key(member_id)
+        return self._view_flight.do(key, lambda: self._load_settings(*key))
+
+    async def settings_async(self, member_id: str) -> SettingsView:
+        """`settings` from the event loop: a hit costs no thread hop, and concurrent misses share one."""
+        view = self.cached_settings(member_id)
+        if view is not None:
+            return view
+        key = self._view_key(member_id)
+        return await self._view_flight.do_async(key, lambda: self._load_settings(*key))
+
+    def view_readers_waiting(self, member_id: str) -> int:
+        """How many requests wait for the member's settings being read now (for tests and diagnostics)."""
+        return self._view_flight.waiting(self._view_key(member_id))
+
+    def _view_key(self, member_id: str) -> tuple[str, int]:
         with self._lock:
-            hit = self._views.get(member_id)
-            generation = self._generation.get(member_id, 0)
-        if hit is not None and now - hit[0] < _VIEW_TTL_S:
-            return hit[1]
+            return member_id, self._generation.get(member_id, 0)
+
+    def _load_settings(self, member_id: str, generation: int) -> SettingsView:
+        """Read the member's settings from the store and keep them unless a write landed since `generation`."""
+        now = time.monotonic()
         view = settings_view(self.store, member_id, self.now(), self.policy())
         with self._lock:
             # A write that landed while the view was computed makes it stale: do not keep it.

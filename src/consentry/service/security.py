@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consentry.service.errors import ApiError, ErrorCode
+from consentry.store.protocol import RateLimits
+from consentry.timeutil import utcnow
 
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "RateLimiter", "SecurityHeaders", "check_csrf", "csrf_token"]
 
@@ -91,30 +91,26 @@ def check_csrf(session: MutableMapping[str, Any], supplied: str | None) -> None:
 
 
 class RateLimiter:
-    """A sliding-window limit on writes per identity (member id, staff key or client address)."""
+    """Writes per identity (member id, staff key or client address), counted in the store.
 
-    def __init__(self, limit: int, window_s: float):
+    The count lives in the store (`Store.rate_limits`), so every worker process enforces one
+    limit: `limit` writes at once, then one every `window_s / limit` seconds. Real time, never
+    the demo clock. Each hit is a store write: call it from a worker thread, not the event loop.
+    """
+
+    def __init__(self, limits: RateLimits, limit: int, window_s: float):
         self.limit = limit
         self.window_s = window_s
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._limits = limits
 
     def hit(self, identity: str) -> None:
         """Count one write; raise 429 rate_limited when the identity is over its limit."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(identity, deque())
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                retry = max(1, int(hits[0] + self.window_s - now) + 1)
-                raise ApiError(
-                    429,
-                    ErrorCode.RATE_LIMITED,
-                    f"too many changes in a short time; try again in {retry} s",
-                    headers={"Retry-After": str(retry)},
-                )
-            hits.append(now)
-            if len(self._hits) > 100_000:  # forget idle identities rather than grow without bound
-                for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
-                    del self._hits[key]
+        wait = self._limits.hit(identity, utcnow(), self.limit, self.window_s)
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            raise ApiError(
+                429,
+                ErrorCode.RATE_LIMITED,
+                f"too many changes in a short time; try again in {retry} s",
+                headers={"Retry-After": str(retry)},
+            )

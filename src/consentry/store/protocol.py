@@ -32,6 +32,7 @@ __all__ = [
     "ObjectionCase",
     "PublishOutcome",
     "PublishedVersion",
+    "RateLimits",
     "Secrets",
     "SessionRecord",
     "Sessions",
@@ -248,6 +249,19 @@ class Sessions(Protocol):
         ...
 
 
+class RateLimits(Protocol):
+    """Rate limits that every worker process shares (the service's write and sign-in limits)."""
+
+    def hit(self, key: str, at: datetime, limit: int, window_s: float) -> float:
+        """Count one action of `key` at `at` if it stays within `limit` per `window_s` seconds.
+
+        Returns 0.0 when counted, else the seconds to wait before the next action would be
+        (a refused action is not counted). Actions refill evenly: `limit` at once, then one
+        every `window_s / limit` seconds.
+        """
+        ...
+
+
 class Secrets(Protocol):
     """Named secrets kept in the store for other layers (the pipeline's pseudonym key)."""
 
@@ -331,6 +345,11 @@ class Store(Protocol):
     @property
     def sessions(self) -> Sessions:
         """Sign-in sessions (the service's)."""
+        ...
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """Rate limits shared by every worker (the service's)."""
         ...
 
     # policy versions

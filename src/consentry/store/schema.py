@@ -41,6 +41,7 @@ __all__ = [
     "objection_cases",
     "pipeline_secrets",
     "policy_versions",
+    "rate_limits",
     "sessions",
     "staff_keys",
     "store_counters",
@@ -243,6 +244,17 @@ build_deletion_checks = Table(
     Column("checked_us", BigInteger, nullable=False),
     Column("members", BigInteger, nullable=True),
     Column("records", BigInteger, nullable=True),
+)
+
+#: Rate limits shared by every worker: per key (e.g. "ip:203.0.113.9"), the theoretical arrival
+#: time of the next action (GCRA), in microseconds since the epoch. A row whose time has passed
+#: is the same as no row, and may be deleted.
+rate_limits = Table(
+    "service_rate_limits",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("tat_us", BigInteger, nullable=False),
+    Index("ix_service_rate_limits_tat", "tat_us"),
 )
 
 #: Sign-in sessions (member pages, staff console), by the SHA-256 of their token: the token

@@ -50,6 +50,7 @@ from consentry.store.protocol import (
     PublishOutcome,
     VerifyReport,
 )
+from consentry.store.rate_limits import SqlRateLimits
 from consentry.store.schema import consent_events, ledger_head, members, to_us
 from consentry.store.secrets import SqlSecrets
 from consentry.store.sessions import SqlSessions
@@ -82,6 +83,7 @@ class SqlStore:
         self.staff_keys = SqlStaffKeys(engine)
         self.audit = SqlAuditLog(engine)
         self.sessions = SqlSessions(engine)
+        self.rate_limits = SqlRateLimits(engine)
 
     @property
     def builds(self) -> SqlBuildRegistry:

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from consentry.service import member_actions
 from consentry.service.auth import member_id, member_writer
@@ -49,10 +48,8 @@ def session(request: Request, member: Member) -> dict[str, Any]:
 @router.get("/me/settings", summary="The member's data-privacy settings now", response_model=None)
 async def settings(member: Member, ctx: Ctx) -> JSONResponse:
     """One entry per purpose the terms in effect disclose, with control, state, since and why."""
-    # A cached view is served on the event loop; only a store read goes to a worker thread.
-    view = ctx.cached_settings(member)
-    if view is None:
-        view = await run_in_threadpool(ctx.settings, member)
+    # A cached view is served on the event loop; concurrent misses share one store read in a worker thread.
+    view = await ctx.settings_async(member)
     return JSONResponse(view.to_dict())
 
 
