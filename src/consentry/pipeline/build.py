@@ -20,7 +20,7 @@ import os
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 import consentry
 from consentry.decide import decide_members
-from consentry.errors import InputError
+from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import DEFAULT_MEMORY_LIMIT, BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
@@ -151,7 +151,7 @@ def build(
 def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgress) -> BuildResult:
     plan.report(BuildStage.READ)
     plan = replace(plan, sources=stage_text_sources(plan.sources, plan.pass_through, target.work / "staged"))
-    head_events, head_hash = store.head()
+    plan = replace(plan, ledger=store.head(), checkpoint=_newest_checkpoint(store))
     early: EarlyRegistration | None = None
     try:
         with open_engine(plan.engine, plan) as eng:
@@ -168,7 +168,7 @@ def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgre
             files = _engine_write(plan, eng, target.temp, allowed)
             if files is None:
                 files = _write(plan, eng.included(), target.temp, allowed)
-        result, record = _seal(store, plan, target, decided, files, early, (head_events, head_hash))
+        result, record = _seal(store, plan, target, decided, files, early)
     except BaseException:
         if early is not None:
             early.abandon()  # nothing is in place yet: leave no pending row behind
@@ -189,13 +189,12 @@ def _seal(
     decided: Decided,
     files: list[ShardFile],
     early: EarlyRegistration | None,
-    head: tuple[int, str],
 ) -> tuple[BuildResult, BuildRecord]:
     """Write the manifest and register the build as pending with its final figures."""
     members = _final_members(plan, decided)
     counts = _counts(plan, decided)
     digest_of_members = early.members_digest() if early else members_digest(members.column("member_key"))
-    manifest = _manifest(plan, counts, members, digest_of_members, files, *head)
+    manifest = _manifest(plan, counts, members, digest_of_members, files)
     digest = manifest.write(target.temp)
     plan.report(BuildStage.COMMIT)
     record = _record(plan, target, counts, digest, members.num_rows)
@@ -235,7 +234,26 @@ def _record(
         decided_at=plan.now,
         scrub=plan.scrub is not None,
         sources=plan.sources.registered(),
+        ledger=plan.ledger,
     )
+
+
+def _newest_checkpoint(store: Store, environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The newest signed checkpoint in CONSENTRY_CHECKPOINT_DIR, for the manifest; a ledger that no longer
+    holds it (truncated, rolled back, rewritten) stops the build: its decisions could miss withdrawals."""
+    directory = (os.environ if environ is None else environ).get("CONSENTRY_CHECKPOINT_DIR")
+    if not directory:
+        return None
+    from consentry.store.anchors import extends
+    from consentry.store.checkpoints import newest_checkpoint
+
+    newest = newest_checkpoint(Path(directory))
+    if newest is None:
+        return None
+    problem = extends(store, newest)
+    if problem:
+        raise BuildError(f"{problem}; run `consentry ledger verify --checkpoints {directory}` before building")
+    return {"file": Path(newest.source).name, "key_id": newest.key_id, **newest.checkpoint.body()}
 
 
 def _verdicts(store: Store, plan: BuildPlan) -> pa.Table:
@@ -341,8 +359,6 @@ def _manifest(
     members: pa.Table,
     digest_of_members: str,
     files: list[ShardFile],
-    head_events: int,
-    head_hash: str,
 ) -> BuildManifest:
     version = plan.policy.version_at(plan.as_of)
     return BuildManifest(
@@ -358,7 +374,7 @@ def _manifest(
             "terms_url": version.terms_url if version else None,
         },
         terms_version=version.version if version else None,
-        ledger={"head_hash": head_hash, "events": head_events},
+        ledger={"head_hash": plan.ledger[1], "events": plan.ledger[0], "checkpoint": plan.checkpoint},
         counts=counts,
         pii=_pii(plan),
         members=members.num_rows,

@@ -51,6 +51,8 @@ class StaleBuild:
     causes: dict[str, dict[str, int]] = field(default_factory=dict)
     unchecked: tuple[str, ...] = ()
     deletions_checked_at: datetime | None = None
+    #: set when the ledger no longer holds the prefix the build saw (truncated, rolled back or rewritten)
+    ledger_problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -65,6 +67,7 @@ class StaleBuild:
             "causes": self.causes,
             "unchecked": list(self.unchecked),
             "deletions_checked_at": iso(self.deletions_checked_at),
+            "ledger_problem": self.ledger_problem,
         }
 
 
@@ -107,8 +110,13 @@ def stale_builds(
     if check_deletions:
         reconcile(store)
     out: list[StaleBuild] = []
+    events, _ = store.head()
     for record in list_builds(store):
         causes = _member_causes(store, record, now)
+        ledger_problem = _ledger_problem(store, record, events)
+        if ledger_problem:
+            # Withdrawals the build saw may be gone from the ledger: none of its members can be vouched for.
+            causes[LEDGER_CONTRADICTED] = {"members": record.members, "records": _included(record)}
         if check_deletions:
             store.builds.record_deletions(record.build_id, now, deleted_records(store, record, now, key))
         checked_at, deleted = store.builds.deletions(record.build_id)
@@ -117,11 +125,39 @@ def stale_builds(
             causes["RECORD_DELETED"] = deleted
         if not causes:
             continue
-        member_causes = [c for k, c in causes.items() if k != "RECORD_DELETED"]
-        stale_members = sum(c["members"] for c in member_causes)
-        stale_records = sum(c["records"] for c in member_causes) + causes.get("RECORD_DELETED", {}).get("records", 0)
-        out.append(StaleBuild(record, stale_members, stale_records, causes, unchecked, checked_at))
+        if ledger_problem:
+            stale_members, stale_records = record.members, _included(record)
+        else:
+            member_causes = [c for k, c in causes.items() if k != "RECORD_DELETED"]
+            stale_members = sum(c["members"] for c in member_causes)
+            stale_records = sum(c["records"] for c in member_causes) + causes.get("RECORD_DELETED", {}).get(
+                "records", 0
+            )
+        out.append(StaleBuild(record, stale_members, stale_records, causes, unchecked, checked_at, ledger_problem))
     return out
+
+
+#: The cause listed for a build whose ledger prefix is gone; not a reason code (no record is excluded for it).
+LEDGER_CONTRADICTED = "LEDGER_CONTRADICTED"
+
+
+def _included(record: BuildRecord) -> int:
+    return int(record.counts.get("included", 0))
+
+
+def _ledger_problem(store: Store, record: BuildRecord, events_now: int) -> str | None:
+    """Does the ledger still hold the prefix this build saw? (The stored hash of its last event is compared.)"""
+    if record.ledger is None:
+        return None
+    seen, head = record.ledger
+    if events_now < seen:
+        return (
+            f"the ledger has {events_now} events, fewer than the {seen} this build saw: events were removed "
+            "or the database was rolled back, and withdrawals among them would be missed"
+        )
+    if seen and store.event(seen).hash != head:
+        return f"event {seen} no longer has the hash this build saw: the ledger was rewritten"
+    return None
 
 
 def deleted_records(

@@ -33,7 +33,7 @@ from consentry.store.protocol import ConsentEvent, Store
 from consentry.store.schema import to_us
 from consentry.timeutil import utc
 
-__all__ = ["PROOF_FORMAT", "check_event_proof", "prove_event", "take_checkpoint", "verify_against"]
+__all__ = ["PROOF_FORMAT", "check_event_proof", "extends", "prove_event", "take_checkpoint", "verify_against"]
 
 PROOF_FORMAT = "consentry-event-proof/1"
 
@@ -67,6 +67,18 @@ def verify_against(store: Store, anchors: Sequence[Anchor]) -> AnchorReport:
             },
         )
     return result
+
+
+def extends(store: Store, checkpoint: SignedCheckpoint) -> str | None:
+    """Does the stored chain still hold the checkpoint's prefix? None if so, else what is wrong (no chain walk:
+    the stored hash of its last event is compared, which catches truncation, rollback and recomputation)."""
+    cp = checkpoint.checkpoint
+    events, _ = store.head()
+    if events < cp.events:
+        return f"the ledger has {events} events but checkpoint {checkpoint.source} recorded {cp.events}"
+    if cp.events and store.event(cp.events).hash != cp.head_hash:
+        return f"event {cp.events} no longer has the hash checkpoint {checkpoint.source} recorded"
+    return None
 
 
 def _fields(e: ConsentEvent) -> list[Any]:

@@ -48,6 +48,8 @@ class BuildRecord:
     decided_at: datetime | None = None
     scrub: bool = True
     sources: tuple[str, ...] = ()
+    #: (events, head hash) of the ledger when the build read it; None for builds registered before it was kept
+    ledger: tuple[int, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (times as RFC 3339)."""
@@ -65,6 +67,7 @@ class BuildRecord:
             "manifest_sha256": self.manifest_sha256,
             "members": self.members,
             "predecessor": self.predecessor,
+            "ledger": {"events": self.ledger[0], "head_hash": self.ledger[1]} if self.ledger else None,
         }
 
 
@@ -131,6 +134,7 @@ def _record(row: Any) -> BuildRecord:
         decided_at=us_to_dt(row.decided_us),
         scrub=bool(row.scrub),
         sources=tuple(json.loads(row.sources)),
+        ledger=(int(row.ledger_events), str(row.ledger_head)) if row.ledger_events is not None else None,
     )
 
 
@@ -168,6 +172,8 @@ class SqlBuildRegistry:
             "manifest_sha256": record.manifest_sha256,
             "members": record.members,
             "predecessor": record.predecessor,
+            "ledger_events": record.ledger[0] if record.ledger else None,
+            "ledger_head": record.ledger[1] if record.ledger else None,
         }
         chunks = [{"build_id": record.build_id, "first_member_id": f, "data": d} for f, d in encode(members)]
         with self._begin() as conn:

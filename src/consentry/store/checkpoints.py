@@ -54,6 +54,7 @@ __all__ = [
     "key_id",
     "load_private_key",
     "load_public_key",
+    "newest_checkpoint",
     "read_checkpoint",
     "read_checkpoints",
     "send_to_witness",
@@ -282,6 +283,12 @@ def read_checkpoint(path: Path) -> SignedCheckpoint:
         raise InputError(f"{path}: cannot read: {e.strerror}") from e
     except (ValueError, KeyError, TypeError, ConsentryError) as e:
         raise InputError(f"{path}: not a Consentry checkpoint ({_what(e)})") from e
+
+
+def newest_checkpoint(directory: Path) -> SignedCheckpoint | None:
+    """The checkpoint of the most events in `directory` (the latest taken among equals); None if it holds none."""
+    found = read_checkpoints(directory)
+    return max(found, key=lambda s: (s.checkpoint.events, s.checkpoint.taken_at), default=None)
 
 
 def _what(e: Exception) -> str:

@@ -223,6 +223,10 @@ builds = Table(
     Column("manifest_sha256", String(64), nullable=True),
     Column("members", BigInteger, nullable=False),
     Column("predecessor", String(64), nullable=True),
+    # The ledger as the build saw it (migration 0010; NULL for older builds): `builds stale` checks that
+    # the chain still holds that prefix, so a truncated or rewritten ledger cannot hide withdrawals.
+    Column("ledger_events", BigInteger, nullable=True),
+    Column("ledger_head", String(64), nullable=True),
     Index("ix_builds_purpose", "purpose"),
 )
 

@@ -66,6 +66,10 @@ class BuildPlan:
     scrub: ScrubStep | None = None
     predecessor: str | None = None
     progress: Callable[[BuildProgress], None] = field(default=lambda _: None)
+    #: (events, head hash) of the ledger when the build read it
+    ledger: tuple[int, str] = (0, "0" * 64)
+    #: the newest signed checkpoint in CONSENTRY_CHECKPOINT_DIR when the build ran (manifest `ledger.checkpoint`)
+    checkpoint: dict[str, Any] | None = None
 
     def report(self, stage: BuildStage, done: int = 0, total: int = 0) -> None:
         """Tell `progress` where the build stands."""
