@@ -20,9 +20,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+
+from consentry.policy import Policy
+from consentry.store import Member, SqlStore
 
 CHILD = Path(__file__).with_name("child.py")
 TRIALS = 20
@@ -108,10 +114,12 @@ def killed_run(op: str, url: str, *args: str, delay: float) -> Outcome:
     """Run the operation and SIGKILL it `delay` seconds after it starts (unless it finished first)."""
     child = _start(op, url, *args)
     _go(child)
-    time.sleep(delay)
-    killed = child.proc.poll() is None
-    if killed:
+    try:
+        child.proc.wait(timeout=delay)  # finished before its kill point
+        killed = False
+    except subprocess.TimeoutExpired:
         os.kill(child.proc.pid, signal.SIGKILL)
+        killed = True
     return _finish(child, killed)
 
 
@@ -139,3 +147,37 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+MEMBERS = 300
+
+
+def write_lake(path: Path, rows: int, *, seed: int = 5, noise: int = 0) -> Path:
+    """Public posts with personal data in them (so the scrubber has work), `noise` random hex chars each."""
+    rng = random.Random(seed)
+    texts = [
+        f"post {i}: write to person{i}@example.com or call +1 415 555 {i % 10_000:04d} "
+        + "".join(rng.choice("0123456789abcdef") for _ in range(noise))
+        for i in range(rows)
+    ]
+    table = pa.table(
+        {
+            "record_id": [f"r{i:07d}" for i in range(rows)],
+            "member_id": [f"m{i % MEMBERS:04d}" for i in range(rows)],
+            "kind": ["post"] * rows,
+            "visibility": ["public"] * rows,
+            "created_at": ["2025-06-01T00:00:00Z"] * rows,
+            "text": texts,
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.fixture
+def platform(store: SqlStore, store_url: str, reference_policy: Policy) -> str:
+    store.publish(reference_policy)
+    store.add_members(
+        Member(f"m{i:04d}", "US", date(1980, 1, 1), datetime(2020, 1, 1, tzinfo=UTC)) for i in range(MEMBERS)
+    )
+    return store_url

@@ -4,58 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from consentry.pipeline import list_builds
 from consentry.policy import Policy
-from consentry.store import Member, SqlStore, open_store
+from consentry.store import open_store
+
+from .conftest import write_lake
 
 pytestmark = pytest.mark.faults
 
-MEMBERS = 300
-
-
-def _lake(path: Path, rows: int, *, seed: int = 5, noise: int = 0) -> Path:
-    """Public posts with personal data in them (so the scrubber has work), `noise` random hex chars each."""
-    rng = random.Random(seed)
-    texts = [
-        f"post {i}: write to person{i}@example.com or call +1 415 555 {i % 10_000:04d} "
-        + "".join(rng.choice("0123456789abcdef") for _ in range(noise))
-        for i in range(rows)
-    ]
-    table = pa.table(
-        {
-            "record_id": [f"r{i:07d}" for i in range(rows)],
-            "member_id": [f"m{i % MEMBERS:04d}" for i in range(rows)],
-            "kind": ["post"] * rows,
-            "visibility": ["public"] * rows,
-            "created_at": ["2025-06-01T00:00:00Z"] * rows,
-            "text": texts,
-        }
-    )
-    pq.write_table(table, path)
-    return path
-
-
-@pytest.fixture
-def platform(store: SqlStore, store_url: str, reference_policy: Policy) -> str:
-    store.publish(reference_policy)
-    store.add_members(
-        Member(f"m{i:04d}", "US", date(1980, 1, 1), datetime(2020, 1, 1, tzinfo=UTC)) for i in range(MEMBERS)
-    )
-    return store_url
-
 
 def test_a_full_disk_during_a_build_is_a_clean_error(platform: str, tmp_path: Path, small_tmpfs: Path) -> None:
-    src = _lake(tmp_path / "lake.parquet", 20_000, noise=400)
+    src = write_lake(tmp_path / "lake.parquet", 20_000, noise=400)
     out = small_tmpfs / "genai"
     env = {**os.environ, "CONSENTRY_DB": platform, "CONSENTRY_PSEUDONYM_KEY": "k" * 32}
     done = subprocess.run(
