@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -115,15 +114,7 @@ def checkpoint(
     witness = witness or os.environ.get("CONSENTRY_CHECKPOINT_WITNESS") or None
     if directory is None and witness is None:
         raise InputError("say where the checkpoint goes: --dir DIR and/or --witness CMD (or CONSENTRY_CHECKPOINT_DIR)")
-    key = cps.load_private_key()
-    signed = anchors.take_checkpoint(open_store(), key, when(at))
-    out: dict[str, Any] = {**signed.to_dict()["checkpoint"], "key_id": signed.key_id}
-    if directory is not None:
-        out["file"] = str(cps.write_checkpoint(signed, directory, key.public_key()))
-    if witness is not None:
-        cps.send_to_witness(signed, witness)
-        out["witnessed"] = True
-    print_json(out)
+    print_json(anchors.checkpoint_to(open_store(), cps.load_private_key(), when(at), directory, witness))
 
 
 @app.command("prove")

@@ -14,6 +14,7 @@ from consentry.config import Settings
 from consentry.errors import InputError
 
 if TYPE_CHECKING:
+    from consentry.service.checkpoints import CheckpointSchedule
     from consentry.service.staff import StaffRole
 
 __all__ = ["register", "serve_command", "staff_app"]
@@ -91,6 +92,13 @@ def serve_command(
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="Worker processes (state they share is in the store)."
     ),
+    checkpoint_every: float | None = typer.Option(
+        None,
+        "--checkpoint-every",
+        min=0.01,
+        help="Take a signed ledger checkpoint every this many minutes (key: CONSENTRY_CHECKPOINT_KEY_FILE; "
+        "into CONSENTRY_CHECKPOINT_DIR and/or CONSENTRY_CHECKPOINT_WITNESS).",
+    ),
 ) -> None:
     """Serve the member pages, the staff console and the JSON API."""
     from consentry.service import ServiceConfig
@@ -119,7 +127,30 @@ def serve_command(
             f"  JSON API:      {base}/openapi.json",
             highlight=False,
         )
-    serve(store, s.db_url, config, overrides, host, port, workers)
+    schedule = _checkpoints(s, checkpoint_every)
+    try:
+        serve(store, s.db_url, config, overrides, host, port, workers)
+    finally:
+        if schedule is not None:
+            schedule.stop()
+
+
+def _checkpoints(s: Settings, every_min: float | None) -> CheckpointSchedule | None:
+    """The checkpoint schedule of `--checkpoint-every`, started (None without the option)."""
+    if every_min is None:
+        return None
+    from consentry.service.checkpoints import CheckpointSchedule
+    from consentry.store import checkpoints as cps
+
+    directory = os.environ.get("CONSENTRY_CHECKPOINT_DIR") or None
+    witness = os.environ.get("CONSENTRY_CHECKPOINT_WITNESS") or None
+    if directory is None and witness is None:
+        raise InputError("--checkpoint-every needs CONSENTRY_CHECKPOINT_DIR and/or CONSENTRY_CHECKPOINT_WITNESS")
+    schedule = CheckpointSchedule(
+        lambda: open_store(s), cps.load_private_key(), every_min * 60, Path(directory) if directory else None, witness
+    )
+    schedule.start()
+    return schedule
 
 
 def register(app: typer.Typer) -> None:

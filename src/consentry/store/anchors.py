@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from consentry.errors import InputError, LedgerIntegrityError
@@ -25,15 +26,25 @@ from consentry.store.checkpoints import (
     Checkpoint,
     SignedCheckpoint,
     key_id,
+    send_to_witness,
     sign,
     signature_ok,
+    write_checkpoint,
 )
 from consentry.store.merkle import Frontier, inclusion_proof, verify_inclusion
 from consentry.store.protocol import ConsentEvent, Store
 from consentry.store.schema import to_us
 from consentry.timeutil import utc
 
-__all__ = ["PROOF_FORMAT", "check_event_proof", "extends", "prove_event", "take_checkpoint", "verify_against"]
+__all__ = [
+    "PROOF_FORMAT",
+    "check_event_proof",
+    "checkpoint_to",
+    "extends",
+    "prove_event",
+    "take_checkpoint",
+    "verify_against",
+]
 
 PROOF_FORMAT = "consentry-event-proof/1"
 
@@ -49,6 +60,22 @@ def take_checkpoint(store: Store, private_key: Any, now: datetime) -> SignedChec
         )
     cp = Checkpoint(report.events, report.head_hash, frontier.root().hex(), utc(now))
     return sign(cp, private_key)
+
+
+def checkpoint_to(
+    store: Store, private_key: Any, now: datetime, directory: Path | None, witness: str | None
+) -> dict[str, Any]:
+    """Take a checkpoint and hand it on: into `directory` and/or to the `witness` command. Returns what was done."""
+    if directory is None and witness is None:
+        raise InputError("say where checkpoints go: a directory and/or a witness command")
+    signed = take_checkpoint(store, private_key, now)
+    out: dict[str, Any] = {**signed.checkpoint.body(), "key_id": signed.key_id}
+    if directory is not None:
+        out["file"] = str(write_checkpoint(signed, directory, private_key.public_key()))
+    if witness is not None:
+        send_to_witness(signed, witness)
+        out["witnessed"] = True
+    return out
 
 
 def verify_against(store: Store, anchors: Sequence[Anchor]) -> AnchorReport:
