@@ -17,13 +17,14 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from migrating import migrated
+from sqlalchemy import event, inspect
 
 from consentry.policy import Policy
 from consentry.service import create_app
 from consentry.service.auth import sign_member_header
 from consentry.service.context import ServiceContext
-from consentry.store import SqlStore, open_store
+from consentry.store import SqlStore, database, open_store
 
 from .conftest import CSRF, make_config
 
@@ -206,3 +207,16 @@ def test_concurrent_hits_through_two_store_objects_take_each_slot_once(store_url
     for s in stores:
         s.close()
     assert len(results) == 20 and results.count(0.0) == 7
+
+
+def test_0009_adds_the_rate_limits_table_and_a_downgrade_removes_it(store_url: str) -> None:
+    eng = database.create_store_engine(store_url)
+    with migrated(eng, "upgrade", "heads") as conn:
+        assert "service_rate_limits" in inspect(conn).get_table_names()
+    with migrated(eng, "downgrade", "0008") as conn:
+        assert "service_rate_limits" not in inspect(conn).get_table_names()
+        assert "service_sessions" in inspect(conn).get_table_names()
+    eng.dispose()
+    store = open_store(store_url)
+    assert store.rate_limits.hit("ip:192.0.2.1", datetime(2026, 1, 1, tzinfo=UTC), 1, 60.0) == 0.0
+    store.close()
