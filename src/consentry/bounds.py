@@ -19,6 +19,12 @@ instants               `at` of an event, `created_at`/`closed_at` of a member,
                        the times of an objection: from 1900-01-01T00:00:00Z to
                        now + 5 minutes (the clock skew allowed between hosts).
 birth dates            from 1900-01-01 to today (UTC).
+file rows              a members or consent-events row (JSONL line, CSV row,
+                       Parquet row): at most `MAX_FIELDS` (256) fields, names
+                       of at most 255 characters, text values of at most
+                       `MAX_FIELD_CHARS` (5,000) characters — before any of
+                       the checks above; a line or CSV row is at most 1 MiB
+                       (`consentry.lines`).
 =====================  =========================================================
 
 A value outside its bounds is an `InputError` naming the field (and the
@@ -31,9 +37,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from consentry.errors import InputError
+from consentry.lines import MAX_FIELDS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from consentry.store.protocol import Member, NewEvent
 
@@ -41,6 +48,8 @@ __all__ = [
     "EARLIEST",
     "FUTURE_SKEW",
     "MAX_CODE",
+    "MAX_FIELDS",
+    "MAX_FIELD_CHARS",
     "MAX_ID",
     "MAX_TEXT",
     "check_birth_date",
@@ -50,6 +59,7 @@ __all__ = [
     "check_id",
     "check_instant",
     "check_member",
+    "check_row",
     "check_text",
     "latest_allowed",
 ]
@@ -60,6 +70,8 @@ MAX_ID = 255
 MAX_CODE = 64
 #: Objection text, grounds and extension reasons.
 MAX_TEXT = 5000
+#: Any text value of a members or consent-events file row (the stored ones have tighter bounds).
+MAX_FIELD_CHARS = MAX_TEXT
 #: No stored instant or birth date is earlier.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 #: How far ahead of this host's clock a stored instant may be (other hosts' clocks drift).
@@ -141,6 +153,21 @@ def check_birth_date(d: date | None, *, where: str | None = None, today: date | 
             field="birth_date",
         )
     return d
+
+
+def check_row(row: Mapping[str, object], *, where: str | None = None) -> None:
+    """The shape of one file row: at most MAX_FIELDS fields, short names, text values of at most MAX_FIELD_CHARS."""
+    if len(row) > MAX_FIELDS:
+        raise InputError(f"has {len(row)} fields; at most {MAX_FIELDS} are allowed", where=where)
+    for name, value in row.items():
+        if not isinstance(name, str) or len(name) > MAX_ID or not name.isprintable():
+            raise InputError(f"a field name is not 1 to {MAX_ID} printable characters; rename the field", where=where)
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            raise InputError(
+                f"is {len(value)} characters long; a value may have at most {MAX_FIELD_CHARS}",
+                where=where,
+                field=name,
+            )
 
 
 def check_member(m: Member, *, where: str | None = None, latest: datetime | None = None) -> None:

@@ -3,7 +3,9 @@
 The parser's edge is bounded: a line nested deeper than `MAX_DEPTH`, an integer of more
 than `MAX_INT_DIGITS` digits, or (unless the caller takes them) text holding a lone
 surrogate such as ``"\\ud800"`` is refused with an error naming the line, never a
-RecursionError, ValueError or UnicodeEncodeError further down.
+RecursionError, ValueError or UnicodeEncodeError further down. A line longer than
+`max_line` bytes (1 MiB by default, `consentry.lines`) is refused without being held in
+memory, and so is an object with more than `MAX_FIELDS` fields.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from consentry.errors import InputError
+from consentry.lines import MAX_FIELDS, MAX_LINE_BYTES, bounded_lines
 
-__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "loads_line", "read_jsonl"]
+__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "loads_line", "read_jsonl", "too_long"]
 
 #: Deepest nesting of arrays and objects a line may have.
 MAX_DEPTH = 64
@@ -27,22 +30,38 @@ _LONG_DIGITS = re.compile(rb"\d{%d}" % (MAX_INT_DIGITS + 1))
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def read_jsonl(path: Path, *, surrogates: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+def read_jsonl(
+    path: Path, *, surrogates: bool = False, max_line: int = MAX_LINE_BYTES
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (``file:line``, object) for every non-blank line.
 
-    Raises InputError naming the line when it is not UTF-8, not JSON, not an object, or
-    past the parser's bounds. `surrogates=True` lets text with lone surrogates through,
-    for callers that handle such text line by line.
+    Raises InputError naming the line when it is longer than `max_line` bytes, not
+    UTF-8, not JSON, not an object, has more than MAX_FIELDS fields, or is past the
+    parser's bounds. `surrogates=True` lets text with lone surrogates through, for
+    callers that handle such text line by line.
     """
     with path.open("rb") as fh:
-        for n, raw in enumerate(fh, 1):
+        for n, raw in bounded_lines(fh, max_line):
             where = f"{path}:{n}"
+            if raw is None:
+                raise InputError(too_long(max_line), where=where)
             if not raw.strip():
                 continue
             obj = loads_line(raw, where, surrogates=surrogates)
             if not isinstance(obj, dict):
                 raise InputError("expected a JSON object on this line", where=where)
+            if len(obj) > MAX_FIELDS:
+                raise InputError(f"has {len(obj)} fields; at most {MAX_FIELDS} are allowed", where=where)
             yield where, obj
+
+
+def too_long(limit: int) -> str:
+    """The message for a line (or CSV row) longer than `limit` bytes."""
+    return f"line is longer than {_size(limit)}; split the line or shorten its values"
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit:,} bytes"
 
 
 def loads_line(raw: bytes, where: str, *, surrogates: bool = False) -> object:

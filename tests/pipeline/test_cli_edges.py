@@ -21,8 +21,10 @@ import pytest
 from typer.testing import CliRunner
 
 from consentry.cli import app
+from consentry.lines import MAX_FIELDS, MAX_RECORD_LINE_BYTES
 from consentry.pipeline import read_manifest
-from pipeline.lake import GENAI, Platform, lake_records, record, write_jsonl
+from consentry.rules.records import BOUNDED_COLUMNS, MAX_KEY_CHARS
+from pipeline.lake import GENAI, Platform, lake_records, record, write_jsonl, write_parquet
 
 AS_OF = "2025-01-01T00:00:00Z"
 
@@ -109,3 +111,52 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(platform: Platform, monkeypa
     assert left == []
     listed = CliRunner().invoke(app, ["builds", "list"], env={"CONSENTRY_DB": platform.url})
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+
+
+def _malformed_build(platform: Platform, sources: list[Path], out: str) -> dict[str, int]:
+    args = [a for s in sources for a in ("--source", str(s))]
+    result = CliRunner().invoke(
+        app,
+        ["build", "--purpose", GENAI, *args, "--out", str(platform.root / out), "--as-of", AS_OF, "--no-scrub"],
+        env={"CONSENTRY_DB": platform.url, "CONSENTRY_PSEUDONYM_KEY": "k" * 32},
+    )
+    assert result.exit_code == 0, result.stderr
+    manifest = read_manifest(platform.root / out)
+    excluded = {k: v for k, v in manifest["counts"]["excluded"].items() if v}
+    return {"included": manifest["counts"]["included"], **excluded}
+
+
+def test_source_rows_past_the_shape_bounds_are_malformed_each_counted_once(platform: Platform) -> None:
+    # a line past 8 MiB (never held in memory whole), an object of 257 fields, ids past 255 characters
+    ok = record("j-ok", "ok_us")
+    giant = json.dumps({**record("j-giant", "ok_us"), "text": "x" * MAX_RECORD_LINE_BYTES})
+    wide = json.dumps({**record("j-wide", "ok_us"), **{f"f{i}": 0 for i in range(MAX_FIELDS)}})
+    long_ids = [json.dumps({**record(f"j-{c}", "ok_us"), c: "x" * (MAX_KEY_CHARS + 1)}) for c in BOUNDED_COLUMNS]
+    src = write_jsonl(
+        platform.root / "lake" / "a.jsonl", [ok], [giant, wide, *long_ids, json.dumps(record("j-ok2", "ok_us"))]
+    )
+    assert _malformed_build(platform, [src], "out") == {"included": 2, "MALFORMED": 5}
+    # the same in CSV: the giant row spans quoted line breaks; the reader resumes at the next row
+    csv_src = platform.root / "lake" / "b.csv"
+    fields = list(ok)
+    row = ",".join("" if ok[f] is None else str(ok[f]) for f in fields)
+    giant_row = row.replace("j-ok", "j-giant").rsplit(",", 2)
+    quoted = '"' + "line\n" * (MAX_RECORD_LINE_BYTES // 5 + 1) + '"'
+    csv_src.write_text(
+        ",".join(fields) + "\n" + row + "\n" + ",".join([giant_row[0], quoted, giant_row[2]]) + "\n" + row + "\n"
+    )
+    assert _malformed_build(platform, [csv_src], "csv-out") == {"included": 2, "MALFORMED": 1}
+    # Parquet: the same rule on ids past 255 characters
+    rows = [ok, *({**record(f"p-{c}", "ok_us"), c: "x" * (MAX_KEY_CHARS + 1)} for c in BOUNDED_COLUMNS)]
+    pq_src = write_parquet(platform.root / "lake" / "c.parquet", rows)
+    assert _malformed_build(platform, [pq_src], "pq-out") == {"included": 1, "MALFORMED": 3}
+
+
+def test_a_csv_source_with_too_many_columns_is_one_line(platform: Platform) -> None:
+    src = platform.root / "lake" / "wide.csv"
+    src.parent.mkdir(parents=True, exist_ok=True)
+    src.write_text(",".join(record("x", "ok_us")) + "".join(f",c{i}" for i in range(MAX_FIELDS)) + "\n")
+    code, _, err = _build(platform, src, platform.root / "out", "--no-scrub")
+    assert code == 1
+    assert f"wide.csv:1: the header has {MAX_FIELDS + 8} columns; at most {MAX_FIELDS}" in _one_line_error(err)
+    assert not (platform.root / "out").exists()

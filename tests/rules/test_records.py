@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from consentry.pipeline.sources import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, _Normaliser, staged_schema
 from consentry.rules.records import (
+    BOUNDED_COLUMNS,
+    MAX_KEY_CHARS,
     RECORD_COLUMNS,
     malformed_sql,
     parse_field,
@@ -92,6 +94,8 @@ ROWS = [
     ({**GOOD, "created_at": "2025-01-01T00:00:00"}, True),  # no zone
     ({**GOOD, "created_at": "yesterday"}, True),
     ({**GOOD, "deleted_at": "not a time"}, True),
+    *[({**GOOD, col: "é" * MAX_KEY_CHARS}, False) for col in BOUNDED_COLUMNS],  # characters, not bytes
+    *[({**GOOD, col: "x" * (MAX_KEY_CHARS + 1)}, True) for col in BOUNDED_COLUMNS],
 ]
 
 

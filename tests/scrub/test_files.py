@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from consentry.errors import InputError
+from consentry.lines import MAX_FIELDS, MAX_RECORD_LINE_BYTES
 from consentry.scrub import Scrubber, ScrubConfig
-from consentry.scrub.files import read_names, scrub_file
+from consentry.scrub.files import MAX_TEXT_CHARS, read_names, scrub_file
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +53,31 @@ def test_a_lone_surrogate_fails_its_line_alone(tmp_path: Path, scrubber: Scrubbe
     assert summary["lines"] == 2 and summary["failed"] == 1
     rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert rows == [{"text": None, "scrub_failed": True}, {"text": "mail <EMAIL>"}]
+
+
+@pytest.mark.parametrize(
+    ("bad", "needle"),
+    [
+        (b'{"text": "' + b"x" * MAX_RECORD_LINE_BYTES + b'"}', "line is longer than 8 MiB"),
+        (b"[" * (64 * MAX_RECORD_LINE_BYTES // 8), "line is longer than 8 MiB"),  # 64 MiB, no line break
+        (json.dumps({"text": "y" * (MAX_TEXT_CHARS + 1)}).encode(), "text: is 1000001 characters long"),
+        (json.dumps({"text": "z", **{f"f{i}": 0 for i in range(MAX_FIELDS)}}).encode(), "has 257 fields"),
+    ],
+)
+def test_scrub_input_past_its_bounds_is_refused_naming_the_line_within_a_cpu_second(
+    tmp_path: Path, scrubber: Scrubber, bad: bytes, needle: str
+) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"text": "fine"}\n' + bad + b"\n")
+    start = time.process_time()
+    with pytest.raises(InputError) as err:
+        scrub_file(src, tmp_path / "o.jsonl", scrubber, detect_only=False)
+    assert time.process_time() - start < 1.0
+    assert str(err.value).startswith(f"{src}:2: ") and needle in str(err.value), str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_scrub_text_at_its_bound_is_read(tmp_path: Path, scrubber: Scrubber) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": "a " * (MAX_TEXT_CHARS // 2)}) + "\n", encoding="utf-8")
+    assert scrub_file(src, tmp_path / "o.jsonl", scrubber, detect_only=True)["lines"] == 1

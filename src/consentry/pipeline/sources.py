@@ -14,7 +14,10 @@ in `consentry.rules.records`; this module applies it to files:
   includes it.
 
 JSONL and CSV are normalised row by row into staging Parquet files (bounded
-memory, streamed in batches); Parquet is read in place.
+memory, streamed in batches); Parquet is read in place. A JSONL line or CSV row
+longer than 8 MiB (`consentry.lines.MAX_RECORD_LINE_BYTES`) is skipped without
+being held in memory and counted MALFORMED, and so is a JSON object with more
+than 256 fields; a CSV header with more than 256 columns is an `InputError`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from consentry.errors import InputError
+from consentry.lines import MAX_FIELDS, MAX_RECORD_LINE_BYTES, CsvLines, RowTooLong, bounded_lines
 from consentry.rules.records import (
     OPTIONAL_COLUMNS,
     RECORD_COLUMNS,
@@ -346,31 +350,35 @@ class _Normaliser:
 
 def _jsonl_rows(path: Path) -> Iterator[object]:
     with path.open("rb") as f:
-        for raw in f:
+        for _, raw in bounded_lines(f, MAX_RECORD_LINE_BYTES):
+            if raw is None:  # malformed: longer than the bound (never held in memory)
+                yield None
+                continue
             if not raw.strip():
                 continue
             try:
-                yield json.loads(raw)
+                obj = json.loads(raw)
             except (ValueError, UnicodeDecodeError, RecursionError):  # malformed: too deep, huge int, bad bytes
                 yield None
+                continue
+            yield None if isinstance(obj, dict) and len(obj) > MAX_FIELDS else obj
 
 
 def _csv_rows(path: Path) -> Iterator[object]:
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
-        reader = csv.reader(f)
-        try:
-            header = next(reader)
-        except StopIteration:
+    with path.open("rb") as f:
+        lines = CsvLines(f, MAX_RECORD_LINE_BYTES, errors="replace")
+        reader = csv.reader(lines)
+        header = _read_header(reader, path)
+        if header is None:
             return
-        except csv.Error:
-            raise InputError("the header line cannot be read as CSV", where=f"{path}:1") from None
         width = len(header)
         while True:
             try:
                 values = next(reader)
             except StopIteration:
                 return
-            except csv.Error:
+            except (csv.Error, RowTooLong):  # malformed: not CSV, or longer than a bound
+                lines.skip_row()  # a quoted field past csv's own limit: resume after its row
                 yield None
                 continue
             if not values:
@@ -378,9 +386,22 @@ def _csv_rows(path: Path) -> Iterator[object]:
             yield dict(zip(header, values, strict=True)) if len(values) == width else None
 
 
+def _read_header(reader: Iterator[list[str]], path: Path) -> list[str] | None:
+    """The header line of a CSV source (None for an empty file); InputError when it cannot be read."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        return None
+    except (csv.Error, RowTooLong):
+        raise InputError("the header line cannot be read as CSV (or is longer than 8 MiB)", where=f"{path}:1") from None
+    if len(header) > MAX_FIELDS:
+        raise InputError(f"the header has {len(header)} columns; at most {MAX_FIELDS} are allowed", where=f"{path}:1")
+    return header
+
+
 def _csv_header(path: Path) -> list[str]:
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
-        return next(csv.reader(f), [])
+    with path.open("rb") as f:
+        return _read_header(csv.reader(CsvLines(f, MAX_RECORD_LINE_BYTES, errors="replace")), path) or []
 
 
 def stage_text_sources(sources: SourceSet, pass_through: Sequence[str], staging_dir: Path) -> SourceSet:

@@ -7,8 +7,9 @@ engine and the Spark engine (`typed_columns_sql`, `malformed_sql`, in their
 dialects).
 
 A row is malformed when a required column is missing, a string column holds
-something that is not a string, record_id is empty, created_at is missing or
-does not parse, or a deleted_at that is given does not parse. Times are
+something that is not a string, record_id is empty, member_id, kind or
+visibility is longer than `MAX_KEY_CHARS` (255) characters, created_at is
+missing or does not parse, or a deleted_at that is given does not parse. Times are
 RFC 3339 text with a zone (`Z` or an offset such as ``+02:00``), a bare date
 ``YYYY-MM-DD`` (midnight UTC), or a timestamp column with a time zone.
 
@@ -31,8 +32,10 @@ from consentry.errors import InputError
 from consentry.timeutil import parse_instant
 
 __all__ = [
+    "BOUNDED_COLUMNS",
     "DATE_ONLY",
     "HAS_ZONE",
+    "MAX_KEY_CHARS",
     "OPTIONAL_COLUMNS",
     "RECORD_COLUMNS",
     "REQUIRED_COLUMNS",
@@ -77,6 +80,12 @@ OPTIONAL_COLUMNS = tuple(c.name for c in RECORD_COLUMNS if not c.required)
 STRING_COLUMNS = tuple(c.name for c in RECORD_COLUMNS if c.type == "string")
 TIME_COLUMNS = tuple(c.name for c in RECORD_COLUMNS if c.type == "time")
 
+#: String columns a row may hold at most MAX_KEY_CHARS characters in (longer: MALFORMED). record_id and
+#: text are bounded only by the line in JSONL and CSV: checking them would make counting read them.
+BOUNDED_COLUMNS = ("member_id", "kind", "visibility")
+#: The longest member id, kind or visibility a record may have (the store's member ids hold 255).
+MAX_KEY_CHARS = 255
+
 #: Time text the SQL engines read: a bare date, or anything ending in a zone (then cast). Written with
 #: [0-9] rather than \d: Spark SQL string literals eat backslashes.
 DATE_ONLY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -105,7 +114,9 @@ def parse_field(column: str, value: object) -> object | None:
             return parse_instant(value, field=column)
         except InputError:
             return None
-    return value if isinstance(value, str) and utf8(value) else None
+    if not isinstance(value, str) or (column in BOUNDED_COLUMNS and len(value) > MAX_KEY_CHARS):
+        return None
+    return value if utf8(value) else None
 
 
 def utf8(text: str) -> bool:
@@ -169,6 +180,7 @@ def malformed_sql(kinds: Mapping[str, str], null_free: frozenset[str] = frozense
     bad = [f"{c} IS NULL" for c in STRING_COLUMNS if c not in null_free]
     if not ids_nonempty:
         bad.append("record_id = ''")
+    bad += [f"length({c}) > {MAX_KEY_CHARS}" for c in BOUNDED_COLUMNS]
     for col in TIME_COLUMNS:
         text = kinds.get(col) not in (None, "timestamp")
         if col in REQUIRED_COLUMNS:  # missing, or text that does not parse

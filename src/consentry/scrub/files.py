@@ -1,4 +1,9 @@
-"""Scrubbing JSON Lines files: every line's `text` scrubbed (or its findings listed), written aside, then renamed."""
+"""Scrubbing JSON Lines files: every line's `text` scrubbed (or its findings listed), written aside, then renamed.
+
+The input is bounded: a line of at most 8 MiB (`consentry.lines.MAX_RECORD_LINE_BYTES`),
+at most 256 fields, and a `text` of at most `MAX_TEXT_CHARS` characters; past any of them
+the command stops with ``file:line`` before writing anything.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,30 @@ from typing import Any
 
 from consentry.errors import InputError
 from consentry.jsonl import read_jsonl
+from consentry.lines import MAX_RECORD_LINE_BYTES
 from consentry.scrub.scrubber import Scrubber
 
-__all__ = ["read_names", "scrub_file"]
+__all__ = ["MAX_TEXT_CHARS", "read_names", "scrub_file"]
+
+#: The longest `text` a line may carry (a million characters: a long book chapter).
+MAX_TEXT_CHARS = 1_000_000
 
 _BATCH = 2000
 
 
 def _lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Numbered JSON objects carrying a string `text`; errors name file:line."""
-    for where, obj in read_jsonl(path, surrogates=True):  # a text with a lone surrogate fails alone
-        if not isinstance(obj.get("text"), str):
+    # A text with a lone surrogate fails alone (the line is marked scrub_failed).
+    for where, obj in read_jsonl(path, surrogates=True, max_line=MAX_RECORD_LINE_BYTES):
+        text = obj.get("text")
+        if not isinstance(text, str):
             raise InputError("each line must be an object with a string 'text'", where=where, field="text")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError(
+                f"is {len(text)} characters long; at most {MAX_TEXT_CHARS:,} are allowed: split the text",
+                where=where,
+                field="text",
+            )
         yield where, obj
 
 

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from consentry import bounds
 from consentry.errors import InputError
-from consentry.jsonl import read_jsonl
+from consentry.jsonl import read_jsonl, too_long
+from consentry.lines import MAX_FIELDS, MAX_LINE_BYTES, CsvLines, NotUtf8, RowTooLong
 from consentry.policy.countries import is_country
 from consentry.store.protocol import Member, NewEvent
 from consentry.timeutil import parse_instant
@@ -60,6 +61,7 @@ def read_members(path: Path) -> list[Member]:
     out: list[Member] = []
     latest = bounds.latest_allowed()
     for where, row in rows[fmt](path):
+        bounds.check_row(row, where=where)
         m = _member(row, where)
         bounds.check_member(m, where=where, latest=latest)
         if m.member_id in seen:
@@ -82,6 +84,7 @@ def read_events(path: Path) -> list[tuple[str, NewEvent]]:
     _check_file(path)
     out: list[tuple[str, NewEvent]] = []
     for where, row in _jsonl_rows(path):
+        bounds.check_row(row, where=where)
         out.append((where, _event(row, where)))
     bounds.check_events([e for _, e in out], where=[w for w, _ in out])
     return out
@@ -99,11 +102,14 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    try:
-        # utf-8-sig: a byte-order mark (as spreadsheet programs write) is not part of the first column's name.
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
+    """Rows of a CSV members file, each row read within MAX_LINE_BYTES (a byte-order mark is dropped)."""
+    with path.open("rb") as fh:
+        lines = CsvLines(fh, MAX_LINE_BYTES)
+        reader = csv.reader(lines)
+        try:
+            header = next(reader, [])
+            if len(header) > MAX_FIELDS:
+                raise InputError(f"has {len(header)} columns; at most {MAX_FIELDS} are allowed", where=f"{path}:1")
             for col in MEMBER_COLUMNS:
                 if col not in header:
                     raise InputError(
@@ -111,12 +117,23 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
                         where=f"{path}:1",
                         field=col,
                     )
-            for row in reader:
-                yield f"{path}:{reader.line_num}", {k: (v if v != "" else None) for k, v in row.items()}
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text; save it as UTF-8", where=str(path)) from None
-    except csv.Error as e:
-        raise InputError(f"not valid CSV ({e})", where=str(path)) from None
+            for values in reader:
+                where = f"{path}:{lines.row_start}"
+                if not values:
+                    continue
+                if len(values) > len(header):
+                    raise InputError(
+                        f"has {len(values)} values but the header {len(header)} columns; quote values with commas",
+                        where=where,
+                    )
+                cells = values + [""] * (len(header) - len(values))  # short rows: the rest are empty
+                yield where, {k: (v if v != "" else None) for k, v in zip(header, cells, strict=True)}
+        except RowTooLong as e:
+            raise InputError(too_long(MAX_LINE_BYTES), where=f"{path}:{e.line}") from None
+        except NotUtf8 as e:
+            raise InputError("is not UTF-8 text; save it as UTF-8", where=f"{path}:{e.line}") from None
+        except csv.Error as e:
+            raise InputError(f"not valid CSV ({e})", where=f"{path}:{lines.row_start}") from None
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -128,6 +145,8 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     except (pa.ArrowException, OSError):
         raise InputError("is not a readable Parquet file", where=str(path)) from None
     names = pf.schema_arrow.names
+    if len(names) > MAX_FIELDS:
+        raise InputError(f"has {len(names)} columns; at most {MAX_FIELDS} are allowed", where=str(path))
     for col in MEMBER_COLUMNS:
         if col not in names:
             raise InputError(f"missing column; the file needs {', '.join(MEMBER_COLUMNS)}", where=str(path), field=col)
