@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from consentry import bounds
 from consentry.errors import InputError
 from consentry.jsonl import read_jsonl, too_long
-from consentry.lines import MAX_FIELDS, MAX_LINE_BYTES, CsvLines, NotUtf8, RowTooLong
+from consentry.lines import MAX_LINE_BYTES, CsvLines, NotUtf8, RowTooLong
 from consentry.policy.countries import is_country
 from consentry.store.protocol import Member, NewEvent
 from consentry.timeutil import parse_instant
@@ -108,8 +108,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
         reader = csv.reader(lines)
         try:
             header = next(reader, [])
-            if len(header) > MAX_FIELDS:
-                raise InputError(f"has {len(header)} columns; at most {MAX_FIELDS} are allowed", where=f"{path}:1")
+            bounds.check_row(dict.fromkeys(header), where=f"{path}:1")  # as many columns, and names, as a row may have
             for col in MEMBER_COLUMNS:
                 if col not in header:
                     raise InputError(
@@ -145,8 +144,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     except (pa.ArrowException, OSError):
         raise InputError("is not a readable Parquet file", where=str(path)) from None
     names = pf.schema_arrow.names
-    if len(names) > MAX_FIELDS:
-        raise InputError(f"has {len(names)} columns; at most {MAX_FIELDS} are allowed", where=str(path))
+    bounds.check_row(dict.fromkeys(names), where=str(path))  # as many columns, and names, as a row may have
     for col in MEMBER_COLUMNS:
         if col not in names:
             raise InputError(f"missing column; the file needs {', '.join(MEMBER_COLUMNS)}", where=str(path), field=col)
