@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from consentry.policy import Policy, PolicyVersion, PurposeRule
-from consentry.store.protocol import Member
+from consentry.store.protocol import ConsentEvent, Member, ObjectionCase
 from consentry.timeutil import iso, utc
 from consentry.vocab import Choice, Mode, ReasonCode, Source
 
@@ -50,6 +50,26 @@ class ConsentFacts:
     now_event_id: int | None = None
     at_case_id: str | None = None
     now_case_id: str | None = None
+
+    @classmethod
+    def from_ledger(
+        cls,
+        at_event: ConsentEvent | None,
+        now_event: ConsentEvent | None,
+        at_case: ObjectionCase | None,
+        now_case: ObjectionCase | None,
+    ) -> ConsentFacts:
+        """Facts from the latest event and the open case as of T, and as of now."""
+        return cls(
+            at_choice=at_event.choice if at_event else None,
+            at_source=at_event.source if at_event else None,
+            at_event_id=at_event.event_id if at_event else None,
+            now_choice=now_event.choice if now_event else None,
+            now_source=now_event.source if now_event else None,
+            now_event_id=now_event.event_id if now_event else None,
+            at_case_id=at_case.case_id if at_case else None,
+            now_case_id=now_case.case_id if now_case else None,
+        )
 
     @classmethod
     def from_snapshot_row(cls, row: dict[str, Any]) -> ConsentFacts:

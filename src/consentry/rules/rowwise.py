@@ -87,15 +87,6 @@ def decide_for(
     ev_now = store.state(member_id, purpose, now)
     case_at = store.open_case(member_id, purpose, at)
     case_now = store.open_case(member_id, purpose, now)
-    consent = ConsentFacts(
-        at_choice=ev_at.choice if ev_at else None,
-        at_source=ev_at.source if ev_at else None,
-        at_event_id=ev_at.event_id if ev_at else None,
-        now_choice=ev_now.choice if ev_now else None,
-        now_source=ev_now.source if ev_now else None,
-        now_event_id=ev_now.event_id if ev_now else None,
-        at_case_id=case_at.case_id if case_at else None,
-        now_case_id=case_now.case_id if case_now else None,
-    )
+    consent = ConsentFacts.from_ledger(ev_at, ev_now, case_at, case_now)
     record = RecordFacts(kind=kind, visibility=visibility, partial=True) if kind or visibility else None
     return decide(policy, purpose, member, consent, at=at, now=now, record=record, member_id=member_id)

@@ -223,16 +223,7 @@ class _Ledger:
     def facts(self, purpose: str, at: datetime) -> ConsentFacts:
         """What `decide` needs about this purpose, with `at` and now the same moment."""
         event, case = self.state(purpose, at), self.open_case(purpose, at)
-        return ConsentFacts(
-            at_choice=event.choice if event else None,
-            at_source=event.source if event else None,
-            at_event_id=event.event_id if event else None,
-            now_choice=event.choice if event else None,
-            now_source=event.source if event else None,
-            now_event_id=event.event_id if event else None,
-            at_case_id=case.case_id if case else None,
-            now_case_id=case.case_id if case else None,
-        )
+        return ConsentFacts.from_ledger(event, event, case, case)
 
 
 def _purpose_setting(
