@@ -26,12 +26,8 @@ def key(tmp_path: Path) -> Any:
     return cps.load_private_key({cps.KEY_FILE_ENV: str(path)})
 
 
-def _wait_for(condition: threading.Event, lines: list[str], n: int) -> None:
-    assert condition.wait(120), f"no {n} reports in time: {lines}"
-
-
-def test_checkpoints_are_taken_until_stopped(svc_store: SqlStore, key: Any, tmp_path: Path) -> None:
-    svc_store.record(NewEvent("us-alice", "genai_training", Choice.DENY, CLOCK, Source.SETTINGS))
+def _run_until_two_reports(store: SqlStore, key: Any, directory: Path) -> tuple[CheckpointSchedule, list[str]]:
+    """Run a schedule every 50 ms until it has reported twice; returns it (stopped) and its report lines."""
     lines: list[str] = []
     enough = threading.Event()
 
@@ -40,11 +36,19 @@ def test_checkpoints_are_taken_until_stopped(svc_store: SqlStore, key: Any, tmp_
         if len(lines) >= 2:
             enough.set()
 
-    url = svc_store.url
-    schedule = CheckpointSchedule(lambda: open_store(url), key, 0.05, tmp_path / "cp", None, report)
+    url = store.url
+    schedule = CheckpointSchedule(lambda: open_store(url), key, 0.05, directory, None, report)
     schedule.start()
-    _wait_for(enough, lines, 2)
-    schedule.stop()
+    try:
+        assert enough.wait(120), f"no two reports in time: {lines}"
+    finally:
+        schedule.stop()
+    return schedule, lines
+
+
+def test_checkpoints_are_taken_until_stopped(svc_store: SqlStore, key: Any, tmp_path: Path) -> None:
+    svc_store.record(NewEvent("us-alice", "genai_training", Choice.DENY, CLOCK, Source.SETTINGS))
+    schedule, lines = _run_until_two_reports(svc_store, key, tmp_path / "cp")
     taken = schedule.taken
     assert taken >= 2 and all(line.startswith("checkpoint: 1 events") for line in lines)
     found = cps.read_checkpoints(tmp_path / "cp")
@@ -56,19 +60,7 @@ def test_a_failed_checkpoint_is_reported_and_retried(svc_store: SqlStore, key: A
     svc_store.record(NewEvent("us-alice", "genai_training", Choice.DENY, CLOCK, Source.SETTINGS))
     with svc_store._engine.begin() as c:
         c.execute(text("UPDATE consent_events SET choice = 'allow' WHERE event_id = 1"))
-    lines: list[str] = []
-    enough = threading.Event()
-
-    def report(line: str) -> None:
-        lines.append(line)
-        if len(lines) >= 2:
-            enough.set()
-
-    url = svc_store.url
-    schedule = CheckpointSchedule(lambda: open_store(url), key, 0.05, tmp_path / "cp", None, report)
-    schedule.start()
-    _wait_for(enough, lines, 2)
-    schedule.stop()
+    schedule, lines = _run_until_two_reports(svc_store, key, tmp_path / "cp")
     assert schedule.taken == 0 and all("checkpoint failed" in line and "event 1" in line for line in lines)
     assert not (tmp_path / "cp").exists() or not list((tmp_path / "cp").glob("checkpoint-*"))
 
