@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from consentry.errors import InputError
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    #: The Arrow type of every instant Consentry stores or exchanges (made on first use:
+    #: importing this module does not import pyarrow).
+    ARROW_TS: pa.TimestampType
+
 __all__ = ["ARROW_TS", "iso", "parse_instant", "utc", "utcnow"]
 
-#: The Arrow type of every instant Consentry stores or exchanges.
-ARROW_TS = pa.timestamp("us", tz="UTC")
+
+def __getattr__(name: str) -> Any:
+    """`ARROW_TS`, made (and pyarrow imported) on first use."""
+    if name == "ARROW_TS":
+        import pyarrow as pa
+
+        ts = globals()[name] = pa.timestamp("us", tz="UTC")
+        return ts
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def utcnow() -> datetime:

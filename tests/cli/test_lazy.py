@@ -7,6 +7,7 @@ import os
 import resource
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from typer.testing import CliRunner
 
 import consentry.cli
 from consentry.cli import _COMMANDS, app
-from consentry.store import open_store
+from consentry.policy import load_policy
+from consentry.store import Member, NewEvent, open_store
+from consentry.vocab import Choice, Source
 
 REFERENCE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policies" / "social-network.yaml"
 
@@ -34,6 +37,7 @@ else:
 heavy = set(os.environ["HEAVY_MODULES"].split(","))
 loaded = sorted(m for m in sys.modules if m.startswith("consentry.cli.") or m.split(".")[0] == "alembic")
 loaded += sorted({m.split(".")[0] for m in sys.modules} & heavy)
+loaded += sorted(set(os.environ["TRACKED_MODULES"].split(",")) & set(sys.modules))
 print("\\n" + json.dumps({"code": code, "loaded": loaded}))
 """
 
@@ -55,6 +59,14 @@ HEAVY = {
     "psycopg": "PostgreSQL stores",
 }
 
+#: Modules of our own, or parts of a dependency, that cost start-up and that some commands need.
+TRACKED = {
+    "consentry.policy.models": "a policy (pydantic models), loaded from a file or rebuilt from the store",
+    "consentry.policy.loader": "policy files",
+    "rich": "printing an error, a warning or a table (commands print JSON with the json module)",
+    "sqlalchemy.dialects.postgresql": "PostgreSQL stores",
+}
+
 
 def _run(tmp_path: Path, *args: str) -> tuple[str, int, set[str]]:
     env = {
@@ -62,6 +74,7 @@ def _run(tmp_path: Path, *args: str) -> tuple[str, int, set[str]]:
         "CONSENTRY_DB": f"sqlite:///{tmp_path / 'c.db'}",
         "COLUMNS": "200",
         "HEAVY_MODULES": ",".join(HEAVY),
+        "TRACKED_MODULES": ",".join(TRACKED),
     }
     out = subprocess.run(
         [sys.executable, "-c", _RUN, *args],
@@ -145,9 +158,9 @@ def test_a_commands_help_imports_none_of_the_work_it_would_do(tmp_path: Path, na
     ("args", "allowed"),
     [
         (("policy", "validate", str(REFERENCE_POLICY)), {"yaml"}),
-        (("ledger", "head"), {"sqlalchemy", "pyarrow", "yaml"}),
-        (("staff", "list-keys"), {"sqlalchemy", "pyarrow", "yaml"}),
-        (("members", "show", "nobody"), {"sqlalchemy", "pyarrow", "yaml"}),
+        (("ledger", "head"), {"sqlalchemy"}),
+        (("staff", "list-keys"), {"sqlalchemy"}),
+        (("members", "show", "nobody"), {"sqlalchemy"}),
     ],
     ids=["policy validate", "ledger head", "staff list-keys", "members show"],
 )
@@ -158,6 +171,64 @@ def test_a_command_imports_no_other_commands_dependencies(
     _, _, loaded = _run(tmp_path, *args)
     extra = (loaded & set(HEAVY)) - allowed
     assert not extra, {m: HEAVY[m] for m in extra}
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding c.db: the reference policy, two members and one recorded choice."""
+    directory = tmp_path_factory.mktemp("small-store")
+    store = open_store(f"sqlite:///{directory / 'c.db'}")
+    try:
+        store.publish(load_policy(REFERENCE_POLICY))
+        joined = datetime(2020, 1, 1, tzinfo=UTC)
+        store.add_members([Member("m1", "US", None, joined), Member("m2", "DE", None, joined)])
+        store.record(NewEvent("m1", "genai_training", Choice.DENY, datetime(2025, 1, 1, tzinfo=UTC), Source.SETTINGS))
+    finally:
+        store.close()
+    return directory
+
+
+# What each store-backed command really needs. typer itself imports pydantic to convert
+# every command's parameters, so pydantic as such is no command's choice; our pydantic
+# models (the policy) are: `consent history` names the published purposes so that the
+# ledger's (purpose, member) index can seek, the others need no policy. No command here
+# needs Arrow, DuckDB, the service, the YAML loader, the PostgreSQL dialect or rich.
+@pytest.mark.parametrize(
+    ("args", "needs", "shows"),
+    [
+        (("ledger", "head"), {"sqlalchemy"}, '"events": 1'),
+        (("ledger", "verify"), {"sqlalchemy"}, '"ok": true'),
+        (("consent", "history", "--member", "m1"), {"sqlalchemy", "consentry.policy.models"}, '"choice": "deny"'),
+        (("members", "show", "m1"), {"sqlalchemy"}, '"country": "US"'),
+    ],
+    ids=["ledger head", "ledger verify", "consent history", "members show"],
+)
+def test_a_store_command_imports_only_what_it_needs(
+    small_store: Path, args: tuple[str, ...], needs: set[str], shows: str
+) -> None:
+    text, code, loaded = _run(small_store, *args)
+    assert code == 0 and shows in text, text
+    checked = set(HEAVY) | set(TRACKED)
+    assert loaded & checked == needs, {m: {**HEAVY, **TRACKED}[m] for m in (loaded & checked) ^ needs}
+
+
+def test_importing_the_store_imports_no_arrow_and_no_policy_until_used() -> None:
+    """Library users: `import consentry.store` is cheap; the Arrow schemas still work (made on first use)."""
+    code = """
+import sys
+import consentry.store, consentry.store.members, consentry.timeutil
+assert not {"pyarrow", "consentry.policy.models", "consentry.store.builds"} & set(sys.modules), sys.modules.keys()
+from consentry.store import SNAPSHOT_SCHEMA
+from consentry.store.members import MEMBERS_SCHEMA
+from consentry.timeutil import ARROW_TS
+import pyarrow as pa
+assert SNAPSHOT_SCHEMA is consentry.store.protocol.SNAPSHOT_SCHEMA
+assert SNAPSHOT_SCHEMA.field("created_at").type == ARROW_TS
+assert MEMBERS_SCHEMA.names == SNAPSHOT_SCHEMA.names[:5] and ARROW_TS == pa.timestamp("us", tz="UTC")
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
 
 
 def test_help_starts_within_three_tenths_of_a_cpu_second(tmp_path: Path) -> None:

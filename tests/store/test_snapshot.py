@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from consentry.policy import Policy
-from consentry.store import SNAPSHOT_SCHEMA, Member, NewEvent, SqlStore, member_image, snapshot, sql
+from consentry.store import SNAPSHOT_SCHEMA, Member, NewEvent, SqlStore, member_image, snapshot
 from consentry.vocab import CaseStatus, Choice, Source
 
 from .conftest import t
@@ -76,7 +76,8 @@ def test_csv_fast_path_agrees_with_row_by_row(
     monkeypatch.setattr(sqlite_store, "_members_cache", None)
     chunked = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))
     assert chunked.equals(fast) and fast.num_rows > 2
-    monkeypatch.setattr(sql, "build_snapshot", functools.partial(snapshot.build_snapshot, fast=False))
+    # SqlStore.snapshot imports build_snapshot from its module when called
+    monkeypatch.setattr(snapshot, "build_snapshot", functools.partial(snapshot.build_snapshot, fast=False))
     monkeypatch.setattr(member_image, "fetch_members", functools.partial(snapshot.fetch_members, fast=False))
     monkeypatch.setattr(sqlite_store, "_members_cache", None)
     slow = sqlite_store.snapshot("genai_training", at, now=BASE + timedelta(days=3))

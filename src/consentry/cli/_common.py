@@ -13,15 +13,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from consentry.cli._edge import EDGE_ERRORS, describe
 from consentry.config import Settings
 from consentry.errors import ConsentryError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from consentry.store.protocol import Store
+
+    #: Rich consoles on stdout and stderr, made on first use: importing rich costs more
+    #: start-up than most commands, which print JSON only, spend on their work.
+    console: Console
+    err_console: Console
 
 __all__ = [
     "console",
@@ -37,8 +42,22 @@ __all__ = [
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(name: str) -> Console:
+    """The console `name` ("console" or "err_console"), made on first use."""
+    made: Console | None = globals().get(name)
+    if made is None:
+        from rich.console import Console
+
+        made = globals()[name] = Console(stderr=name == "err_console")
+    return made
+
+
+def __getattr__(name: str) -> Any:
+    """`console` and `err_console`, made (and rich imported) on first use."""
+    if name in ("console", "err_console"):
+        return _console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def settings() -> Settings:
@@ -91,9 +110,11 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     The message reaches stderr exactly as given: brackets such as ``consentry[spark]``
     are text, never read as style markup.
     """
+    from rich.text import Text
+
     line = Text("error:", style="bold red")
     line.append(f" {message}")
-    err_console.print(line, highlight=False, soft_wrap=True)
+    _console("err_console").print(line, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

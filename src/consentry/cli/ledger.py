@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from consentry.cli._common import err_console, handle_errors, open_store, print_json, when
+from consentry.cli._common import handle_errors, open_store, print_json, when
 
 app = typer.Typer(
     help="Check the consent ledger's hash chain; sign checkpoints and prove events against them.",
@@ -21,6 +21,8 @@ _KEY_HELP = (
 
 
 def _problem(message: str) -> None:
+    from consentry.cli._common import err_console  # rich: only when there is a problem to print
+
     err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
 
 

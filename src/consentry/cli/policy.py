@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from consentry.cli._common import err_console, handle_errors, open_store, print_json
+from consentry.cli._common import handle_errors, open_store, print_json
 
 app = typer.Typer(help="Validate and publish the policy file; list published versions.", no_args_is_help=True)
 
@@ -15,6 +15,7 @@ app = typer.Typer(help="Validate and publish the policy file; list published ver
 @handle_errors
 def validate(file: Path = typer.Argument(..., help="The policy YAML file.")) -> None:
     """Check a policy file: errors as `file:line: field: message` (exit 1), warnings on stderr."""
+    from consentry.cli._common import err_console
     from consentry.policy import check_policy
 
     policy, issues = check_policy(file)

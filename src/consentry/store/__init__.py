@@ -11,9 +11,10 @@ and published policy versions, over SQLite (default) or PostgreSQL.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from consentry.store.database import Access, create_store_engine, prepare
 from consentry.store.protocol import (
-    SNAPSHOT_SCHEMA,
     ConsentEvent,
     Member,
     MemberFacts,
@@ -25,6 +26,9 @@ from consentry.store.protocol import (
     VerifyReport,
 )
 from consentry.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from consentry.store.protocol import SNAPSHOT_SCHEMA
 
 __all__ = [
     "SNAPSHOT_SCHEMA",
@@ -41,6 +45,15 @@ __all__ = [
     "VerifyReport",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`SNAPSHOT_SCHEMA`, from `consentry.store.protocol` on first use (it imports pyarrow)."""
+    if name == "SNAPSHOT_SCHEMA":
+        from consentry.store import protocol
+
+        return protocol.SNAPSHOT_SCHEMA
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(url: str, access: Access = Access.CREATE) -> SqlStore:

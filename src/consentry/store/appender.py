@@ -21,19 +21,21 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.schema import CreateIndex
 
 from consentry import bounds
 from consentry.errors import InputError
-from consentry.policy import Policy
 from consentry.store.chain import canonical_json
 from consentry.store.protocol import ConsentEvent, NewEvent
 from consentry.store.schema import EPOCH, consent_events, ledger_head, to_us, us_to_dt
 from consentry.timeutil import utcnow
 from consentry.vocab import Choice, Source
+
+if TYPE_CHECKING:
+    from consentry.policy import Policy
 
 __all__ = ["EVENT_COLUMNS", "AppendResult", "append_events", "check_events", "row_to_event", "unknown_purpose"]
 

@@ -32,6 +32,8 @@ from consentry.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Table
+    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -40,6 +42,7 @@ __all__ = [
     "Access",
     "create_store_engine",
     "foreign_keys",
+    "insert_or_on_conflict",
     "prepare",
     "shown_url",
     "store_error",
@@ -222,6 +225,20 @@ def foreign_keys(conn: Connection, *, on: bool) -> None:
     except Exception:
         conn.invalidate()  # never hand a connection with checks off back to the pool
         raise
+
+
+def insert_or_on_conflict(c: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` that can say what to do ON CONFLICT, in the connection's dialect.
+
+    Imports that dialect's module only: a SQLite store never imports the PostgreSQL dialect.
+    """
+    if c.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def store_error(e: Exception) -> StoreError:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Connection, Row, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from consentry import bounds
 from consentry.errors import InputError
-from consentry.policy.countries import is_country
+from consentry.store.database import insert_or_on_conflict
 from consentry.store.protocol import Member
 from consentry.store.schema import date_to_day, day_to_date, members, store_counters, to_us, us_to_dt
-from consentry.timeutil import ARROW_TS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    #: The members as Arrow (made on first use: reading a member does not import pyarrow).
+    MEMBERS_SCHEMA: pa.Schema
 
 __all__ = [
     "MEMBERS_SCHEMA",
@@ -32,20 +33,25 @@ __all__ = [
 
 _CHUNK = 20_000
 
-MEMBERS_SCHEMA = pa.schema(
-    [
-        ("member_id", pa.string()),
-        ("country", pa.string()),
-        ("birth_date", pa.date32()),
-        ("created_at", ARROW_TS),
-        ("closed_at", ARROW_TS),
-    ]
-)
+
+def __getattr__(name: str) -> Any:
+    """`MEMBERS_SCHEMA`, made (and pyarrow imported) on first use."""
+    if name == "MEMBERS_SCHEMA":
+        import pyarrow as pa
+
+        from consentry.timeutil import ARROW_TS
+
+        fields = [("member_id", pa.string()), ("country", pa.string()), ("birth_date", pa.date32())]
+        schema = globals()[name] = pa.schema([*fields, ("created_at", ARROW_TS), ("closed_at", ARROW_TS)])
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sorted_by_member_id(table: pa.Table) -> pa.Table:
     """`table` in member_id order (bytewise, as Arrow sorts strings); sorted only if it is not already."""
     if table.num_rows > 1:
+        import pyarrow.compute as pc
+
         ids = table.column("member_id").combine_chunks()
         if not pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py():
             return table.sort_by([("member_id", "ascending")])
@@ -54,6 +60,8 @@ def sorted_by_member_id(table: pa.Table) -> pa.Table:
 
 def member_rows(given: Iterable[Member]) -> list[dict[str, Any]]:
     """Rows for the members table; InputError on a bad country, a naive time or a duplicate id."""
+    from consentry.policy.countries import is_country  # the policy package: only when members are written
+
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     latest = bounds.latest_allowed()
@@ -90,7 +98,7 @@ def upsert_members(c: Connection, rows: list[dict[str, Any]]) -> None:
     generation = bump_members_generation(c)
     for row in rows:
         row["changed_gen"] = generation
-    ins = pg_insert(members) if c.dialect.name == "postgresql" else sqlite_insert(members)
+    ins = insert_or_on_conflict(c, members)
     stmt = ins.on_conflict_do_update(
         index_elements=[members.c.member_id],
         set_={k: ins.excluded[k] for k in ("country", "birth_day", "created_us", "closed_us", "changed_gen")},

@@ -23,17 +23,19 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Select, insert, select, update
 
 from consentry import bounds
 from consentry.errors import InputError, NotFoundError, ObjectionError
-from consentry.policy import PolicyVersion
 from consentry.store.protocol import ObjectionCase
 from consentry.store.schema import objection_case_purposes, objection_cases, to_us, us_to_dt
 from consentry.timeutil import iso
 from consentry.vocab import CaseStatus
+
+if TYPE_CHECKING:
+    from consentry.policy import PolicyVersion
 
 __all__ = [
     "CASE_COLUMNS",

@@ -13,11 +13,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import pyarrow as pa
-
 from consentry.vocab import CaseStatus, Choice, Source
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from consentry.policy import Policy
     from consentry.store.builds import BuildRegistry
 
@@ -42,28 +42,43 @@ __all__ = [
     "VerifyReport",
 ]
 
-_TS = pa.timestamp("us", tz="UTC")
+if TYPE_CHECKING:
+    #: One row per member for a purpose: the member's facts, their latest choice
+    #: effective at T (`at_*`) and as recorded now (`now_*`), and the id of an
+    #: objection case covering the purpose that was open at T / is open now.
+    #: Built on first use, so that importing the store does not import pyarrow.
+    SNAPSHOT_SCHEMA: pa.Schema
 
-#: One row per member for a purpose: the member's facts, their latest choice
-#: effective at T (`at_*`) and as recorded now (`now_*`), and the id of an
-#: objection case covering the purpose that was open at T / is open now.
-SNAPSHOT_SCHEMA = pa.schema(
-    [
-        ("member_id", pa.string()),
-        ("country", pa.string()),
-        ("birth_date", pa.date32()),
-        ("created_at", _TS),
-        ("closed_at", _TS),
-        ("at_choice", pa.string()),
-        ("at_source", pa.string()),
-        ("at_event_id", pa.int64()),
-        ("now_choice", pa.string()),
-        ("now_source", pa.string()),
-        ("now_event_id", pa.int64()),
-        ("at_case_id", pa.string()),
-        ("now_case_id", pa.string()),
-    ]
-)
+
+def _snapshot_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    return pa.schema(
+        [
+            ("member_id", pa.string()),
+            ("country", pa.string()),
+            ("birth_date", pa.date32()),
+            ("created_at", ts),
+            ("closed_at", ts),
+            ("at_choice", pa.string()),
+            ("at_source", pa.string()),
+            ("at_event_id", pa.int64()),
+            ("now_choice", pa.string()),
+            ("now_source", pa.string()),
+            ("now_event_id", pa.int64()),
+            ("at_case_id", pa.string()),
+            ("now_case_id", pa.string()),
+        ]
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """`SNAPSHOT_SCHEMA`, built (and pyarrow imported) on first use."""
+    if name == "SNAPSHOT_SCHEMA":
+        schema = globals()[name] = _snapshot_schema()
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

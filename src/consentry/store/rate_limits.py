@@ -14,10 +14,8 @@ import threading
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from consentry.store.database import transaction
+from consentry.store.database import insert_or_on_conflict, transaction
 from consentry.store.schema import rate_limits, to_us
 
 __all__ = ["SqlRateLimits"]
@@ -64,7 +62,7 @@ class SqlRateLimits:
 
 def _locked_tat(c: Connection, key: str, now: int) -> int:
     """The key's stored TAT (`now` for a new key), its row locked until the transaction ends."""
-    ins = pg_insert(rate_limits) if c.dialect.name == "postgresql" else sqlite_insert(rate_limits)
+    ins = insert_or_on_conflict(c, rate_limits)
     c.execute(ins.values(key=key, tat_us=now).on_conflict_do_nothing(index_elements=["key"]))
     tat: int = c.execute(select(rate_limits.c.tat_us).where(rate_limits.c.key == key).with_for_update()).scalar_one()
     return tat

@@ -15,23 +15,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from consentry import bounds
 from consentry.errors import InputError, NotFoundError
-from consentry.policy import Policy
 from consentry.store import objections
 from consentry.store.appender import EVENT_COLUMNS, append_events, check_events, row_to_event, unknown_purpose
-from consentry.store.builds import SqlBuildRegistry
 from consentry.store.chain import verify_rows
 from consentry.store.database import WRITE, foreign_keys, store_error
 from consentry.store.facts import read_member_facts
-from consentry.store.files import read_events, read_members
-from consentry.store.member_image import current_members, save_image
 from consentry.store.members import (
     absent_members,
     bump_members_generation,
@@ -54,11 +49,20 @@ from consentry.store.rate_limits import SqlRateLimits
 from consentry.store.schema import consent_events, ledger_head, members, to_us
 from consentry.store.secrets import SqlSecrets
 from consentry.store.sessions import SqlSessions
-from consentry.store.snapshot import build_snapshot
 from consentry.store.staff import SqlAuditLog, SqlStaffKeys
 from consentry.store.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
 from consentry.timeutil import utc, utcnow
 from consentry.vocab import CaseStatus, Choice, Source
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from consentry.policy import Policy
+    from consentry.store.builds import SqlBuildRegistry
+
+# Arrow (members tables, snapshots), the policy models, the builds registry and the file
+# readers are imported where used, so that a command reading a member or the ledger
+# imports none of them.
 
 __all__ = ["SqlStore"]
 
@@ -88,6 +92,8 @@ class SqlStore:
     @property
     def builds(self) -> SqlBuildRegistry:
         """The builds registry: every build, its member set, the last check of its records."""
+        from consentry.store.builds import SqlBuildRegistry
+
         return SqlBuildRegistry(self._engine)
 
     @property
@@ -185,6 +191,8 @@ class SqlStore:
         rows = run(POLICY_ROWS_SQL)
         if not rows:
             raise NotFoundError("no policy is published in this store; run `consentry policy publish FILE`")
+        from consentry.policy import Policy
+
         policy = Policy.from_canonical(rows[0][0], [r[1] for r in rows])
         self._policy_cache = (key, policy)
         return policy
@@ -199,6 +207,8 @@ class SqlStore:
 
     def import_members(self, path: Path) -> int:
         """Import a members file (JSONL, CSV, Parquet) all-or-nothing; existing members are updated."""
+        from consentry.store.files import read_members
+
         return self.add_members(read_members(Path(path)))
 
     def add_members(self, members: Iterable[Member]) -> int:
@@ -264,6 +274,8 @@ class SqlStore:
         cached = self._members_cache
         if cached is not None and cached[0] == generation:
             return cached[1]
+        from consentry.store.member_image import current_members
+
         table, due = current_members(c, generation)
         self._members_cache = (generation, table, due)
         return table
@@ -274,6 +286,8 @@ class SqlStore:
         if cached is None or not cached[2]:
             return False
         generation, table, _ = cached
+        from consentry.store.member_image import save_image
+
         with self._write() as c:
             written = save_image(c, generation, table)
         self._members_cache = (generation, table, False)
@@ -284,6 +298,8 @@ class SqlStore:
         with self._read(consistent=True) as c:
             generation = members_generation(c)
             table = self._members_arrow(c)
+        from consentry.store.member_image import save_image
+
         with self._write() as c:
             return save_image(c, generation, table)
 
@@ -313,6 +329,8 @@ class SqlStore:
 
     def import_events(self, path: Path) -> int:
         """Import a consent-events JSONL file all-or-nothing; returns how many events were new."""
+        from consentry.store.files import read_events
+
         lines = read_events(Path(path))
         with self._write(bulk=len(lines) >= _BULK_EVENTS) as c:
             known = self._known_purposes(c)
@@ -372,6 +390,8 @@ class SqlStore:
 
     def snapshot(self, purpose: str, at: datetime, now: datetime | None = None) -> pa.Table:
         """SNAPSHOT_SCHEMA rows for every member, as of `at` and as recorded by `now`."""
+        from consentry.store.snapshot import build_snapshot
+
         now_us = to_us(utc(now) if now is not None else utcnow())
         with self._read(consistent=True) as c:
             return build_snapshot(c, purpose, to_us(utc(at)), now_us, self._members_arrow(c))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
 
 from consentry.errors import PolicyConflictError
-from consentry.policy import Policy
 from consentry.store.protocol import PublishedVersion, PublishOutcome
 from consentry.store.schema import policy_versions, to_us, us_to_dt
 from consentry.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from consentry.policy import Policy
 
 __all__ = ["POLICY_KEY_SQL", "POLICY_ROWS_SQL", "publish_versions", "stored_versions"]
 
