@@ -11,21 +11,18 @@ read) and `snapshot`; `secrets` and `staff` keep the other layers' tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from consentry import bounds
 from consentry.errors import InputError, NotFoundError
 from consentry.store import objections
 from consentry.store.appender import EVENT_COLUMNS, append_events, check_events, row_to_event, unknown_purpose
 from consentry.store.chain import verify_rows
-from consentry.store.database import WRITE, foreign_keys, store_error
 from consentry.store.facts import read_member_facts
 from consentry.store.members import (
     absent_members,
@@ -50,6 +47,7 @@ from consentry.store.schema import consent_events, ledger_head, members, to_us
 from consentry.store.secrets import SqlSecrets
 from consentry.store.sessions import SqlSessions
 from consentry.store.staff import SqlAuditLog, SqlStaffKeys
+from consentry.store.transactions import Transactions
 from consentry.store.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
 from consentry.timeutil import utc, utcnow
 from consentry.vocab import CaseStatus, Choice, Source
@@ -73,16 +71,13 @@ _BULK_EVENTS = 10_000
 Rows = Sequence[Sequence[Any]]
 
 
-class SqlStore:
+class SqlStore(Transactions):
     """Members, the consent ledger, objection cases and published policy versions in one database."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        super().__init__(engine)
         self._policy_cache: tuple[tuple[int, int], Policy] | None = None
         self._members_cache: tuple[int, pa.Table, bool] | None = None  # (generation, members, image due)
-        self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self.secrets = SqlSecrets(engine)
         self.staff_keys = SqlStaffKeys(engine)
         self.audit = SqlAuditLog(engine)
@@ -95,68 +90,6 @@ class SqlStore:
         from consentry.store.builds import SqlBuildRegistry
 
         return SqlBuildRegistry(self._engine)
-
-    @property
-    def url(self) -> str:
-        """The database URL, password hidden."""
-        return self._engine.url.render_as_string(hide_password=True)
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        self._engine.dispose()
-
-    # ------------------------------------------------------------------ plumbing
-
-    @contextmanager
-    def _read(self, *, consistent: bool = False) -> Iterator[Connection]:
-        """A read transaction; `consistent`: every statement sees one state (PostgreSQL: REPEATABLE READ)."""
-        try:
-            with self._engine.connect() as conn:
-                if consistent and not self._sqlite:
-                    conn.execution_options(isolation_level="REPEATABLE READ")
-                yield conn
-        except (SQLAlchemyError, self._dbapi_error) as e:
-            raise store_error(e) from None
-
-    @contextmanager
-    def _driver_read(self) -> Iterator[Any]:
-        """A driver cursor in one consistent read transaction, straight from the pool (no statement building)."""
-        try:
-            pooled = self._engine.raw_connection()
-            try:
-                cur = pooled.cursor()
-                try:
-                    # SQLite: one WAL snapshot for every statement; PostgreSQL: one MVCC snapshot.
-                    cur.execute("BEGIN" if self._sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    yield cur
-                finally:
-                    cur.close()
-                    pooled.rollback()
-            finally:
-                pooled.close()
-        except (SQLAlchemyError, self._dbapi_error) as e:
-            raise store_error(e) from None
-
-    @contextmanager
-    def _write(self, *, bulk: bool = False) -> Iterator[Connection]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE).
-
-        `bulk` on SQLite turns foreign-key checks off for the transaction (they cost a
-        lookup per row); the caller then checks the members itself, under the write lock.
-        """
-        try:
-            with self._engine.connect().execution_options(**WRITE) as conn:
-                relax = bulk and self._sqlite
-                if relax:
-                    foreign_keys(conn, on=False)
-                try:
-                    with conn.begin():
-                        yield conn
-                finally:
-                    if relax:
-                        foreign_keys(conn, on=True)
-        except (SQLAlchemyError, self._dbapi_error) as e:
-            raise store_error(e) from None
 
     # ------------------------------------------------------------------ policy versions
 
