@@ -8,7 +8,8 @@ Operations, each printing one line per acknowledged write (flushed before the ne
 - `choices MEMBER N`: N consent choices in a row (allow/deny alternating); prints "ack EVENT_ID CHOICE".
 - `objections MEMBER N`: N objections filed and decided (upheld/rejected alternating); prints
   "ack CASE_ID OUTCOME".
-- `build SRC OUT`: a scrubbed local build as of 2025-12-01 with a fixed key; prints "built BUILD_ID".
+- `build SRC OUT [ENGINE]`: a scrubbed build (local engine unless ENGINE) as of 2025-12-01 with a fixed key;
+  prints "built BUILD_ID".
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
             args[1],
             as_of=datetime(2025, 12, 1, tzinfo=UTC),
             key=b"fault-suite-key",
+            engine=args[2] if len(args) > 2 else "local",
         )
         print(f"built {result.build_id}", flush=True)
     else:
