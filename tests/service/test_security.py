@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from consentry.service import StaffRegistry, StaffRole, create_app
 from consentry.service.auth import sign_member_header
 from consentry.store import SqlStore
+from consentry.timeutil import utcnow
 
 from .conftest import CSRF, make_config, sign_in
 
@@ -68,7 +68,7 @@ def test_trusted_header_mode(svc_store: SqlStore) -> None:
         assert ok.status_code == 200 and ok.json()["member_id"] == "us-alice"
         bad = sign_member_header(secret, "us-alice") | {"X-Consentry-Member": "us-bob"}
         assert c.get("/v1/me/settings", headers=bad).status_code == 401
-        old = sign_member_header(secret, "us-alice", int(time.time()) - 3600)
+        old = sign_member_header(secret, "us-alice", int(utcnow().timestamp()) - 3600)  # an hour-old header
         assert c.get("/v1/me/settings", headers=old).status_code == 401
         wrong_secret = sign_member_header("not-the-secret-000000", "us-alice")
         assert c.get("/v1/me/settings", headers=wrong_secret).status_code == 401
