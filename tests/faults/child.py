@@ -3,7 +3,8 @@
     python child.py OP URL [ARG…]
 
 Operations, each printing one line per acknowledged write (flushed before the next begins), then
-"done SECONDS" (how long the operation took, which the suite uses only to place its kill points):
+"done SECONDS": the CPU time the operation took, which the suite uses only to spread its kill points
+(no wall clock is read; a kill point past the end of a run just lets it finish):
 - `members FILE` / `events FILE`: one import, all-or-nothing.
 - `choices MEMBER N`: N consent choices in a row (allow/deny alternating); prints "ack EVENT_ID CHOICE".
 - `objections MEMBER N`: N objections filed and decided (upheld/rejected alternating); prints
@@ -30,7 +31,7 @@ def main() -> None:
         from consentry.pipeline import build
     print("ready", flush=True)
     sys.stdin.readline()
-    started = time.perf_counter()
+    started = time.process_time()
     if op == "members":
         store.import_members(Path(args[0]))
     elif op == "events":
@@ -61,7 +62,7 @@ def main() -> None:
         print(f"built {result.build_id}", flush=True)
     else:
         raise SystemExit(f"unknown operation {op}")
-    print(f"done {time.perf_counter() - started:.3f}", flush=True)
+    print(f"done {time.process_time() - started:.3f}", flush=True)
 
 
 if __name__ == "__main__":

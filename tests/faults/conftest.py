@@ -3,7 +3,7 @@
 `killed_run` starts tests/faults/child.py, waits until it is ready (imports
 done, store open), tells it to go, sleeps a seeded random delay, and sends
 SIGKILL. The delays are spread over the length of an uninterrupted run of the
-same operation (`reference_span`, as the child reports it), so the kills land
+same operation (`reference_span`: the CPU time the child reports it took), so the kills land
 while it writes. The lines the child printed before it died are its
 acknowledged writes. No assertion depends on how long anything took.
 """
@@ -101,7 +101,7 @@ def _go(child: _Child) -> None:
 
 
 def reference_span(op: str, url: str, *args: str) -> float:
-    """Run the operation uninterrupted; how long it took, by the child's own count (to place kill points)."""
+    """Run the operation uninterrupted; the CPU seconds it took, by the child's own count (to place kill points)."""
     child = _start(op, url, *args)
     _go(child)
     outcome = _finish(child, killed=False)
