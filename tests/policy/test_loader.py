@@ -209,3 +209,18 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
         load_policy_text(text, "x.yaml")
     except PolicyValidationError as e:
         assert all(i.file == "x.yaml" for i in e.issues)
+
+
+def test_datasets_block_is_optional_and_leaves_older_versions_digests_alone() -> None:
+    plain = load_policy_text(MINIMAL).versions[0]
+    assert plain.spec.datasets is None and '"datasets"' not in plain.canonical_json
+    licensed_text = MINIMAL.replace(
+        "    terms_url: https://example.org/t/v1\n",
+        "    terms_url: https://example.org/t/v1\n    datasets: {license: CC-BY-NC-4.0, creator: Example Social}\n",
+    )
+    licensed = load_policy_text(licensed_text).versions[0]
+    assert licensed.spec.datasets is not None and licensed.spec.datasets.license == "CC-BY-NC-4.0"
+    assert licensed.sha256 != plain.sha256
+    rebuilt = type(load_policy_text(MINIMAL)).from_canonical("test", [licensed.canonical_json]).versions[0]
+    assert rebuilt.spec.datasets == licensed.spec.datasets and rebuilt.sha256 == licensed.sha256
+    assert any("license" in i for i in _issues(licensed_text.replace("license: CC-BY-NC-4.0, ", "")))

@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "check_policy": "consentry.policy.loader",
     "load_policy": "consentry.policy.loader",
     "load_policy_text": "consentry.policy.loader",
+    "DatasetSettings": "consentry.policy.models",
     "ObjectionSettings": "consentry.policy.models",
     "PolicyDocument": "consentry.policy.models",
     "PurposeRule": "consentry.policy.models",
@@ -26,6 +27,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "RESERVED_COLUMNS",
+    "DatasetSettings",
     "ObjectionSettings",
     "Policy",
     "PolicyDocument",
@@ -52,6 +54,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from consentry.policy.loader import RESERVED_COLUMNS, check_policy, load_policy, load_policy_text
     from consentry.policy.models import (
+        DatasetSettings,
         ObjectionSettings,
         PolicyDocument,
         PurposeRule,

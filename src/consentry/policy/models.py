@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from consentry.vocab import Control, LegalBasis, Mode, Visibility
 
 __all__ = [
+    "DatasetSettings",
     "ObjectionSettings",
     "PolicyDocument",
     "PurposeRule",
@@ -37,6 +38,15 @@ class ObjectionSettings(_Strict):
     response_days: int = Field(30, ge=1, le=366)
     max_extension_days: int = Field(60, ge=0, le=366)
     restrict_while_pending: bool = True
+
+
+class DatasetSettings(_Strict):
+    """How build outputs made under a version describe themselves (Croissant metadata, dataset card)."""
+
+    #: the licence of the build outputs: an SPDX id (``CC-BY-NC-4.0``) or the URL of the licence text
+    license: str = Field(min_length=1, max_length=200)
+    #: who publishes the datasets (an organisation's name)
+    creator: str | None = Field(None, min_length=1, max_length=200)
 
 
 class RegionRule(_Strict):
@@ -84,6 +94,8 @@ class VersionSpec(_Strict):
     terms_url: str = Field(min_length=1)
     objections: ObjectionSettings = Field(default_factory=ObjectionSettings)
     purposes: dict[str, PurposeRule] = Field(default_factory=dict)
+    #: optional; absent from the canonical form (and so from the version's SHA-256) when not given
+    datasets: DatasetSettings | None = None
 
     @field_validator("version", mode="before")
     @classmethod

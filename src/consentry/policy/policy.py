@@ -205,9 +205,16 @@ def _resolve_version(policy: str, spec: VersionSpec, groups: Mapping[str, frozen
     return PolicyVersion(policy, spec, region_modes, canonical, digest)
 
 
+#: optional version blocks left out of the canonical form when absent
+_OPTIONAL_BLOCKS = ("datasets",)
+
+
 def _canonical(spec: VersionSpec, region_modes: Mapping[str, Mapping[str, Mode]]) -> str:
     """A stable JSON encoding: times in UTC, regions as sorted country codes per mode."""
     data: dict[str, Any] = spec.model_dump(mode="json")
+    for block in _OPTIONAL_BLOCKS:  # versions written before a block existed keep their SHA-256
+        if data.get(block) is None:
+            data.pop(block, None)
     data["published_at"] = spec.published_at.astimezone(UTC).isoformat()
     data["effective_at"] = spec.effective_at.astimezone(UTC).isoformat()
     for name, purpose in data["purposes"].items():
