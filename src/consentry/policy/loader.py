@@ -187,6 +187,44 @@ def _check_document(doc: PolicyDocument, file: str, lines: _LineIndex, base_dir:
         for pname, rule in v.purposes.items():
             ppath: Path_ = (*vpath, "purposes", pname)
             yield from _check_purpose(rule, ppath, groups, groups_ok, base_dir, issue)
+        yield from _check_translations(v, doc.languages, vpath, issue)
+
+
+def _check_translations(v: Any, languages: list[str], vpath: Path_, issue: Any) -> Iterator[PolicyIssue]:
+    """Every language the policy declares (after the first) has every text the version has."""
+    others = languages[1:]
+    for lang in v.translations:
+        if lang not in others:
+            declared = ", ".join(others) or "none"
+            yield issue(
+                (*vpath, "translations", lang),
+                f"language {lang!r} is not declared in `languages` after the first (declared: {declared}); "
+                "add it there or remove these texts",
+            )
+    for lang in others:
+        texts = v.translations.get(lang)
+        if texts is None:
+            yield issue(
+                (*vpath, "translations") if v.translations else vpath,
+                f"no {lang!r} texts; `languages` declares {lang!r}: add translations.{lang} "
+                "with the notice, labels and descriptions",
+            )
+            continue
+        tpath: Path_ = (*vpath, "translations", lang)
+        if v.notice and not texts.notice:
+            yield issue((*tpath, "notice"), f"the version has a notice but no {lang!r} notice; add it")
+        for pname in texts.purposes:
+            if pname not in v.purposes:
+                yield issue((*tpath, "purposes", pname), "this version does not disclose this purpose; remove it")
+        for pname, rule in v.purposes.items():
+            text = texts.purposes.get(pname)
+            if text is None or not text.label:
+                yield issue((*tpath, "purposes", pname), f"no {lang!r} label for purpose {pname!r}; add it")
+            elif rule.description and not text.description:
+                yield issue(
+                    (*tpath, "purposes", pname, "description"),
+                    f"no {lang!r} description for purpose {pname!r}; add it",
+                )
 
 
 def _check_purpose(

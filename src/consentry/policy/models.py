@@ -20,12 +20,15 @@ __all__ = [
     "ObjectionSettings",
     "PolicyDocument",
     "PurposeRule",
+    "PurposeText",
     "RegionRule",
     "VersionSpec",
+    "VersionTexts",
 ]
 
 PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 class _Strict(BaseModel):
@@ -84,6 +87,20 @@ class PurposeRule(_Strict):
         return names
 
 
+class PurposeText(_Strict):
+    """A purpose's member-facing texts in one more language."""
+
+    label: str | None = Field(None, min_length=1)
+    description: str | None = Field(None, min_length=1)
+
+
+class VersionTexts(_Strict):
+    """A version's member-facing texts in one more language (see `PolicyDocument.languages`)."""
+
+    notice: str | None = Field(None, min_length=1)
+    purposes: dict[str, PurposeText] = Field(default_factory=dict)
+
+
 class VersionSpec(_Strict):
     """One version of the policy as written in the file."""
 
@@ -96,6 +113,9 @@ class VersionSpec(_Strict):
     purposes: dict[str, PurposeRule] = Field(default_factory=dict)
     #: optional; absent from the canonical form (and so from the version's SHA-256) when not given
     datasets: DatasetSettings | None = None
+    # Member-facing texts: what the notice-period banner says, and the other languages.
+    notice: str | None = Field(None, min_length=1)
+    translations: dict[str, VersionTexts] = Field(default_factory=dict)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -118,3 +138,15 @@ class PolicyDocument(_Strict):
     policy: str = Field(min_length=1)
     country_groups: dict[str, list[str]] = Field(default_factory=dict)
     versions: list[VersionSpec] = Field(min_length=1)
+    # The languages of the member-facing texts; the first is the language of the plain strings.
+    languages: list[str] = Field(default_factory=list)
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not LANGUAGE_CODE.match(code):
+                raise ValueError(f"{code!r} is not a language code; use ISO 639-1 such as en, de, fr")
+        if len(set(codes)) != len(codes):
+            raise ValueError("lists a language twice; list each once")
+        return codes

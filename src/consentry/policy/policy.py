@@ -13,7 +13,7 @@ from typing import Any
 
 from consentry.errors import NotFoundError, PolicyIssue
 from consentry.policy.countries import expand, is_country
-from consentry.policy.models import PolicyDocument, PurposeRule, VersionSpec
+from consentry.policy.models import PolicyDocument, PurposeRule, PurposeText, VersionSpec
 from consentry.vocab import Mode
 
 __all__ = ["Policy", "PolicyVersion"]
@@ -58,6 +58,32 @@ class PolicyVersion:
     @property
     def purposes(self) -> Mapping[str, PurposeRule]:
         return self.spec.purposes
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages this version has texts in besides its plain strings."""
+        return tuple(self.spec.translations)
+
+    def label(self, purpose: str, language: str | None = None) -> str:
+        """The purpose's label in `language` when the version has it, else the plain one."""
+        rule = self.spec.purposes[purpose]
+        text = self._text(purpose, language)
+        return (text.label if text is not None else None) or rule.label
+
+    def description(self, purpose: str, language: str | None = None) -> str | None:
+        """The purpose's description in `language` when the version has it, else the plain one."""
+        rule = self.spec.purposes[purpose]
+        text = self._text(purpose, language)
+        return (text.description if text is not None else None) or rule.description
+
+    def notice(self, language: str | None = None) -> str | None:
+        """What the version's notice-period banner says, in `language` when the version has it."""
+        texts = self.spec.translations.get(language or "")
+        return (texts.notice if texts is not None else None) or self.spec.notice
+
+    def _text(self, purpose: str, language: str | None) -> PurposeText | None:
+        texts = self.spec.translations.get(language or "")
+        return texts.purposes.get(purpose) if texts is not None else None
 
     def discloses(self, purpose: str) -> bool:
         """True if this version names the purpose."""
@@ -206,7 +232,7 @@ def _resolve_version(policy: str, spec: VersionSpec, groups: Mapping[str, frozen
 
 
 #: optional version blocks left out of the canonical form when absent
-_OPTIONAL_BLOCKS = ("datasets",)
+_OPTIONAL_BLOCKS = ("datasets", "notice")
 
 
 def _canonical(spec: VersionSpec, region_modes: Mapping[str, Mapping[str, Mode]]) -> str:
@@ -215,6 +241,8 @@ def _canonical(spec: VersionSpec, region_modes: Mapping[str, Mapping[str, Mode]]
     for block in _OPTIONAL_BLOCKS:  # versions written before a block existed keep their SHA-256
         if data.get(block) is None:
             data.pop(block, None)
+    if not data.get("translations"):  # likewise the member-facing texts
+        data.pop("translations", None)
     data["published_at"] = spec.published_at.astimezone(UTC).isoformat()
     data["effective_at"] = spec.effective_at.astimezone(UTC).isoformat()
     for name, purpose in data["purposes"].items():
