@@ -54,7 +54,7 @@ def test_texts_in_every_declared_language_load_and_fall_back_to_the_plain_string
         ("", 4, "versions[0]", "no 'de' texts"),
         (GERMAN.replace("        notice: Wir werden Modelle trainieren.\n", ""), 18, "translations.de", "notice"),
         (GERMAN.replace("label: GenAI-Training, ", ""), 21, "purposes.genai_training", "no 'de' label"),
-        (GERMAN.replace(", description: Training mit öffentlichen Beiträgen.", ""), 21, "genai_training", "description"),
+        (GERMAN.replace(", description: Training mit öffentlichen Beiträgen.", ""), 21, "genai_training", "descr"),
         (GERMAN.replace("de:", "fr:"), 18, "translations.fr", "not declared"),
     ],
 )
