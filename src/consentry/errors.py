@@ -10,6 +10,7 @@
      │    └── LedgerIntegrityError    the hash chain does not verify
      ├── ObjectionError           an objection-case transition the workflow forbids
      ├── BuildError               a training-data build cannot run or complete
+     ├── ModelError               a model registration or obligation change is refused
      └── ScrubError               the PII scrubber is misconfigured or cannot run
 
 Every message is meant for a person: it says what is wrong, where, and what to do,
@@ -26,6 +27,7 @@ __all__ = [
     "ConsentryError",
     "InputError",
     "LedgerIntegrityError",
+    "ModelError",
     "NotFoundError",
     "ObjectionError",
     "PolicyConflictError",
@@ -120,3 +122,7 @@ class BuildError(ConsentryError):
 
 class ScrubError(ConsentryError):
     """The PII scrubber is misconfigured or cannot run."""
+
+
+class ModelError(ConsentryError):
+    """A model registration or an obligation change is refused (conflicting builds, nothing to waive, …)."""

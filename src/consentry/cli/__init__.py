@@ -42,6 +42,12 @@ _COMMANDS = {
         Kind.GROUP,
         "Registered builds: list, lineage per member, stale builds, rebuild.",
     ),
+    "models": LazyEntry(
+        "consentry.cli.models",
+        "app",
+        Kind.GROUP,
+        "Models trained on builds, and the forgetting obligations withdrawals open against them.",
+    ),
     "staff": LazyEntry(
         "consentry.cli.serve", "staff_app", Kind.GROUP, "Staff API keys (stored hashed) and the audit log."
     ),

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from consentry.policy import Policy
     from consentry.store.builds import BuildRegistry
+    from consentry.store.models import ModelRegistry
 
 __all__ = [
     "SNAPSHOT_SCHEMA",
@@ -355,6 +356,11 @@ class Store(Protocol):
     @property
     def builds(self) -> BuildRegistry:
         """The builds registry: every build, its member set, the last check of its records."""
+        ...
+
+    @property
+    def models(self) -> ModelRegistry:
+        """The models registry: model versions, the builds they were trained on, waived obligations."""
         ...
 
     @property

@@ -37,6 +37,9 @@ __all__ = [
     "member_image",
     "members",
     "metadata",
+    "model_builds",
+    "model_obligation_waivers",
+    "models",
     "objection_case_purposes",
     "objection_cases",
     "pipeline_secrets",
@@ -248,6 +251,43 @@ build_deletion_checks = Table(
     Column("checked_us", BigInteger, nullable=False),
     Column("members", BigInteger, nullable=True),
     Column("records", BigInteger, nullable=True),
+)
+
+#: Model versions trained on registered builds (migration 0011): one row per name and version.
+models = Table(
+    "models",
+    metadata,
+    Column("model_id", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("trained_us", BigInteger, nullable=False),
+    Column("registered_us", BigInteger, nullable=False),
+    Column("uri", Text, nullable=True),
+    Column("source", String(32), nullable=False),
+    Index("ux_models_name_version", "name", "version", unique=True),
+)
+
+#: The builds each model version was trained on (migration 0011).
+model_builds = Table(
+    "model_builds",
+    metadata,
+    Column("model_id", String(64), ForeignKey("models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("build_id", String(64), ForeignKey("builds.build_id"), primary_key=True),
+    Index("ix_model_builds_build", "build_id"),
+)
+
+#: Forgetting obligations waived by staff, with their grounds and the members the waiver covers
+#: (migration 0012). Obligations themselves are computed, never stored.
+model_obligation_waivers = Table(
+    "model_obligation_waivers",
+    metadata,
+    Column("obligation_id", String(64), primary_key=True),
+    Column("model_id", String(64), ForeignKey("models.model_id", ondelete="CASCADE"), nullable=False),
+    Column("waived_us", BigInteger, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("grounds", Text, nullable=False),
+    Column("members", Text, nullable=False),
+    Index("ix_model_obligation_waivers_model", "model_id"),
 )
 
 #: Rate limits shared by every worker: per key (e.g. "ip:203.0.113.9"), the theoretical arrival

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from consentry.policy import Policy
     from consentry.store.builds import SqlBuildRegistry
+    from consentry.store.models import SqlModelRegistry
 
 # Arrow (members tables, snapshots), the policy models, the builds registry and the file
 # readers are imported where used, so that a command reading a member or the ledger
@@ -90,6 +91,13 @@ class SqlStore(Transactions):
         from consentry.store.builds import SqlBuildRegistry
 
         return SqlBuildRegistry(self._engine)
+
+    @property
+    def models(self) -> SqlModelRegistry:
+        """The models registry: model versions, their builds, waived obligations."""
+        from consentry.store.models import SqlModelRegistry
+
+        return SqlModelRegistry(self._engine)
 
     # ------------------------------------------------------------------ policy versions
 

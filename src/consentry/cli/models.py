@@ -1,0 +1,54 @@
+"""`consentry models register|list|show|obligations|waive|sync`: parse → one library call → render JSON."""
+
+from __future__ import annotations
+
+import typer
+
+from consentry.cli._common import handle_errors, open_store, print_json, when
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Models trained on builds, and the forgetting obligations withdrawals open against them.",
+    no_args_is_help=True,
+)
+
+
+@app.command("register")
+@handle_errors
+def register_command(
+    name: str = typer.Option(..., "--name", help="The model's name."),
+    version: str = typer.Option(..., "--version", help="The version of the model."),
+    build: list[str] = typer.Option(..., "--build", help="A build it was trained on (repeatable)."),
+    trained_at: str | None = typer.Option(None, "--trained-at", help="When it was trained (default now)."),
+    uri: str | None = typer.Option(None, "--uri", help="Where the model lives (registry or storage URI)."),
+) -> None:
+    """Record that a model version was trained on these builds; prints the model as JSON."""
+    from consentry.pipeline.models import register_model
+
+    trained = when(trained_at, "--trained-at") if trained_at else None
+    record, _ = register_model(open_store(access="write"), name, version, build, trained_at=trained, uri=uri)
+    print_json(
+        {k: v for k, v in record.to_dict().items() if k in ("model_id", "name", "version", "builds", "trained_at")}
+        | {"uri": record.uri}
+    )
+
+
+@app.command("list")
+@handle_errors
+def list_command() -> None:
+    """Every registered model version, by name, then training time."""
+    from consentry.pipeline.models import list_models
+
+    print_json([m.to_dict() for m in list_models(open_store())])
+
+
+@app.command("show")
+@handle_errors
+def show_command(
+    model: str = typer.Argument(..., help="A model id, NAME@VERSION, or a NAME (every version)."),
+) -> None:
+    """A model's versions with their builds and the members and records behind them."""
+    from consentry.pipeline.models import show_model
+
+    print_json([s.to_dict() for s in show_model(open_store(), model)])
