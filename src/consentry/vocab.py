@@ -5,12 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "PUBLISHED_SIGNAL_CATEGORIES",
     "CaseStatus",
     "Choice",
     "Control",
     "LegalBasis",
     "Mode",
     "ReasonCode",
+    "SignalKind",
     "Source",
     "Visibility",
 ]
@@ -107,3 +109,21 @@ class CaseStatus(StrEnum):
     RECEIVED = "received"
     UPHELD = "upheld"
     REJECTED = "rejected"
+
+
+class SignalKind(StrEnum):
+    """A standard way of stating a reservation against AI use or text-and-data mining (docs/signals.md)."""
+
+    AIPREF = "aipref"  # IETF AI preferences: the Content-Usage header and robots.txt rule
+    TDMREP = "tdmrep"  # W3C TDM Reservation Protocol: tdm-reservation, tdm-policy, tdmrep.json
+    ROBOTS = "robots"  # X-Robots-Tag: noai, noimageai
+    CAWG = "cawg"  # the CAWG training-and-data-mining assertion of a C2PA manifest
+
+
+#: What Consentry publishes for each kind of signal a purpose maps to (CAWG is only ever read):
+#: aipref usage categories (draft-ietf-aipref-vocab), TDMRep's one reservation, X-Robots-Tag directives.
+PUBLISHED_SIGNAL_CATEGORIES: dict[SignalKind, tuple[str, ...]] = {
+    SignalKind.AIPREF: ("train-ai", "ai-use", "search"),
+    SignalKind.TDMREP: ("tdm",),
+    SignalKind.ROBOTS: ("noai", "noimageai"),
+}

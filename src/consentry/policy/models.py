@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from consentry.vocab import Control, LegalBasis, Mode, Visibility
+from consentry.vocab import PUBLISHED_SIGNAL_CATEGORIES, Control, LegalBasis, Mode, SignalKind, Visibility
 
 __all__ = [
     "DatasetSettings",
@@ -75,6 +75,32 @@ class PurposeRule(_Strict):
     kinds: list[str] = Field(min_length=1)
     visibility: list[Visibility] = Field(default_factory=lambda: [Visibility.PUBLIC], min_length=1)
     pass_through: list[str] = Field(default_factory=list)
+    #: Signals published on members' pages while the purpose is reserved for them:
+    #: kind -> categories (docs/signals.md), e.g. {aipref: train-ai, robots: [noai, noimageai]}.
+    signals: dict[SignalKind, list[str]] = Field(default_factory=dict)
+
+    @field_validator("signals", mode="before")
+    @classmethod
+    def _one_category_or_a_list(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("signals")
+    @classmethod
+    def _published_categories(cls, signals: dict[SignalKind, list[str]]) -> dict[SignalKind, list[str]]:
+        for kind, categories in signals.items():
+            known = PUBLISHED_SIGNAL_CATEGORIES.get(kind)
+            if known is None:
+                raise ValueError(f"{kind.value}: Consentry reads this signal but never publishes it; remove it")
+            if not categories:
+                raise ValueError(f"{kind.value}: name at least one of {', '.join(known)}")
+            for c in categories:
+                if c not in known:
+                    raise ValueError(f"{kind.value}: {c!r} is not one of {', '.join(known)}")
+            if len(set(categories)) != len(categories):
+                raise ValueError(f"{kind.value}: lists a category twice; list each once")
+        return signals
 
     @field_validator("kinds", "pass_through")
     @classmethod

@@ -233,6 +233,9 @@ def _resolve_version(policy: str, spec: VersionSpec, groups: Mapping[str, frozen
 
 #: optional version blocks left out of the canonical form when absent
 _OPTIONAL_BLOCKS = ("datasets", "notice")
+#: Optional purpose blocks added after versions were first published: left out of the canonical
+#: form while empty, so a version that does not use them keeps its SHA-256.
+_OPTIONAL_PURPOSE_BLOCKS = ("signals",)
 
 
 def _canonical(spec: VersionSpec, region_modes: Mapping[str, Mapping[str, Mode]]) -> str:
@@ -246,6 +249,9 @@ def _canonical(spec: VersionSpec, region_modes: Mapping[str, Mapping[str, Mode]]
     data["published_at"] = spec.published_at.astimezone(UTC).isoformat()
     data["effective_at"] = spec.effective_at.astimezone(UTC).isoformat()
     for name, purpose in data["purposes"].items():
+        for block in _OPTIONAL_PURPOSE_BLOCKS:
+            if not purpose.get(block):  # absent or empty: hashed as before the block existed
+                purpose.pop(block, None)
         by_mode: dict[str, list[str]] = {}
         for code, mode in region_modes[name].items():
             by_mode.setdefault(mode.value, []).append(code)

@@ -9,6 +9,7 @@ processing starts) at most once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -70,6 +71,21 @@ class ConsentFacts:
             at_case_id=at_case.case_id if at_case else None,
             now_case_id=now_case.case_id if now_case else None,
         )
+
+    @classmethod
+    def from_history(
+        cls, events: Iterable[ConsentEvent], cases: Iterable[ObjectionCase], purpose: str, at: datetime
+    ) -> ConsentFacts:
+        """Facts as of `at` (T and now the same moment) from a member's events and cases.
+
+        The same rules as `Store.state` and `Store.open_case`: the latest event for the purpose
+        with `at` <= T (ties: the higher event id), and the latest-received case covering it open at T.
+        """
+        mine = [e for e in events if e.purpose == purpose and e.at <= at]
+        event = max(mine, key=lambda e: (e.at, e.event_id)) if mine else None
+        open_ = [c for c in cases if purpose in c.purposes and c.open_at(at)]
+        case = max(open_, key=lambda c: (c.received_at, c.case_id)) if open_ else None
+        return cls.from_ledger(event, event, case, case)
 
     @classmethod
     def from_snapshot_row(cls, row: dict[str, Any]) -> ConsentFacts:
