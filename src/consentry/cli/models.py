@@ -52,3 +52,31 @@ def show_command(
     from consentry.pipeline.models import show_model
 
     print_json([s.to_dict() for s in show_model(open_store(), model)])
+
+
+@app.command("obligations")
+@handle_errors
+def obligations_command(
+    model: str | None = typer.Option(None, "--model", help="Only this model: an id, NAME@VERSION or NAME."),
+    overdue: bool = typer.Option(False, "--overdue", help="Only obligations past their due date."),
+    as_of: str | None = typer.Option(None, "--as-of", help="As of this RFC 3339 time (default now)."),
+    no_members: bool = typer.Option(False, "--no-members", help="Leave out member ids (counts stay)."),
+) -> None:
+    """Forgetting obligations: each withdrawal, objection, closure or deletion against each model, by due date."""
+    from consentry.pipeline.obligations import obligations
+
+    found = obligations(open_store(), as_of=when(as_of, "--as-of"), model=model, overdue=overdue)
+    print_json([o.to_dict(members=not no_members) for o in found])
+
+
+@app.command("waive")
+@handle_errors
+def waive_command(
+    obligation: str = typer.Argument(..., help="The obligation id (ob-…)."),
+    grounds: str = typer.Option(..., "--grounds", help="Why the model will not be retrained; recorded."),
+    by: str = typer.Option(..., "--by", help="Who waives it (staff name or id); recorded."),
+) -> None:
+    """Waive an open or overdue obligation, with recorded grounds; prints the obligation."""
+    from consentry.pipeline.obligations import waive_obligation
+
+    print_json(waive_obligation(open_store(access="write"), obligation, grounds=grounds, actor=by).to_dict())

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from consentry.vocab import PUBLISHED_SIGNAL_CATEGORIES, Control, LegalBasis, Mode, SignalKind, Visibility
 
 __all__ = [
+    "DEFAULT_FORGET_WITHIN_DAYS",
     "DatasetSettings",
     "ObjectionSettings",
     "PolicyDocument",
@@ -25,6 +26,10 @@ __all__ = [
     "VersionSpec",
     "VersionTexts",
 ]
+
+#: Days to retrain a model without data its owner took back, when a purpose does not say
+#: (docs/policy.md: the one-month limit for answering a request to erase or object).
+DEFAULT_FORGET_WITHIN_DAYS = 30
 
 PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -75,6 +80,9 @@ class PurposeRule(_Strict):
     kinds: list[str] = Field(min_length=1)
     visibility: list[Visibility] = Field(default_factory=lambda: [Visibility.PUBLIC], min_length=1)
     pass_through: list[str] = Field(default_factory=list)
+    # Forgetting: days to retrain a model without data taken back (None: DEFAULT_FORGET_WITHIN_DAYS);
+    # left out of the canonical form when absent, so versions written before it keep their SHA-256.
+    forget_within_days: int | None = Field(None, ge=1, le=3650)
     #: Signals published on members' pages while the purpose is reserved for them:
     #: kind -> categories (docs/signals.md), e.g. {aipref: train-ai, robots: [noai, noimageai]}.
     signals: dict[SignalKind, list[str]] = Field(default_factory=dict)

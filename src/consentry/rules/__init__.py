@@ -10,7 +10,8 @@ property-tested against the row-wise one:
 - the record SQL of the engines, in DuckDB and Spark SQL (`record_reason_sql`,
   `record_class_sql` + `class_reason_sql`, `record_allowed_sql`,
   `class_tally_sql`), and `decide_records`, which runs it in DuckDB;
-- `stale_cause_sql` — why the members of a registered build no longer qualify.
+- `stale_cause_sql` — why the members of a registered build no longer qualify
+  (`stale_member_sql`: member by member).
 
 What a well-formed record is lives beside it, in `consentry.rules.records`.
 """
@@ -34,6 +35,7 @@ from consentry.rules.sql import (
     record_class_sql,
     record_reason_sql,
     stale_cause_sql,
+    stale_member_sql,
 )
 
 __all__ = [
@@ -68,4 +70,5 @@ __all__ = [
     "record_class_sql",
     "record_reason_sql",
     "stale_cause_sql",
+    "stale_member_sql",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "record_class_sql",
     "record_reason_sql",
     "stale_cause_sql",
+    "stale_member_sql",
 ]
 
 _RECORD_ENTRIES = tuple(r for r in REASONS if r.verdict is None)
@@ -209,13 +210,25 @@ def stale_cause_sql(build_members: str = "b", verdicts: str = "v") -> str:
     the verdicts is UNKNOWN_MEMBER); members whose checks all pass are left out.
     Record-level causes (deletions) are found from the sources instead.
     """
+    return (
+        f"SELECT cause, count(*) AS members, sum(records) AS records FROM ({stale_member_sql(build_members, verdicts)})"
+        " GROUP BY cause ORDER BY cause"
+    )
+
+
+def stale_member_sql(build_members: str = "b", verdicts: str = "v") -> str:
+    """Each member of a build that no longer qualifies: member_id, records, cause, event_id, case_id.
+
+    The relations are those of `stale_cause_sql`; `event_id` and `case_id` are
+    the verdicts' evidence (the deny or the case behind a consent cause).
+    """
     whens = [_verdict_when(v, entries, verdicts) for v, entries in _runs() if v is not None]
     cause = _case(whens, None)
     return (
-        "SELECT cause, count(*) AS members, sum(records) AS records FROM (\n"
-        f"  SELECT {build_members}.records, {cause} AS cause\n"
+        f"SELECT * FROM (\n  SELECT {build_members}.member_id, {build_members}.records, {cause} AS cause,\n"
+        f"    {verdicts}.event_id, {verdicts}.case_id\n"
         f"  FROM {build_members} LEFT JOIN {verdicts} ON {build_members}.member_id = {verdicts}.member_id\n"
-        ") WHERE cause IS NOT NULL GROUP BY cause ORDER BY cause"
+        ") WHERE cause IS NOT NULL"
     )
 
 
