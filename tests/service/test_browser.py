@@ -75,7 +75,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     key = StaffRegistry(store).add_key("browser reviewer", StaffRole.REVIEWER).secret
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(store, make_config()), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(store, make_config(public_lake=lake)), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -226,3 +228,38 @@ def test_forged_form_without_csrf_token_is_refused(browser: Any, live: dict[str,
     assert "Something went wrong" in page.title() or page.url.endswith("/demo/sign-in")
     assert len(live["store"].events(member_id="us-bob")) == before
     page.context.close()
+
+
+SIGNALS = ("content-usage", "tdm-reservation", "tdm-policy", "x-robots-tag")
+
+
+def _signals_of(response: Any) -> dict[str, str]:
+    headers = response.all_headers()
+    return {n: headers[n] for n in SIGNALS if n in headers}
+
+
+def test_public_pages_carry_the_members_signals_from_the_moment_the_setting_is_off(
+    browser: Any, live: dict[str, Any]
+) -> None:
+    reserved = {
+        "content-usage": "train-ai=n",
+        "tdm-reservation": "1",
+        "tdm-policy": "https://example.org/terms/2024-11-20",
+        "x-robots-tag": "noai, noimageai",
+    }
+    visitor = browser.new_context().new_page()
+    assert _signals_of(visitor.goto(f"{live['base']}/in/de-dora")) == reserved  # region excluded: always
+    assert _signals_of(visitor.goto(f"{live['base']}/posts/r2")) == reserved  # de-dora's post
+    assert _signals_of(visitor.goto(f"{live['base']}/posts/r0")) == {}  # us-alice allows
+    assert "post 0" in visitor.content()
+    page = _member_page(browser, live, "us-alice")
+    page.locator("#purpose-genai_training").get_by_role("button", name="Turn off").click()
+    page.wait_for_load_state()
+    assert page.locator("#purpose-genai_training").get_attribute("data-enabled") == "off"
+    assert _signals_of(visitor.goto(f"{live['base']}/posts/r0")) == reserved
+    assert _signals_of(visitor.goto(f"{live['base']}/in/us-alice")) == reserved
+    page.locator("#purpose-genai_training").get_by_role("button", name="Turn on").click()
+    page.wait_for_load_state()
+    assert _signals_of(visitor.goto(f"{live['base']}/in/us-alice")) == {}
+    page.context.close()
+    visitor.context.close()

@@ -110,6 +110,9 @@ def serve_command(
     overrides: dict[str, object] = {"demo": demo, "served_host": host}
     if demo:
         overrides["cookie_secure"] = False
+        lake = DEMO_DB.parent / "lake" / "records-000.jsonl"
+        if lake.exists():  # the demo's public pages show its lake's public posts (workers read the environment)
+            os.environ.setdefault("CONSENTRY_PUBLIC_LAKE", str(lake))
     if as_of:
         overrides["clock_start"] = parse_instant(as_of, field="--as-of")
     config = ServiceConfig.from_environ(os.environ, **overrides)

@@ -55,7 +55,7 @@ def _templates() -> Jinja2Templates:
 
 def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
     """Build the service over `store` (see docs/service.md for identity modes and routes)."""
-    from consentry.service.routes import admin_api, admin_pages, demo, member_api, member_pages, meta
+    from consentry.service.routes import admin_api, admin_pages, demo, member_api, member_pages, meta, signals
 
     config = config or ServiceConfig()
 
@@ -77,10 +77,12 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.ctx = ServiceContext(store, config)
+    ctx = app.state.ctx = ServiceContext(store, config)
     app.state.templates = _templates()
     app.state.demo = config.demo
     install_error_handlers(app)
+    if config.demo:
+        _public_site(app, ctx)
     app.add_middleware(
         SessionMiddleware,
         secret_key=config.secret_key,
@@ -95,9 +97,34 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
         # Outermost: the client address and scheme are settled before anything reads them.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.forwarded_allow_ips))
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
-    routers: list[Any] = [meta.router, member_pages.router, member_api.router, admin_pages.router, admin_api.router]
+    routers: list[Any] = [
+        meta.router,
+        member_pages.router,
+        member_api.router,
+        admin_pages.router,
+        admin_api.router,
+        signals.router,
+    ]
     for router in routers:
         app.include_router(router)
     if config.demo:
         app.include_router(demo.router)
     return app
+
+
+def _public_site(app: FastAPI, ctx: ServiceContext) -> None:
+    """The demo's public pages, each through ReservationHeaders (the innermost middleware)."""
+    from consentry.service.public_site import PublicPosts
+    from consentry.service.routes import public_site
+    from consentry.signals.asgi import ReservationHeaders
+    from consentry.signals.headers import Headers
+
+    lake = ctx.config.public_lake
+    posts = PublicPosts.from_jsonl(lake) if lake is not None else PublicPosts()
+    app.state.public_posts = posts
+
+    async def member_headers(member_id: str) -> Headers:
+        return (await ctx.signals_async(member_id)).headers
+
+    app.add_middleware(ReservationHeaders, member_of=posts.member_of, signals=member_headers)
+    app.include_router(public_site.router)

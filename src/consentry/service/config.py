@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from consentry.errors import ConfigError
 from consentry.service.receipts import Controller
@@ -71,7 +72,9 @@ class ServiceConfig:
       plus `served_host`, the interface `consentry serve --host` listens on, when it names one;
     - a sign-in session ends `session_idle_s` after its last request (CONSENTRY_SESSION_IDLE_S,
       30 min) and `session_max_age_s` after sign-in (CONSENTRY_SESSION_MAX_AGE_S, 8 h);
-    - `hsts` sends Strict-Transport-Security (on unless `demo`, which runs over plain HTTP).
+    - `hsts` sends Strict-Transport-Security (on unless `demo`, which runs over plain HTTP);
+    - `public_lake` is the content-lake JSONL whose public records the demo's public pages show
+      (CONSENTRY_PUBLIC_LAKE; only with `demo`).
     """
 
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
@@ -89,6 +92,7 @@ class ServiceConfig:
     forwarded_allow_ips: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = DEFAULT_TRUSTED_HOSTS
     served_host: str | None = None
+    public_lake: Path | None = None
 
     @property
     def allowed_hosts(self) -> list[str]:
@@ -107,8 +111,8 @@ class ServiceConfig:
     def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServiceConfig:
         """Read CONSENTRY_SECRET_KEY, CONSENTRY_TRUSTED_HEADER_SECRET, CONSENTRY_COOKIE_SECURE,
         CONSENTRY_WRITE_LIMIT, CONSENTRY_WRITE_WINDOW_S, CONSENTRY_SERVICE_CLOCK,
-        CONSENTRY_FORWARDED_ALLOW_IPS, CONSENTRY_TRUSTED_HOSTS, CONSENTRY_SESSION_IDLE_S and
-        CONSENTRY_SESSION_MAX_AGE_S."""
+        CONSENTRY_FORWARDED_ALLOW_IPS, CONSENTRY_TRUSTED_HOSTS, CONSENTRY_SESSION_IDLE_S,
+        CONSENTRY_SESSION_MAX_AGE_S and CONSENTRY_PUBLIC_LAKE."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if env.get("CONSENTRY_SECRET_KEY"):
@@ -130,5 +134,7 @@ class ServiceConfig:
             values["forwarded_allow_ips"] = proxies
         if (hosts := _names(env, "CONSENTRY_TRUSTED_HOSTS")) is not None:
             values["trusted_hosts"] = hosts
+        if env.get("CONSENTRY_PUBLIC_LAKE"):
+            values["public_lake"] = Path(env["CONSENTRY_PUBLIC_LAKE"])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

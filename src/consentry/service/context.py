@@ -12,9 +12,12 @@ from consentry.policy import Policy
 from consentry.service.config import ServiceConfig
 from consentry.service.flight import SingleFlight
 from consentry.service.member_actions import SettingsView, honour_gpc, settings_view
+from consentry.service.member_cache import MemberCache
+from consentry.service.public_signals import MemberSignals
 from consentry.service.security import RateLimiter
 from consentry.service.sessions import SessionBook
 from consentry.service.staff import StaffRegistry
+from consentry.signals.reservation import reservation_for
 from consentry.store.protocol import Store
 from consentry.timeutil import utcnow
 
@@ -42,12 +45,9 @@ class ServiceContext:
         self._policy_loaded = 0.0
         self._lock = threading.Lock()
         self._gpc_seen: set[tuple[str, str]] = set()
-        self._views: dict[str, tuple[float, SettingsView]] = {}
-        self._generation: dict[str, int] = {}
         # Concurrent misses of one key share one store read (consentry.service.flight).
-        # A view's flight is keyed by the member's write generation, so a read that starts after
-        # a write never joins a read of the state before it.
-        self._view_flight: SingleFlight[tuple[str, int], SettingsView] = SingleFlight()
+        self._views: MemberCache[SettingsView] = MemberCache(self._load_settings, _VIEW_TTL_S, _VIEW_CACHE_MAX)
+        self._signals: MemberCache[MemberSignals] = MemberCache(self._load_signals, _VIEW_TTL_S, _VIEW_CACHE_MAX)
         self._policy_flight: SingleFlight[str, Policy] = SingleFlight()
 
     def now(self) -> datetime:
@@ -83,60 +83,50 @@ class ServiceContext:
         """Drop the cached policy (after a publish)."""
         with self._lock:
             self._policy = None
-            self._views.clear()
+        self._views.clear()
+        self._signals.clear()
 
     def cached_settings(self, member_id: str) -> SettingsView | None:
         """The member's settings if the short-lived cache holds them (no store read: safe on the event loop)."""
-        with self._lock:
-            hit = self._views.get(member_id)
-        return hit[1] if hit is not None and time.monotonic() - hit[0] < _VIEW_TTL_S else None
+        return self._views.cached(member_id)
 
     def settings(self, member_id: str) -> SettingsView:
         """The member's settings now, from a short-lived cache that this process's writes invalidate.
 
         Concurrent misses for one member share one store read (blocks the calling thread).
         """
-        view = self.cached_settings(member_id)
-        if view is not None:
-            return view
-        key = self._view_key(member_id)
-        return self._view_flight.do(key, lambda: self._load_settings(*key))
+        return self._views.get(member_id)
 
     async def settings_async(self, member_id: str) -> SettingsView:
         """`settings` from the event loop: a hit costs no thread hop, and concurrent misses share one."""
-        view = self.cached_settings(member_id)
-        if view is not None:
-            return view
-        key = self._view_key(member_id)
-        return await self._view_flight.do_async(key, lambda: self._load_settings(*key))
+        return await self._views.get_async(member_id)
 
     def view_readers_waiting(self, member_id: str) -> int:
         """How many requests wait for the member's settings being read now (for tests and diagnostics)."""
-        return self._view_flight.waiting(self._view_key(member_id))
+        return self._views.waiting(member_id)
 
-    def _view_key(self, member_id: str) -> tuple[str, int]:
-        with self._lock:
-            return member_id, self._generation.get(member_id, 0)
+    def _load_settings(self, member_id: str) -> SettingsView:
+        return settings_view(self.store, member_id, self.now(), self.policy())
 
-    def _load_settings(self, member_id: str, generation: int) -> SettingsView:
-        """Read the member's settings from the store and keep them unless a write landed since `generation`."""
-        now = time.monotonic()
-        view = settings_view(self.store, member_id, self.now(), self.policy())
-        with self._lock:
-            # A write that landed while the view was computed makes it stale: do not keep it.
-            if self._generation.get(member_id, 0) == generation:
-                if len(self._views) >= _VIEW_CACHE_MAX:
-                    self._views.clear()
-                self._views[member_id] = (now, view)
-        return view
+    async def signals_async(self, member_id: str) -> MemberSignals:
+        """The member's reservation signals now (public), cached like the settings and invalidated with them."""
+        return await self._signals.get_async(member_id)
+
+    def signals(self, member_id: str) -> MemberSignals:
+        """`signals_async` for a worker thread (blocks on a miss)."""
+        return self._signals.get(member_id)
+
+    def signal_readers_waiting(self, member_id: str) -> int:
+        """How many requests wait for the member's signals being worked out now (for tests and diagnostics)."""
+        return self._signals.waiting(member_id)
+
+    def _load_signals(self, member_id: str) -> MemberSignals:
+        return MemberSignals.of(reservation_for(self.store, member_id, self.now(), self.policy()))
 
     def member_changed(self, member_id: str) -> None:
-        """Forget the member's cached view (after any write that concerns them)."""
-        with self._lock:
-            self._views.pop(member_id, None)
-            self._generation[member_id] = self._generation.get(member_id, 0) + 1
-            if len(self._generation) > _VIEW_CACHE_MAX:
-                self._generation = {member_id: self._generation[member_id]}
+        """Forget the member's cached settings and signals (after any write that concerns them)."""
+        self._views.forget(member_id)
+        self._signals.forget(member_id)
 
     def gpc_signal(self, member_id: str, at: datetime) -> None:
         """Honour a Sec-GPC: 1 request once per member and policy version (the store is idempotent too)."""

@@ -1,0 +1,143 @@
+"""The demo's public pages carry their member's signals; robots.txt and tdmrep.json speak for the site.
+
+`datadiligence` (the opt-out checker training pipelines use, written elsewhere)
+fetches the pages from a real uvicorn on loopback with header rules only
+(X-Robots-Tag and TDMRep: no Spawning API, no network beyond loopback).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from datadiligence import HttpEvaluator
+from datadiligence.rules import TDMRepHeader, XRobotsTagHeader
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from consentry.service import create_app
+from consentry.store import SqlStore
+
+from .conftest import make_config, sign_in
+
+POSTS = [
+    ("p-alice", "us-alice", "public"),
+    ("p-dora", "de-dora", "public"),
+    ("p-bob-private", "us-bob", "private"),
+]
+
+
+@pytest.fixture
+def site(svc_store: SqlStore, tmp_path: Path) -> FastAPI:
+    lake = tmp_path / "lake.jsonl"
+    rows = [
+        {"record_id": r, "member_id": m, "kind": "post", "visibility": v, "created_at": "2024-12-01T00:00:00Z"}
+        | {"text": f"hello from {m}"}
+        for r, m, v in POSTS
+    ]
+    lake.write_text("".join(json.dumps(row) + "\n" for row in rows) + "not json\n")
+    return create_app(svc_store, make_config(public_lake=lake))
+
+
+def _reservation(r: Any) -> dict[str, str]:
+    names = ("content-usage", "tdm-reservation", "tdm-policy", "x-robots-tag")
+    return {n: r.headers[n] for n in names if n in r.headers}
+
+
+RESERVED = {
+    "content-usage": "train-ai=n",
+    "tdm-reservation": "1",
+    "tdm-policy": "https://example.org/terms/2024-11-20",
+    "x-robots-tag": "noai, noimageai",
+}
+
+
+def test_profile_and_post_pages_carry_their_members_signals(site: FastAPI) -> None:
+    client = TestClient(site)
+    for path, expected in [
+        ("/in/us-alice", {}),
+        ("/posts/p-alice", {}),
+        ("/in/de-dora", RESERVED),  # excluded in Germany under these terms: always reserved
+        ("/posts/p-dora", RESERVED),
+    ]:
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert _reservation(r) == expected, path
+    assert "hello from de-dora" in client.get("/posts/p-dora").text
+    assert client.get("/posts/p-bob-private").status_code == 404  # only public records are pages
+    assert client.get("/in/nobody").status_code == 404
+    assert _reservation(client.get("/v1/health")) == {}  # not a member's page
+
+
+def test_a_member_who_turns_the_setting_off_has_the_signals_from_that_moment_on(site: FastAPI) -> None:
+    public = TestClient(site)
+    assert _reservation(public.get("/in/us-alice")) == {}
+    alice = TestClient(site)
+    sign_in(alice, "us-alice")
+    assert alice.post("/v1/me/choices", json={"purpose": "genai_training", "enabled": False}).status_code == 201
+    assert _reservation(public.get("/in/us-alice")) == RESERVED
+    assert _reservation(public.get("/posts/p-alice")) == RESERVED
+
+
+def test_robots_txt_and_tdmrep_json_for_the_site(site: FastAPI) -> None:
+    client = TestClient(site)
+    robots = client.get("/robots.txt")
+    assert robots.headers["content-type"].startswith("text/plain")
+    lines = robots.text.splitlines()
+    assert "User-Agent: *" in lines and "Allow: /in/" in lines and "Disallow: /settings/" in lines
+    assert "Content-Usage: /static/ train-ai=n" in lines
+    assert not any(line.startswith("Content-Usage: /in/") for line in lines)  # members' pages speak for themselves
+    rules = client.get("/.well-known/tdmrep.json").json()
+    assert rules == [
+        {"location": "/static/*", "tdm-reservation": 1, "tdm-policy": "https://example.org/terms/2024-11-20"}
+    ]
+
+
+def test_the_public_pages_exist_only_in_the_demo(svc_store: SqlStore) -> None:
+    client = TestClient(create_app(svc_store, make_config(demo=False)))
+    assert client.get("/in/de-dora").status_code == 404
+    assert _reservation(client.get("/in/de-dora")) == {}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(site: FastAPI) -> Iterator[str]:
+    """The site on a real uvicorn, loopback only."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(site, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():  # no wall-clock limit: it starts, or its thread ends
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_datadiligence_reports_disallowed_for_an_opted_out_members_pages(site: FastAPI, served: str) -> None:
+    checker = HttpEvaluator()  # header rules only: X-Robots-Tag and TDMRep
+    assert [type(rule) for rule in checker.rules] == [XRobotsTagHeader, TDMRepHeader]
+    assert checker.is_allowed(url=f"{served}/in/us-alice")
+    assert checker.is_allowed(url=f"{served}/posts/p-alice")
+    assert not checker.is_allowed(url=f"{served}/in/de-dora")
+    assert not checker.is_allowed(url=f"{served}/posts/p-dora")
+    alice = TestClient(site)  # the same app: the toggle goes through the service that serves the pages
+    sign_in(alice, "us-alice")
+    assert alice.post("/v1/me/choices", json={"purpose": "genai_training", "enabled": False}).status_code == 201
+    assert not checker.is_allowed(url=f"{served}/in/us-alice")
+    assert not checker.is_allowed(url=f"{served}/posts/p-alice")
+    for rule in checker.rules:  # each standard on its own says so
+        assert not rule.is_allowed(url=f"{served}/posts/p-alice")
