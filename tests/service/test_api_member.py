@@ -15,6 +15,9 @@ from .conftest import CSRF, make_config, sign_in
 
 Client = Callable[[str], TestClient]
 
+#: RFC 9457 members, and our stable code and the field at fault.
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "code", "field"}
+
 
 def _setting(client: TestClient, purpose: str) -> dict[str, object]:
     body = client.get("/v1/me/settings").json()
@@ -39,7 +42,17 @@ def test_german_member_has_no_generative_ai_control(member_client: Client) -> No
     assert genai["control"] == "not_in_region"
     r = c.post("/v1/me/choices", json={"purpose": "genai_training", "enabled": False})
     assert r.status_code == 422
-    assert r.json() == {"error": {"code": "invalid_input", "message": r.json()["error"]["message"], "field": "purpose"}}
+    body = r.json()
+    assert r.headers["content-type"] == "application/problem+json"
+    assert body == {
+        "type": "urn:consentry:problem:invalid_input",
+        "title": "Invalid input",
+        "status": 422,
+        "detail": body["detail"],
+        "instance": "/v1/me/choices",
+        "code": "invalid_input",
+        "field": "purpose",
+    }
 
 
 def test_idempotency_key_returns_the_first_event(member_client: Client, svc_store: SqlStore) -> None:
@@ -60,7 +73,7 @@ def test_history_and_receipts(member_client: Client) -> None:
     kantara = c.get(f"/v1/me/choices/{e['event_id']}/receipt", params={"format": "kantara"}).json()
     assert kantara["version"] == "KI-CR-v1.1.0"
     bad = c.get(f"/v1/me/choices/{e['event_id']}/receipt", params={"format": "pdf"})
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "format"
+    assert bad.status_code == 422 and bad.json()["field"] == "format"
 
 
 def test_objection_filed_listed_and_due(member_client: Client) -> None:
@@ -83,8 +96,8 @@ def test_data_use_is_empty_without_builds(member_client: Client) -> None:
 def test_unauthenticated_api_is_401_with_stable_body(app: FastAPI) -> None:
     with TestClient(app) as c:
         r = c.get("/v1/me/settings")
-        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
-        assert set(r.json()["error"]) == {"code", "message", "field"}
+        assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+        assert set(r.json()) == PROBLEM_KEYS
 
 
 def test_client_mistakes_are_4xx_with_stable_bodies(member_client: Client) -> None:
@@ -102,15 +115,15 @@ def test_client_mistakes_are_4xx_with_stable_bodies(member_client: Client) -> No
     ]
     for r in cases:
         assert 400 <= r.status_code < 500, (r.request.url, r.status_code, r.text)
-        assert set(r.json()["error"]) == {"code", "message", "field"}
-    assert cases[0].json()["error"]["field"] == "enabled"
+        assert set(r.json()) == PROBLEM_KEYS
+    assert cases[0].json()["field"] == "enabled"
 
 
 def test_writes_need_the_csrf_token(member_client: Client, svc_store: SqlStore) -> None:
     c = member_client("us-alice")
     del c.headers["X-CSRF-Token"]
     r = c.post("/v1/me/choices", json={"purpose": "genai_training", "enabled": False})
-    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+    assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
     r = c.post(
         "/v1/me/choices", json={"purpose": "genai_training", "enabled": False}, headers={"X-CSRF-Token": "x" * 43}
     )
@@ -128,7 +141,7 @@ def test_writes_are_rate_limited(svc_store: SqlStore) -> None:
         ]
         assert codes == [201, 201, 201, 429, 429]
         r = c.post("/v1/me/choices", json={"purpose": "genai_training", "enabled": True})
-        assert r.json()["error"]["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
+        assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
         assert c.get("/v1/me/settings").status_code == 200  # reads are not limited
     assert len(svc_store.events()) == 3
 

@@ -15,7 +15,13 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from consentry.policy import load_policy
 from consentry.service import SESSION_COOKIE, StaffRegistry, StaffRole, create_app
@@ -25,6 +31,14 @@ from consentry.store.protocol import Member
 from .conftest import CLOCK, MEMBERS, make_config, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Every response: no 5xx, a declared status, the declared content type, body and headers as the schema says.
+STRICT = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +83,49 @@ def test_every_operation_is_fuzzed(fuzz_env: dict[str, Any]) -> None:
         def run(case: Any) -> None:
             headers = dict(case.headers or {})
             headers["Authorization"] = f"Bearer {fuzz_env['key']}"  # bad keys: test_security.py
-            headers.setdefault("X-CSRF-Token", fuzz_env["csrf"])
+            headers["X-CSRF-Token"] = fuzz_env["csrf"]
             response = case.call(headers=headers, cookies={SESSION_COOKIE: fuzz_env["cookie"]})
-            case.validate_response(response, checks=[not_a_server_error])
+            case.validate_response(response, checks=STRICT)
             statuses.append(response.status_code)
             assert response.status_code < 500
             if response.status_code >= 400:
-                assert set(response.json()["error"]) == {"code", "message", "field"}
+                assert response.headers["content-type"] == ["application/problem+json"]
+            if case.operation.definition.raw.get("security"):  # without credentials: refused, as declared
+                anonymous = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                refused = case.call(headers=anonymous, cookies={SESSION_COOKIE: "signed-out"})
+                case.validate_response(refused, checks=STRICT)
+                assert refused.status_code in (401, 422), refused.status_code
 
         try:
             run()
         except Exception as e:  # collect every failing operation, then report them all
             failures.append(f"{operation.method.upper()} {operation.path}: {e}")
-    assert failures == []
+    assert not failures, "\n\n".join(failures)
     # The generator got past authentication and validation, not only 401/422s.
     assert len(statuses) > 150 and sum(200 <= s < 300 for s in statuses) > 30
+
+
+def test_the_contract_is_typed(fuzz_env: dict[str, Any]) -> None:
+    """Every 2xx body has a typed schema, every error is problem+json, every operation says how to authenticate."""
+    with TestClient(fuzz_env["app"]) as client:
+        doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    assert set(doc["components"]["securitySchemes"]) >= {"memberSession", "csrfToken", "staffKey", "consoleSession"}
+    assert schemas["Purpose"]["enum"] == ["ads_partners", "content_moderation", "genai_training", "personalization"]
+    assert schemas["ChoiceIn"]["properties"]["purpose"] == {"$ref": "#/components/schemas/Purpose"}
+    assert {"type", "title", "status", "detail", "instance"} <= set(schemas["Problem"]["required"])
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            where = f"{method.upper()} {path}"
+            for status, response in op["responses"].items():
+                (media,) = response["content"]
+                schema = response["content"][media]["schema"]
+                if status.startswith("2"):
+                    assert media == "application/json" and schema, where
+                else:
+                    assert media == "application/problem+json", where
+                    assert schema == {"$ref": "#/components/schemas/Problem"}, where
+            if path.startswith(("/v1/me", "/v1/admin")):
+                assert op["security"], where
+                write = method != "get"
+                assert write == any("csrfToken" in alternative for alternative in op["security"]), where

@@ -119,7 +119,7 @@ def test_roles(app: FastAPI, member_client: Callable[[str], TestClient], staff_k
         viewer, publisher = staff_key(StaffRole.VIEWER), staff_key(StaffRole.PUBLISHER)
         for h in (viewer, publisher):
             r = c.post(decide, json={"outcome": "upheld"}, headers=h)
-            assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+            assert r.status_code == 403 and r.json()["code"] == "forbidden"
         r = c.post(
             "/v1/admin/policy/versions", json={"policy_yaml": "policy: x"}, headers=staff_key(StaffRole.REVIEWER)
         )

@@ -21,6 +21,7 @@ from consentry import __version__
 from consentry.service.config import ServiceConfig
 from consentry.service.context import ServiceContext
 from consentry.service.errors import install_error_handlers
+from consentry.service.openapi import install_openapi
 from consentry.service.security import SecurityHeaders, csrf_token
 from consentry.store.protocol import Store
 from consentry.timeutil import iso
@@ -72,7 +73,8 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
         version=__version__,
         description=(
             "Member data-privacy settings, objections, transparency and the privacy staff console. "
-            'Errors have the body {"error": {"code", "message", "field"}}.'
+            "Errors are RFC 9457 problem details (application/problem+json) with the stable `code` "
+            "and the `field` at fault."
         ),
         docs_url=None,
         redoc_url=None,
@@ -81,6 +83,7 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
     app.state.templates = _templates()
     app.state.demo = config.demo
     install_error_handlers(app)
+    install_openapi(app, lambda: ctx.policy().purposes())
     if config.demo:
         _public_site(app, ctx)
     app.add_middleware(

@@ -1,4 +1,15 @@
-"""Stable error bodies: ``{"error": {"code", "message", "field"}}`` for the API, a page for browsers."""
+"""Errors: RFC 9457 problem details (``application/problem+json``) for the API, a page for browsers.
+
+Every failure, whatever raised it, goes through one handler (`install_error_handlers`),
+which turns it into an `ApiError` and renders it. The API's body::
+
+    {"type": "urn:consentry:problem:not_found", "title": "Not found", "status": 404,
+     "detail": "no case …", "instance": "/v1/me/objections/obj_…",
+     "code": "not_found", "field": null}
+
+`code` (stable, one of `ErrorCode`) and `field` (the input at fault, if any) are
+extension members; `type` is ``urn:consentry:problem:<code>``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consentry.errors import (
@@ -20,13 +32,24 @@ from consentry.errors import (
     StoreError,
 )
 
-__all__ = ["ApiError", "ErrorCode", "install_error_handlers"]
+__all__ = [
+    "PROBLEM_JSON",
+    "ApiError",
+    "ErrorCode",
+    "Problem",
+    "install_error_handlers",
+    "problem_body",
+    "problems",
+]
 
 log = logging.getLogger("consentry.service")
 
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:consentry:problem:"
+
 
 class ErrorCode(StrEnum):
-    """The stable `error.code` values clients may rely on."""
+    """The stable `code` values clients may rely on (the problem `type` ends with it)."""
 
     INVALID_REQUEST = "invalid_request"
     INVALID_INPUT = "invalid_input"
@@ -40,6 +63,35 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+
+
+_TITLES = {
+    ErrorCode.INVALID_REQUEST: "Invalid request",
+    ErrorCode.INVALID_INPUT: "Invalid input",
+    ErrorCode.UNAUTHENTICATED: "Sign-in required",
+    ErrorCode.FORBIDDEN: "Not allowed",
+    ErrorCode.CSRF_FAILED: "Security token missing or stale",
+    ErrorCode.NOT_FOUND: "Not found",
+    ErrorCode.METHOD_NOT_ALLOWED: "Method not allowed",
+    ErrorCode.CONFLICT: "Conflict",
+    ErrorCode.WORKFLOW: "Refused by the objection workflow",
+    ErrorCode.RATE_LIMITED: "Too many changes",
+    ErrorCode.UNAVAILABLE: "Store unavailable",
+    ErrorCode.INTERNAL: "Internal error",
+}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object, with the stable `code` and the `field` at fault."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(description="urn:consentry:problem:<code>")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    instance: str = Field(description="the request path")
+    code: ErrorCode
+    field: str | None
 
 
 class ApiError(Exception):
@@ -59,6 +111,25 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = headers or {}
+
+
+#: What each status a route may declare means (the description in /openapi.json).
+_STATUS_TEXT = {
+    401: "not signed in, or the credentials are unknown, revoked or expired (unauthenticated)",
+    403: "wrong staff role (forbidden) or a missing or stale CSRF token (csrf_failed)",
+    404: "no such resource, or not the caller's (not_found)",
+    409: "refused by the workflow or the published policy (workflow_refused, conflict)",
+    422: "malformed or schema-invalid input (invalid_request) or input the rules refuse (invalid_input)",
+    429: "too many writes; retry after `Retry-After` seconds (rate_limited)",
+    503: "the consent store is unavailable; retry shortly (unavailable)",
+}
+
+
+def problems(*statuses: int, store: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: each error status it can answer, as problem+json (503 when it uses the store)."""
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    every = {*statuses, 503} if store else set(statuses)
+    return {s: {"description": _STATUS_TEXT[s], "content": content} for s in sorted(every)}
 
 
 _HTTP_CODES = {
@@ -90,6 +161,42 @@ def _from_library(e: ConsentryError) -> ApiError:
     return ApiError(400, ErrorCode.INVALID_REQUEST, str(e))
 
 
+def _field(loc: Any) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or (str(loc[-1]) if loc else None)
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """Any exception as the ApiError it is answered with (unexpected ones are logged as 500 internal)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ConsentryError):
+        return _from_library(exc)
+    if isinstance(exc, RequestValidationError):
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        message = str(first.get("msg", "invalid request"))
+        return ApiError(422, ErrorCode.INVALID_REQUEST, message, _field(first.get("loc", ())))
+    if isinstance(exc, StarletteHTTPException):
+        code = ErrorCode.INTERNAL if exc.status_code >= 500 else _HTTP_CODES.get(exc.status_code)
+        headers = dict(exc.headers or {})
+        return ApiError(exc.status_code, code or ErrorCode.INVALID_REQUEST, str(exc.detail), None, headers)
+    return ApiError(500, ErrorCode.INTERNAL, "internal error; it has been logged")
+
+
+def problem_body(err: ApiError, instance: str) -> dict[str, Any]:
+    """The RFC 9457 body of `err` for a request to `instance`."""
+    return {
+        "type": PROBLEM_TYPE + err.code.value,
+        "title": _TITLES[err.code],
+        "status": err.status,
+        "detail": err.message,
+        "instance": instance,
+        "code": err.code.value,
+        "field": err.field,
+    }
+
+
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return path.startswith("/v1") or path.startswith("/openapi") or path.startswith("/static")
@@ -97,8 +204,8 @@ def _wants_json(request: Request) -> bool:
 
 def _render(request: Request, err: ApiError) -> Response:
     if _wants_json(request):
-        body = {"error": {"code": err.code.value, "message": err.message, "field": err.field}}
-        return JSONResponse(body, status_code=err.status, headers=err.headers)
+        body = problem_body(err, request.url.path)
+        return JSONResponse(body, status_code=err.status, headers=err.headers, media_type=PROBLEM_JSON)
     if err.status == 401 and request.method == "GET":
         if request.url.path.startswith("/admin"):
             return RedirectResponse("/admin/sign-in", status_code=303)
@@ -114,39 +221,15 @@ def _render(request: Request, err: ApiError) -> Response:
     return response
 
 
-def _field(loc: Any) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
-    return ".".join(parts) or (str(loc[-1]) if loc else None)
+async def handle_error(request: Request, exc: Exception) -> Response:
+    """The service's one exception handler: every failure becomes a problem (API) or an error page."""
+    err = as_api_error(exc)
+    if err.code is ErrorCode.INTERNAL and err is not exc:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _render(request, err)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Every client mistake becomes a 4xx with a stable body; nothing leaks a traceback."""
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> Response:
-        return _render(request, exc)
-
-    @app.exception_handler(ConsentryError)
-    async def _library_error(request: Request, exc: ConsentryError) -> Response:
-        return _render(request, _from_library(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _field(first.get("loc", ()))
-        message = str(first.get("msg", "invalid request"))
-        return _render(request, ApiError(422, ErrorCode.INVALID_REQUEST, message, field))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_REQUEST)
-        if exc.status_code >= 500:
-            code = ErrorCode.INTERNAL
-        headers = dict(exc.headers or {})
-        return _render(request, ApiError(exc.status_code, code, str(exc.detail), None, headers))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _render(request, ApiError(500, ErrorCode.INTERNAL, "internal error; it has been logged"))
+    """Route every exception to `handle_error`: client mistakes are 4xx, nothing leaks a traceback."""
+    for cls in (ApiError, ConsentryError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(cls, handle_error)

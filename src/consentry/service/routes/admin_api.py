@@ -13,8 +13,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from consentry.decide import decide_for
 from consentry.policy import load_policy_text
 from consentry.service import staff_actions
+from consentry.service.admin_models import (
+    AuditLog,
+    BuildOut,
+    Builds,
+    DecisionOut,
+    Published,
+    Queue,
+    StaffCase,
+    Timeline,
+    VerifyOut,
+)
+from consentry.service.api_models import PURPOSE_MARK
 from consentry.service.auth import StaffAuth, require_role, staff_writer
 from consentry.service.context import ServiceContext, get_ctx
+from consentry.service.errors import problems
 from consentry.service.staff import StaffRole
 from consentry.timeutil import iso, parse_instant
 from consentry.vocab import CaseStatus, Visibility
@@ -90,7 +103,12 @@ def queue_item_dict(item: staff_actions.QueueItem) -> dict[str, Any]:
     return d
 
 
-@router.get("/objections", summary="The objection queue, earliest due first", response_model=None)
+@router.get(
+    "/objections",
+    summary="The objection queue, earliest due first",
+    response_model=Queue,
+    responses=problems(401, 422),
+)
 def objections(auth: Viewer, ctx: Ctx, show: Annotated[QueueFilter, Query()] = QueueFilter.OPEN) -> dict[str, Any]:
     """Open cases (or all with show=all), overdue ones flagged."""
     ctx.staff.audit(auth.key, "view:objections")
@@ -98,7 +116,12 @@ def objections(auth: Viewer, ctx: Ctx, show: Annotated[QueueFilter, Query()] = Q
     return {"cases": [queue_item_dict(i) for i in items]}
 
 
-@router.post("/objections/{case_id}/decision", summary="Uphold or reject a case (reviewer)", response_model=None)
+@router.post(
+    "/objections/{case_id}/decision",
+    summary="Uphold or reject a case (reviewer)",
+    response_model=StaffCase,
+    responses=problems(401, 403, 404, 409, 422, 429),
+)
 def decide_case(case_id: str, body: DecisionIn, auth: Reviewer, ctx: Ctx) -> dict[str, Any]:
     """Upholding records a deny per purpose; a rejection needs grounds."""
     return decide_objection(ctx, auth, case_id, CaseStatus(body.outcome.value), body.grounds)
@@ -120,7 +143,12 @@ def decide_objection(
     return staff_actions.case_to_dict(case)
 
 
-@router.post("/objections/{case_id}/extension", summary="Extend a case once (reviewer)", response_model=None)
+@router.post(
+    "/objections/{case_id}/extension",
+    summary="Extend a case once (reviewer)",
+    response_model=StaffCase,
+    responses=problems(401, 403, 404, 409, 422, 429),
+)
 def extend_case(case_id: str, body: ExtensionIn, auth: Reviewer, ctx: Ctx) -> dict[str, Any]:
     """Only within the first period, and only once."""
     return extend_objection(ctx, auth, case_id, body.reasons, body.days)
@@ -138,7 +166,12 @@ def extend_objection(ctx: ServiceContext, auth: StaffAuth, case_id: str, reasons
     return staff_actions.case_to_dict(case)
 
 
-@router.get("/policy/versions", summary="Policy versions as a timeline", response_model=None)
+@router.get(
+    "/policy/versions",
+    summary="Policy versions as a timeline",
+    response_model=Timeline,
+    responses=problems(401, 404),
+)
 def policy_versions(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Published, effective, notice window, purposes and region changes of every version."""
     ctx.staff.audit(auth.key, "view:policy")
@@ -147,7 +180,13 @@ def policy_versions(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     return {"policy": policy.name, "versions": [e.to_dict() for e in entries]}
 
 
-@router.post("/policy/versions", status_code=201, summary="Publish a policy file (publisher)", response_model=None)
+@router.post(
+    "/policy/versions",
+    status_code=201,
+    summary="Publish a policy file (publisher)",
+    response_model=Published,
+    responses=problems(401, 403, 409, 422, 429),
+)
 def publish(body: PublishIn, auth: Publisher, ctx: Ctx) -> dict[str, Any]:
     """Stores every version; unchanged ones are a no-op, changing a published one is refused (409)."""
     try:
@@ -160,7 +199,12 @@ def publish(body: PublishIn, auth: Publisher, ctx: Ctx) -> dict[str, Any]:
     return {"versions": [{"version": o.version, "sha256": o.sha256, "status": o.status} for o in outcomes]}
 
 
-@router.get("/builds", summary="Registered builds with per-reason counts", response_model=None)
+@router.get(
+    "/builds",
+    summary="Registered builds with per-reason counts",
+    response_model=Builds,
+    responses=problems(401),
+)
 def builds(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Newest first; stale ones carry what made them stale."""
     ctx.staff.audit(auth.key, "view:builds")
@@ -178,7 +222,7 @@ def builds(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@router.get("/builds/{build_id}", summary="One build", response_model=None)
+@router.get("/builds/{build_id}", summary="One build", response_model=BuildOut, responses=problems(401, 404))
 def build(build_id: str, auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """The registry entry of one build (404 if unknown)."""
     from consentry.pipeline.registry import get_build
@@ -187,12 +231,17 @@ def build(build_id: str, auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     return dict(plain(get_build(ctx.store, build_id)))
 
 
-@router.get("/decisions", summary="Replay a decision as of a moment", response_model=None)
+@router.get(
+    "/decisions",
+    summary="Replay a decision as of a moment",
+    response_model=DecisionOut,
+    responses=problems(401, 404, 422),
+)
 def decision(
     auth: Viewer,
     ctx: Ctx,
     member_id: Annotated[str, Query(min_length=1, max_length=255)],
-    purpose: Annotated[str, Query(min_length=1, max_length=64)],
+    purpose: Annotated[str, Query(min_length=1, max_length=64, json_schema_extra={PURPOSE_MARK: True})],
     at: Annotated[str | None, Query(max_length=64, description="RFC 3339; default now")] = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     visibility: Annotated[Visibility | None, Query()] = None,
@@ -212,7 +261,12 @@ def decision(
     return d.to_dict()
 
 
-@router.get("/ledger/verify", summary="Verify the ledger's hash chain", response_model=None)
+@router.get(
+    "/ledger/verify",
+    summary="Verify the ledger's hash chain",
+    response_model=VerifyOut,
+    responses=problems(401),
+)
 def verify(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """ok, number of events, head hash, and the first bad event if any."""
     report = ctx.store.verify()
@@ -220,7 +274,12 @@ def verify(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     return dict(plain(report))
 
 
-@router.get("/audit", summary="The staff audit log, newest first", response_model=None)
+@router.get(
+    "/audit",
+    summary="The staff audit log, newest first",
+    response_model=AuditLog,
+    responses=problems(401, 422),
+)
 def audit(auth: Viewer, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     """Every staff action: who (key id and role), what, on what, and the outcome (this read included)."""
     ctx.staff.audit(auth.key, "view:audit", None, "ok", {"limit": limit})

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
 from consentry.service.context import ServiceContext, get_ctx
+from consentry.service.errors import problems
 from consentry.service.public_signals import SignalsOut
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"])
@@ -18,6 +19,7 @@ Ctx = Annotated[ServiceContext, Depends(get_ctx)]
 @router.get(
     "/members/{member_id}",
     response_model=SignalsOut,
+    responses=problems(422),
     summary="A member's reservation signals now (public; cheap enough for every page view)",
 )
 async def member_signals(member_id: Annotated[str, Path(min_length=1, max_length=255)], ctx: Ctx) -> Response:
