@@ -26,9 +26,12 @@ __all__ = [
     "SNAPSHOT_SCHEMA",
     "AuditEntry",
     "AuditLog",
+    "CaseAssignments",
     "ConsentEvent",
+    "Flashes",
     "Member",
     "MemberFacts",
+    "MemberLanguages",
     "NewEvent",
     "ObjectionCase",
     "PublishOutcome",
@@ -335,6 +338,42 @@ class AuditLog(Protocol):
         ...
 
 
+class MemberLanguages(Protocol):
+    """The language each member chose for the member pages (the service's)."""
+
+    def get(self, member_id: str) -> str | None:
+        """The language the member chose, or None when they chose none."""
+        ...
+
+    def set(self, member_id: str, language: str | None, at: datetime) -> None:
+        """Record the member's choice at `at`; None forgets it."""
+        ...
+
+
+class Flashes(Protocol):
+    """One-time confirmations waiting for the next page of a session (the service's)."""
+
+    def push(self, session_sha256: str, message: str, at: datetime) -> None:
+        """Keep `message` for the next page of the session with this token digest."""
+        ...
+
+    def pop(self, session_sha256: str) -> list[str]:
+        """The session's waiting messages, oldest first, forgotten as they are read."""
+        ...
+
+
+class CaseAssignments(Protocol):
+    """Who on the privacy staff handles each objection case (the service's)."""
+
+    def assign(self, case_id: str, assignee: str | None, at: datetime, by: str) -> None:
+        """Assign the case to `assignee` (a staff name or id); None unassigns it."""
+        ...
+
+    def all(self) -> dict[str, str]:
+        """Every assigned case id with its assignee."""
+        ...
+
+
 class Store(Protocol):
     """Members, the consent ledger, objection cases and published policy versions."""
 
@@ -371,6 +410,21 @@ class Store(Protocol):
     @property
     def rate_limits(self) -> RateLimits:
         """Rate limits shared by every worker (the service's)."""
+        ...
+
+    @property
+    def languages(self) -> MemberLanguages:
+        """The language each member chose for the member pages (the service's)."""
+        ...
+
+    @property
+    def flashes(self) -> Flashes:
+        """One-time confirmations waiting for a session's next page (the service's)."""
+        ...
+
+    @property
+    def assignments(self) -> CaseAssignments:
+        """Who on the privacy staff handles each objection case (the service's)."""
         ...
 
     # policy versions

@@ -30,11 +30,14 @@ __all__ = [
     "build_deletion_checks",
     "build_member_chunks",
     "builds",
+    "case_assignments",
     "consent_events",
     "date_to_day",
+    "flashes",
     "day_to_date",
     "ledger_head",
     "member_image",
+    "member_languages",
     "members",
     "metadata",
     "model_builds",
@@ -314,6 +317,37 @@ sessions = Table(
     Column("ended_us", BigInteger, nullable=True),
     Index("ix_service_sessions_subject", "kind", "subject"),
     Index("ix_service_sessions_seen", "seen_us"),
+)
+
+#: The language a member chose for the member pages (overrides their browser's Accept-Language).
+member_languages = Table(
+    "member_languages",
+    metadata,
+    Column("member_id", String(255), primary_key=True),
+    Column("language", String(16), nullable=False),
+    Column("set_us", BigInteger, nullable=False),
+)
+
+#: One-time confirmations waiting for the next page of a session (by the session token's digest).
+flashes = Table(
+    "service_flashes",
+    metadata,
+    Column("id", _EventId, primary_key=True, autoincrement=True),
+    Column("session_sha256", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Index("ix_service_flashes_session", "session_sha256"),
+)
+
+#: Who on the privacy staff handles an open objection case (a staff name or id, free text).
+case_assignments = Table(
+    "objection_case_assignments",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("assignee", String(255), nullable=False),
+    Column("assigned_us", BigInteger, nullable=False),
+    Column("assigned_by", String(255), nullable=False),
+    Index("ix_objection_case_assignments_assignee", "assignee"),
 )
 
 

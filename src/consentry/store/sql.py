@@ -45,6 +45,7 @@ from consentry.store.protocol import (
 from consentry.store.rate_limits import SqlRateLimits
 from consentry.store.schema import consent_events, ledger_head, members, to_us
 from consentry.store.secrets import SqlSecrets
+from consentry.store.service_prefs import SqlCaseAssignments, SqlFlashes, SqlMemberLanguages
 from consentry.store.sessions import SqlSessions
 from consentry.store.staff import SqlAuditLog, SqlStaffKeys
 from consentry.store.transactions import Transactions
@@ -84,6 +85,9 @@ class SqlStore(Transactions):
         self.audit = SqlAuditLog(engine)
         self.sessions = SqlSessions(engine)
         self.rate_limits = SqlRateLimits(engine)
+        self.languages = SqlMemberLanguages(engine)
+        self.flashes = SqlFlashes(engine)
+        self.assignments = SqlCaseAssignments(engine)
 
     @property
     def builds(self) -> SqlBuildRegistry:
