@@ -158,9 +158,11 @@ def test_objection_filed_then_upheld_in_console(browser: Any, live: dict[str, An
     page.fill("#text", "I would rather not.")
     page.click("form.objection button[type=submit]")
     page.wait_for_url("**/settings/objection/obj_*")
-    case_id = page.locator("#case-id").inner_text()
-    assert page.locator("#status").inner_text() == "received"
-    assert page.locator("#due-by").inner_text() == "2025-02-14"
+    case_id = page.locator("dl.case").get_attribute("data-case")
+    assert page.locator("#status").get_attribute("data-status") == "received"
+    assert page.locator("#due-by").get_attribute("data-date") == "2025-02-14"
+    assert page.locator("#due-by").inner_text() == "14 February 2025"
+    assert "We received your objection (reference OBJ-" in page.locator(".flash").inner_text()
     _shot(page, "objection-confirmation")
     page.goto(f"{live['base']}/settings/data-privacy")
     pending = page.locator("#purpose-personalization")
@@ -189,7 +191,7 @@ def test_objection_filed_then_upheld_in_console(browser: Any, live: dict[str, An
     staff.context.close()
 
     page.goto(f"{live['base']}/settings/objection/{case_id}")
-    assert page.locator("#status").inner_text() == "upheld"
+    assert page.locator("#status").inner_text() == "Upheld"
     page.goto(f"{live['base']}/settings/data-privacy")
     text = page.locator("#purpose-personalization").inner_text()
     assert page.locator("#purpose-personalization").get_attribute("data-enabled") == "off"

@@ -12,6 +12,8 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -21,7 +23,9 @@ from consentry import __version__
 from consentry.service.config import ServiceConfig
 from consentry.service.context import ServiceContext
 from consentry.service.errors import install_error_handlers
+from consentry.service.i18n import DEFAULT_LANGUAGE, case_reference, translator
 from consentry.service.openapi import install_openapi
+from consentry.service.routes._render import page_context
 from consentry.service.security import SecurityHeaders, csrf_token
 from consentry.store.protocol import Store
 from consentry.timeutil import iso
@@ -33,21 +37,27 @@ _HERE = Path(__file__).parent
 
 
 def _templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates = Jinja2Templates(directory=str(_HERE / "templates"), context_processors=[page_context])
     env = templates.env
     env.autoescape = True
+    env.add_extension("jinja2.ext.i18n")
+    english = translator(DEFAULT_LANGUAGE)
+    env.install_gettext_callables(english.gettext, english.ngettext, newstyle=True)  # type: ignore[attr-defined]
 
-    def when(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
-        return t.strftime(fmt) if t is not None else "—"
+    @pass_context
+    def when(context: Context, t: datetime | None) -> str:
+        return str(context.get("tr", english).when(t))
 
-    def day(t: datetime | None) -> str:
-        return t.strftime("%Y-%m-%d") if t is not None else "—"
+    @pass_context
+    def day(context: Context, t: datetime | None) -> str:
+        return str(context.get("tr", english).day(t))
 
     def csrf(request: Request) -> str:
         return csrf_token(request.session)
 
     env.filters["when"] = when
     env.filters["day"] = day
+    env.filters["ref"] = case_reference
     env.filters["iso"] = iso
     env.globals["csrf"] = csrf
     env.globals["version"] = __version__

@@ -29,6 +29,7 @@ from consentry.decide import ConsentFacts, Decision, decide, decide_for
 from consentry.errors import InputError, NotFoundError
 from consentry.pipeline.registry import BuildRecord, builds_for_member
 from consentry.policy import Policy, PolicyVersion
+from consentry.service.notices import notice_for
 from consentry.service.reasons import reason_label
 from consentry.service.receipts import Controller, Effect, ReceiptFormat, build_receipt
 from consentry.store.protocol import ConsentEvent, Member, NewEvent, ObjectionCase, Store
@@ -112,6 +113,8 @@ class PurposeSetting:
     event_id: int | None
     open_case_id: str | None
     sentence: str
+    #: When processing became (or becomes) allowed for the member, as the notice-period reason says.
+    starts: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -251,7 +254,8 @@ def _purpose_setting(
     else:
         chosen, since, changed_by = event.choice is Choice.ALLOW, event.at, _CHANGED_BY[event.source]
     case = ledger.open_case(purpose, at)
-    why = reason_label(decision.reason, policy.processing_starts(purpose, member.country, at))
+    starts = policy.processing_starts(purpose, member.country, at)
+    why = reason_label(decision.reason, starts)
     return PurposeSetting(
         purpose=purpose,
         label=rule.label,
@@ -268,6 +272,7 @@ def _purpose_setting(
         event_id=None if event is None or mode is Mode.EXCLUDED else event.event_id,
         open_case_id=case.case_id if case is not None else None,
         sentence=_sentence(rule.label, decision, changed_by, why),
+        starts=starts,
     )
 
 
@@ -294,9 +299,24 @@ def settings_view(store: Store, member_id: str, at: datetime, policy: Policy | N
     return SettingsView(member_id, member.country, at, version.version, version.terms_url, settings, gpc)
 
 
+def _before_it_starts(policy: Policy, member: Member, purpose: str, at: datetime) -> PolicyVersion | None:
+    """The version whose notice runs and that brings `purpose` in for the member, with a setting, while the
+    version in effect does not use it for them: the member may choose now, before it starts."""
+    current = policy.version_at(at)
+    if current is not None and current.mode_for(purpose, member.country) not in (None, Mode.EXCLUDED):
+        return None
+    banner = notice_for(policy, member.country, at)
+    if banner is None or not any(c.purpose == purpose and c.can_turn_off_now for c in banner.changes):
+        return None
+    return banner.version
+
+
 def _offered(
     policy: Policy, member: Member, purpose: str, at: datetime, control: Control
 ) -> tuple[PolicyVersion, Mode]:
+    early = _before_it_starts(policy, member, purpose, at) if control is Control.SETTING else None
+    if early is not None:
+        return early, Mode.OPT_OUT
     version = policy.version_at(at)
     rule = version.purpose(purpose) if version is not None else None
     if version is None or rule is None:
