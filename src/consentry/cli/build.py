@@ -47,10 +47,14 @@ def build_command(
     force: bool = typer.Option(False, "--force", help="Replace an existing --out directory."),
     spark_master: str | None = typer.Option(None, "--spark-master", help="Spark master URL (default local[*])."),
     spark_conf: list[str] = typer.Option([], "--spark-conf", help="Spark setting key=value (repeatable)."),
+    shards: int = typer.Option(1, "--shards", help="Split the output into K cohort shards (1 to 4096; 1: unsharded)."),
 ) -> None:
     """Build a consent-filtered training dataset; prints the build summary as JSON."""
     from consentry.pipeline import build
     from consentry.pipeline.engines.spark import spark_scope
+    from consentry.pipeline.shards import check_shards
+
+    check_shards(shards)  # before the store is opened: a bad count writes nothing
 
     store = open_store(access="write")
     bar, report = _progress_bar()
@@ -66,6 +70,7 @@ def build_command(
             force=force,
             key=settings().pseudonym_key,
             progress=report,
+            shards=shards,
         )
     print_json(result.to_dict())
 
@@ -82,10 +87,11 @@ def list_command() -> None:
 @builds_app.command("for-member")
 @handle_errors
 def for_member_command(member: str = typer.Argument(..., help="The member id.")) -> None:
-    """The builds that used this member's data."""
-    from consentry.pipeline import builds_for_member
+    """The builds that used this member's data (and, for a sharded build, the member's shard)."""
+    from consentry.pipeline.registry import shards_for_member
 
-    print_json([b.to_dict() for b in builds_for_member(open_store(), member)])
+    found = shards_for_member(open_store(), member)
+    print_json([b.to_dict() | ({"shard": s} if b.shards > 1 else {}) for b, s in found])
 
 
 @builds_app.command("stale")
@@ -107,6 +113,9 @@ def rebuild_command(
     build_id: str = typer.Argument(..., help="The build to redo."),
     out: Path = typer.Option(..., "--out", help="Output directory for the new build."),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out directory."),
+    only_affected_shards: bool = typer.Option(
+        False, "--only-affected-shards", help="Write only the shards whose decision changed; carry the rest over."
+    ),
 ) -> None:
     """Build the same purpose, sources and T again, excluding what was taken back since."""
     from consentry.pipeline import rebuild
@@ -114,5 +123,13 @@ def rebuild_command(
     store = open_store(access="write")
     bar, report = _progress_bar()
     with bar:
-        result = rebuild(store, build_id, out, force=force, key=settings().pseudonym_key, progress=report)
+        result = rebuild(
+            store,
+            build_id,
+            out,
+            force=force,
+            key=settings().pseudonym_key,
+            progress=report,
+            only_affected_shards=only_affected_shards,
+        )
     print_json(result.to_dict())

@@ -37,6 +37,7 @@ from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
 from consentry.pipeline.progress import BuildProgress, BuildStage
 from consentry.pipeline.registry import BuildRecord, EarlyRegistration, reconcile
+from consentry.pipeline.shards import CarryOver, check_shards
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
 from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, ScrubStep, Step, chain
 from consentry.pipeline.writer import OutputDir, ShardFile, ShardWriter
@@ -63,10 +64,16 @@ class BuildResult:
     files: list[ShardFile]
     pii: dict[str, int]
     predecessor: str | None = None
+    #: the shard count, and for a partial rebuild the shards it wrote (the rest carried over)
+    shards: int = 1
+    rebuilt_shards: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary."""
-        return {
+        sharded: dict[str, Any] = {"shards": self.shards} if self.shards > 1 else {}
+        if self.rebuilt_shards is not None:
+            sharded["rebuilt_shards"] = list(self.rebuilt_shards)
+        return sharded | {
             "build_id": self.build_id,
             "out": str(self.out_dir),
             "manifest": str(self.manifest_path),
@@ -98,16 +105,21 @@ def build(
     predecessor: str | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     now: datetime | None = None,
+    shards: int = 1,
+    carry: CarryOver | None = None,
 ) -> BuildResult:
     """Build the training dataset for `purpose` as of `as_of` (default: `now`) into `out`.
 
     `now` (default: the clock, read once) is when the build decides: every
     withdrawal recorded up to it counts, and it is the build's time in the
-    registry and the manifest.
+    registry and the manifest. `shards` (1 to 4096) splits the output into
+    that many cohort shards (`consentry.pipeline.shards`); `carry` (a partial
+    rebuild's original, see `staleness.rebuild`) carries its unchanged shards over.
     Raises InputError for bad sources or arguments (naming file and column),
     BuildError when OUT exists without `force` or the build cannot complete.
     Nothing is left at `out` and nothing is registered unless it succeeds.
     """
+    check_shards(shards)
     now = utc(now) if now is not None else utcnow()
     when = utc(as_of) if as_of is not None else now
     if when > now:
@@ -142,6 +154,8 @@ def build(
         scrub=ScrubStep(pseudonym_key) if scrub else None,
         predecessor=predecessor,
         progress=report,
+        shards=shards,
+        carry=carry,
     )
     with target:
         reconcile(store)  # a build killed after its rename, before it was marked complete
@@ -150,6 +164,9 @@ def build(
 
 def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgress) -> BuildResult:
     plan.report(BuildStage.READ)
+    from consentry.pipeline.sharded import seal_shards, start_source_hashes, write_shards
+
+    hashed = start_source_hashes(plan)
     plan = replace(plan, sources=stage_text_sources(plan.sources, plan.pass_through, target.work / "staged"))
     plan = replace(plan, ledger=store.head(), checkpoint=_newest_checkpoint(store))
     early: EarlyRegistration | None = None
@@ -161,14 +178,21 @@ def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgre
             decided = eng.decide(verdicts)
             del verdicts  # the engine holds what it needs: a 10^6-member table less while writing
             pa.default_memory_pool().release_unused()
-            if plan.scrub is None:  # the member set is final: register and digest it beside the write
-                pending = _record(plan, target, {}, None, decided.members.num_rows)
-                early = EarlyRegistration(store, pending, decided.members)
-            allowed = written.total = decided.counts.get(ReasonCode.ALLOWED.value, 0)
-            files = _engine_write(plan, eng, target.temp, allowed)
-            if files is None:
-                files = _write(plan, eng.included(), target.temp, allowed)
-        result, record = _seal(store, plan, target, decided, files, early)
+            if plan.shards > 1:
+                decided, split = write_shards(plan, eng, target, decided, written)
+            else:
+                if plan.scrub is None:  # the member set is final: register and digest it beside the write
+                    pending = _record(plan, target, {}, None, decided.members.num_rows)
+                    early = EarlyRegistration(store, pending, decided.members)
+                allowed = written.total = decided.counts.get(ReasonCode.ALLOWED.value, 0)
+                files = _engine_write(plan, eng, target.temp, allowed)
+                if files is None:
+                    files = _write(plan, eng.included(), target.temp, allowed)
+                sealed = files
+        if plan.shards > 1:
+            result, record = seal_shards(store, plan, target, decided, split, hashed)
+        else:
+            result, record = _seal(store, plan, target, decided, sealed, early)
     except BaseException:
         if early is not None:
             early.abandon()  # nothing is in place yet: leave no pending row behind
@@ -235,6 +259,7 @@ def _record(
         scrub=plan.scrub is not None,
         sources=plan.sources.registered(),
         ledger=plan.ledger,
+        shards=plan.shards,
     )
 
 
@@ -319,10 +344,11 @@ def _write(plan: BuildPlan, reader: pa.RecordBatchReader, directory: Path, allow
     return files
 
 
-def _final_members(plan: BuildPlan, decided: Decided) -> pa.Table:
+def _final_members(plan: BuildPlan, decided: Decided, lost: Counter[str] | None = None) -> pa.Table:
     """Allowed members, less records the scrub step dropped (members left with none go)."""
     members = decided.members
-    lost: Counter[str] = plan.scrub.stats.dropped_members if plan.scrub is not None else Counter()
+    if lost is None:
+        lost = plan.scrub.stats.dropped_members if plan.scrub is not None else Counter()
     if not lost:
         return members
     ids = members.column("member_id").to_pylist()
@@ -331,8 +357,9 @@ def _final_members(plan: BuildPlan, decided: Decided) -> pa.Table:
     return adjusted.filter(pc.greater(adjusted.column("records"), 0))
 
 
-def _counts(plan: BuildPlan, decided: Decided) -> dict[str, Any]:
-    scrub_failed = plan.scrub.stats.dropped[ReasonCode.SCRUB_FAILED] if plan.scrub is not None else 0
+def _counts(plan: BuildPlan, decided: Decided, scrub_failed: int | None = None) -> dict[str, Any]:
+    if scrub_failed is None:
+        scrub_failed = plan.scrub.stats.dropped[ReasonCode.SCRUB_FAILED] if plan.scrub is not None else 0
     excluded = {
         r.value: decided.counts.get(r.value, 0)
         for r in ReasonCode
@@ -359,6 +386,9 @@ def _manifest(
     members: pa.Table,
     digest_of_members: str,
     files: list[ShardFile],
+    *,
+    pii: dict[str, int] | None = None,
+    shards: dict[str, Any] | None = None,
 ) -> BuildManifest:
     version = plan.policy.version_at(plan.as_of)
     return BuildManifest(
@@ -376,7 +406,7 @@ def _manifest(
         terms_version=version.version if version else None,
         ledger={"head_hash": plan.ledger[1], "events": plan.ledger[0], "checkpoint": plan.checkpoint},
         counts=counts,
-        pii=_pii(plan),
+        pii=_pii(plan) if pii is None else pii,
         members=members.num_rows,
         members_digest=digest_of_members,
         files=BuildManifest.file_entries(files),
@@ -390,4 +420,5 @@ def _manifest(
             if plan.scrub is not None
             else {"enabled": False}
         ),
+        shards=shards,
     )

@@ -79,6 +79,8 @@ class BuildManifest:
     sources: Sequence[Mapping[str, Any]]
     scrubber: Mapping[str, Any] | None
     member_key: Mapping[str, str] = field(default_factory=lambda: {"algorithm": "HMAC-SHA256", "of": "member_id"})
+    #: a sharded build's shards (count, assignment, source digests, an entry per shard); absent when unsharded
+    shards: Mapping[str, Any] | None = None
 
     @staticmethod
     def file_entries(files: Iterable[ShardFile]) -> list[Mapping[str, Any]]:
@@ -86,8 +88,11 @@ class BuildManifest:
         return [{"path": f.path, "rows": f.rows, "bytes": f.bytes, "sha256": f.sha256} for f in files]
 
     def to_json(self) -> bytes:
-        """The manifest as canonical JSON bytes."""
-        return (json.dumps(asdict(self), sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+        """The manifest as canonical JSON bytes (an unsharded build's has no `shards`)."""
+        data = asdict(self)
+        if data["shards"] is None:
+            del data["shards"]
+        return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
     def write(self, directory: Path) -> str:
         """Write manifest.json into `directory` (fsynced); return its SHA-256."""

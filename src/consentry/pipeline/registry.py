@@ -31,6 +31,7 @@ __all__ = [
     "get_build",
     "list_builds",
     "reconcile",
+    "shards_for_member",
 ]
 
 
@@ -50,6 +51,11 @@ def get_build(store: Store, build_id: str) -> BuildRecord:
 def builds_for_member(store: Store, member_id: str) -> list[BuildRecord]:
     """The complete builds that include records of `member_id`, oldest first."""
     return store.builds.for_member(member_id)
+
+
+def shards_for_member(store: Store, member_id: str) -> list[tuple[BuildRecord, int]]:
+    """The complete builds that include records of `member_id`, each with its shard (0 if unsharded), oldest first."""
+    return store.builds.shards_for_member(member_id)
 
 
 def build_members(store: Store, build_id: str) -> pa.Table:

@@ -12,6 +12,7 @@ taken, so that listing stale builds never reads the lake.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -22,17 +23,18 @@ from typing import Any
 
 import duckdb
 
-from consentry.errors import ConsentryError
+from consentry.errors import BuildError, ConsentryError, InputError
 from consentry.pipeline.build import BuildProgress, BuildResult, build
 from consentry.pipeline.engines.local_sql import quote_path, records_sql
 from consentry.pipeline.keys import hmac_sql, resolve_key
 from consentry.pipeline.manifest import MANIFEST_NAME
 from consentry.pipeline.registry import BuildRecord, build_members, get_build, list_builds, reconcile
+from consentry.pipeline.shards import CarryOver, source_hashes
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
 from consentry.store.protocol import Store
 from consentry.timeutil import iso, utc, utcnow
 
-__all__ = ["StaleBuild", "deleted_records", "rebuild", "stale_builds"]
+__all__ = ["StaleBuild", "carry_over", "deleted_records", "rebuild", "stale_builds"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class StaleBuild:
     deletions_checked_at: datetime | None = None
     #: set when the ledger no longer holds the prefix the build saw (truncated, rolled back or rewritten)
     ledger_problem: str | None = None
+    #: a sharded build's shards holding stale members: shard -> {"members": n, "records": n} (member-level causes)
+    shards: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -68,25 +72,53 @@ class StaleBuild:
             "unchecked": list(self.unchecked),
             "deletions_checked_at": iso(self.deletions_checked_at),
             "ledger_problem": self.ledger_problem,
-        }
+        } | self._shards()
+
+    def _shards(self) -> dict[str, Any]:
+        if self.build.shards == 1:
+            return {}
+        listed = [{"shard": s, **n} for s, n in sorted(self.shards.items())]
+        return {"shards": self.build.shards, "stale_shards": listed}
 
 
-def _member_causes(store: Store, record: BuildRecord, now: datetime) -> dict[str, dict[str, int]]:
+def _member_causes(
+    store: Store, record: BuildRecord, now: datetime
+) -> tuple[dict[str, dict[str, int]], dict[int, dict[str, int]]]:
+    """Members of the build who no longer qualify, per cause, and (sharded builds) per shard."""
     from consentry.decide import decide_members
-    from consentry.rules import stale_cause_sql
+    from consentry.rules import stale_cause_sql, stale_member_sql
 
     members = build_members(store, record.build_id)
     snapshot = store.snapshot(record.purpose, record.as_of, now)
     verdicts = decide_members(store.policy(), record.purpose, snapshot, at=record.as_of, now=now)
+    by = "shard" if "shard" in members.column_names else None
+    sql = stale_cause_sql("b", "v")
+    if by:  # per shard too: each stale member's cause, joined back to its shard
+        sql = (
+            "SELECT b.shard, s.cause, count(*) AS members, sum(s.records) AS records "
+            f"FROM ({stale_member_sql('b', 'v')}) AS s JOIN b ON s.member_id = b.member_id "
+            "GROUP BY b.shard, s.cause ORDER BY b.shard, s.cause"
+        )
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.register("b", members)
         con.register("v", verdicts)
-        rows = con.execute(stale_cause_sql("b", "v")).fetchall()
+        rows = con.execute(sql).fetchall()
     finally:
         con.close()
-    return {str(c): {"members": int(m), "records": int(r)} for c, m, r in rows}
+    causes: dict[str, dict[str, int]] = {}
+    shards: dict[int, dict[str, int]] = {}
+    for row in rows:
+        cause, m, r = row[-3:]
+        total = causes.setdefault(str(cause), {"members": 0, "records": 0})
+        total["members"] += int(m)
+        total["records"] += int(r)
+        if by:
+            shard = shards.setdefault(int(row[0]), {"members": 0, "records": 0})
+            shard["members"] += int(m)
+            shard["records"] += int(r)
+    return causes, shards
 
 
 def stale_builds(
@@ -112,7 +144,7 @@ def stale_builds(
     out: list[StaleBuild] = []
     events, _ = store.head()
     for record in list_builds(store):
-        causes = _member_causes(store, record, now)
+        causes, shards = _member_causes(store, record, now)
         ledger_problem = _ledger_problem(store, record, events)
         if ledger_problem:
             # Withdrawals the build saw may be gone from the ledger: none of its members can be vouched for.
@@ -133,7 +165,9 @@ def stale_builds(
             stale_records = sum(c["records"] for c in member_causes) + causes.get("RECORD_DELETED", {}).get(
                 "records", 0
             )
-        out.append(StaleBuild(record, stale_members, stale_records, causes, unchecked, checked_at, ledger_problem))
+        out.append(
+            StaleBuild(record, stale_members, stale_records, causes, unchecked, checked_at, ledger_problem, shards)
+        )
     return out
 
 
@@ -173,7 +207,7 @@ def deleted_records(
         digest = hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
     except OSError:
         return None
-    shards = sorted(out.glob("part-*.parquet"))
+    shards = sorted(out.glob("part-*.parquet")) or sorted(out.glob("shard=*/part-*.parquet"))
     if digest != record.manifest_sha256 or not shards:
         return None
     key = resolve_key(store, key)
@@ -209,13 +243,20 @@ def rebuild(
     key: bytes | None = None,
     progress: Callable[[BuildProgress], None] | None = None,
     now: datetime | None = None,
+    only_affected_shards: bool = False,
 ) -> BuildResult:
     """Build again the purpose, sources and T of `build_id`, decided now; the manifest names it as predecessor.
 
     Members who withdrew, objected or closed their accounts since, and records
     deleted since, are excluded by the ordinary rules (later withdrawals win).
+    A sharded build is rebuilt with its shard count. With
+    `only_affected_shards`, only the shards whose decision changed are written;
+    the others are carried over from the original's output, byte for byte
+    (refused, as InputError or BuildError, when the original is not sharded,
+    its output or sources changed, or the policy or scrubber differ).
     """
     previous = get_build(store, build_id)
+    carry = carry_over(store, previous) if only_affected_shards else None
     return build(
         store,
         previous.purpose,
@@ -229,4 +270,52 @@ def rebuild(
         progress=progress,
         predecessor=previous.build_id,
         now=now,
+        shards=previous.shards,
+        carry=carry,
     )
+
+
+def carry_over(store: Store, previous: BuildRecord) -> CarryOver:
+    """What a partial rebuild of `previous` starts from, once its output, sources, policy and scrubber check out."""
+    name = previous.build_id
+    if previous.shards == 1:
+        raise InputError(f"build {name} is not sharded; rebuild it whole (without --only-affected-shards)")
+    where = Path(previous.out_dir)
+    try:
+        raw = (where / MANIFEST_NAME).read_bytes()
+    except OSError:
+        raise BuildError(f"the output of build {name} is missing at {where}; rebuild it whole") from None
+    if hashlib.sha256(raw).hexdigest() != previous.manifest_sha256:
+        raise BuildError(f"the manifest at {where} is not build {name}'s (it was replaced); rebuild it whole")
+    manifest = json.loads(raw)
+    _check_sources(name, manifest["shards"].get("sources_sha256"), previous.sources)
+    policy = store.policy().version_at(previous.as_of)
+    if (policy.sha256 if policy else None) != manifest["policy"]["sha256"]:
+        raise BuildError(f"the policy in force at build {name}'s T has changed since; rebuild it whole")
+    if previous.scrub and _scrubber_now() != manifest["scrubber"]:
+        raise BuildError(f"the scrubber or its configuration changed since build {name}; rebuild it whole")
+    return CarryOver(name, where, manifest, build_members(store, name))
+
+
+def _check_sources(name: str, recorded: list[dict[str, str]] | None, given: tuple[str, ...]) -> None:
+    """Refuse a partial rebuild unless the sources are the same files with the same SHA-256 as recorded."""
+    if recorded is None:
+        raise InputError(f"build {name} read remote sources, whose contents were not recorded; rebuild it whole")
+    files = resolve_sources(list(given)).files
+    now = {d["path"]: d["sha256"] for d in source_hashes([f.path for f in files])}
+    then = {d["path"]: d["sha256"] for d in recorded}
+    for path in sorted(then.keys() | now.keys()):
+        if path not in now:
+            raise BuildError(f"source {path} of build {name} is gone; rebuild it whole")
+        if path not in then:
+            raise BuildError(f"source {path} is new since build {name}; rebuild it whole")
+        if now[path] != then[path]:
+            raise BuildError(f"source {path} changed since build {name} (its SHA-256 differs); rebuild it whole")
+
+
+def _scrubber_now() -> dict[str, Any]:
+    """The scrubber's entry in a manifest written now (its version and configuration; the key is not in it)."""
+    from consentry.pipeline.steps import ScrubStep
+
+    step = ScrubStep(b"\0" * 32, workers=1)
+    return {"enabled": True, "version": step.version, "config": step.config_json()}

@@ -32,6 +32,7 @@ from consentry.errors import BuildError
 __all__ = [
     "OutputDir",
     "OutputLock",
+    "PartFiles",
     "ShardFile",
     "ShardWriter",
     "commit_files",
@@ -104,24 +105,85 @@ class _HashingFile:
         return self._h.hexdigest()
 
 
+class PartFiles:
+    """Size-bounded Parquet files ``part-NNNNN.parquet`` in `directory`, written on the caller's thread.
+
+    Each batch becomes one row group; a new file starts once the current one
+    passes `target_bytes`. `prefix` goes before each file's name in the
+    returned `ShardFile` paths (a sharded build's ``shard=00007/``).
+    """
+
+    def __init__(self, directory: Path, schema: pa.Schema, *, target_bytes: int = TARGET_SHARD_BYTES, prefix: str = ""):
+        self.directory = directory
+        self.schema = schema
+        self.target_bytes = target_bytes
+        self.prefix = prefix
+        self.files: list[ShardFile] = []
+        self.rows = 0
+        self._current: tuple[pq.ParquetWriter, _HashingFile, str, int] | None = None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Write one batch as one row group (nothing for an empty batch)."""
+        if batch.num_rows == 0:
+            return
+        if self._current is None:
+            self._open()
+        assert self._current is not None
+        writer, sink, name, rows = self._current
+        writer.write_batch(batch, row_group_size=batch.num_rows)
+        self._current = (writer, sink, name, rows + batch.num_rows)
+        self.rows += batch.num_rows
+        if sink.tell() >= self.target_bytes:
+            self._finish()
+
+    def close(self) -> list[ShardFile]:
+        """Finish the last file (an empty one if nothing was written) and return the files."""
+        if self._current is None and not self.files:
+            self._open()
+        self._finish()
+        return self.files
+
+    def _open(self) -> None:
+        name = f"part-{len(self.files):05d}.parquet"
+        sink = _HashingFile(self.directory / name)
+        writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), self.schema, **_WRITER_OPTIONS)
+        self._current = (writer, sink, name, 0)
+
+    def _finish(self) -> None:
+        if self._current is None:
+            return
+        writer, sink, name, rows = self._current
+        writer.close()
+        sink.close()
+        self.files.append(ShardFile(self.prefix + name, rows, sink.tell(), sink.hexdigest()))
+        self._current = None
+
+
 class ShardWriter:
     """Write batches into size-bounded Parquet shards in `directory`, on a background thread.
 
     The caller's thread keeps producing (engine, scrubbing) while this one
-    encodes and compresses; the queue is short so memory stays bounded.
+    encodes and compresses (`PartFiles`); the queue is short so memory stays bounded.
     """
 
     def __init__(self, directory: Path, schema: pa.Schema, *, target_bytes: int = TARGET_SHARD_BYTES):
         self.directory = directory
         self.schema = schema
-        self.target_bytes = target_bytes
-        self.files: list[ShardFile] = []
-        self.rows = 0
+        self._parts = PartFiles(directory, schema, target_bytes=target_bytes)
         self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=3)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._drain, name="consentry-shard-writer", daemon=True)
-        self._current: tuple[pq.ParquetWriter, _HashingFile, str, int] | None = None
         self._thread.start()
+
+    @property
+    def files(self) -> list[ShardFile]:
+        """The files finished so far."""
+        return self._parts.files
+
+    @property
+    def rows(self) -> int:
+        """Rows written so far."""
+        return self._parts.rows
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Queue one batch (blocks while the writer is behind)."""
@@ -145,42 +207,12 @@ class ShardWriter:
     def _drain(self) -> None:
         try:
             while (batch := self._queue.get()) is not None:
-                self._write(batch)
-            if self._current is None and not self.files:
-                self._open()
-            self._finish()
+                self._parts.write(batch)
+            self._parts.close()
         except BaseException as e:  # handed to the producing thread
             self._error = e
             while self._queue.get() is not None:  # unblock the producer until it closes
                 pass
-
-    def _open(self) -> None:
-        name = f"part-{len(self.files):05d}.parquet"
-        sink = _HashingFile(self.directory / name)
-        writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), self.schema, **_WRITER_OPTIONS)
-        self._current = (writer, sink, name, 0)
-
-    def _write(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows == 0:
-            return
-        if self._current is None:
-            self._open()
-        assert self._current is not None
-        writer, sink, name, rows = self._current
-        writer.write_batch(batch, row_group_size=batch.num_rows)
-        self._current = (writer, sink, name, rows + batch.num_rows)
-        self.rows += batch.num_rows
-        if sink.tell() >= self.target_bytes:
-            self._finish()
-
-    def _finish(self) -> None:
-        if self._current is None:
-            return
-        writer, sink, name, rows = self._current
-        writer.close()
-        sink.close()
-        self.files.append(ShardFile(name, rows, sink.tell(), sink.hexdigest()))
-        self._current = None
 
 
 _ENGINE_PART = re.compile(r"^part-(\d+)\.parquet$")
@@ -230,6 +262,17 @@ def commit_files(found: Sequence[Path], directory: Path) -> list[ShardFile]:
     return [
         ShardFile(name, n, path.stat().st_size, digest) for (name, path, n), digest in zip(moved, digests, strict=True)
     ]
+
+
+def _fsync_tree(directory: Path) -> None:
+    """fsync every file in `directory` and in its subdirectories (a sharded build's), then the directories."""
+    for path in directory.iterdir():
+        if path.is_dir():
+            _fsync_tree(path)
+        elif path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(directory)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -384,11 +427,7 @@ class OutputDir:
         """
         shutil.rmtree(self.work, ignore_errors=True)
         try:
-            for path in self.temp.iterdir():
-                if path.is_file():
-                    with path.open("rb") as f:
-                        os.fsync(f.fileno())
-            _fsync_dir(self.temp)
+            _fsync_tree(self.temp)
             old = self._move_aside()
         except OSError as e:
             raise BuildError(f"cannot put the build in place at {self.out}: {e.strerror or e}") from None

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from consentry.store.database import store_error
-from consentry.store.member_sets import contains, decode, encode
+from consentry.store.member_sets import decode, encode, shard_of_member
 from consentry.store.schema import build_deletion_checks, build_member_chunks, builds, to_us, us_to_dt
 from consentry.timeutil import iso
 
@@ -50,6 +50,8 @@ class BuildRecord:
     sources: tuple[str, ...] = ()
     #: (events, head hash) of the ledger when the build read it; None for builds registered before it was kept
     ledger: tuple[int, str] | None = None
+    #: cohort shards of the output (1: unsharded)
+    shards: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (times as RFC 3339)."""
@@ -68,6 +70,7 @@ class BuildRecord:
             "members": self.members,
             "predecessor": self.predecessor,
             "ledger": {"events": self.ledger[0], "head_hash": self.ledger[1]} if self.ledger else None,
+            "shards": self.shards,
         }
 
 
@@ -106,8 +109,12 @@ class BuildRegistry(Protocol):
         """The complete builds whose member set holds `member_id`, oldest first."""
         ...
 
+    def shards_for_member(self, member_id: str) -> list[tuple[BuildRecord, int]]:
+        """The complete builds whose member set holds `member_id`, each with the member's shard, oldest first."""
+        ...
+
     def members(self, build_id: str) -> pa.Table:
-        """The member set of a build: member_id, records, by member_id (empty for an unknown build)."""
+        """The member set of a build: member_id, records (and shard, if sharded), by member_id (empty if unknown)."""
         ...
 
     def record_deletions(self, build_id: str, checked_at: datetime, deleted: dict[str, int] | None) -> None:
@@ -135,6 +142,7 @@ def _record(row: Any) -> BuildRecord:
         scrub=bool(row.scrub),
         sources=tuple(json.loads(row.sources)),
         ledger=(int(row.ledger_events), str(row.ledger_head)) if row.ledger_events is not None else None,
+        shards=int(row.shards),
     )
 
 
@@ -174,6 +182,7 @@ class SqlBuildRegistry:
             "predecessor": record.predecessor,
             "ledger_events": record.ledger[0] if record.ledger else None,
             "ledger_head": record.ledger[1] if record.ledger else None,
+            "shards": record.shards,
         }
         chunks = [{"build_id": record.build_id, "first_member_id": f, "data": d} for f, d in encode(members)]
         with self._begin() as conn:
@@ -229,7 +238,11 @@ class SqlBuildRegistry:
         return None if row is None else _record(row)
 
     def for_member(self, member_id: str) -> list[BuildRecord]:
-        """The complete builds whose member set holds `member_id`, oldest first.
+        """The complete builds whose member set holds `member_id`, oldest first."""
+        return [record for record, _ in self.shards_for_member(member_id)]
+
+    def shards_for_member(self, member_id: str) -> list[tuple[BuildRecord, int]]:
+        """The complete builds whose member set holds `member_id`, each with the member's shard, oldest first.
 
         Per build, only the chunk that can hold the member is read: the one with
         the greatest first member id not above it (see member_sets).
@@ -256,10 +269,11 @@ class SqlBuildRegistry:
                 .order_by(*_ORDER)
                 .execution_options(yield_per=64)
             )
-            return [_record(r) for r in rows if contains(r.data, member_id)]
+            found = ((r, shard_of_member(r.data, member_id)) for r in rows)
+            return [(_record(r), shard) for r, shard in found if shard is not None]
 
     def members(self, build_id: str) -> pa.Table:
-        """The member set of a build: member_id, records, by member_id (empty for an unknown build)."""
+        """The member set of a build: member_id, records (and shard, if sharded), by member_id (empty if unknown)."""
         chunks = build_member_chunks.c
         with self._begin() as conn:
             parts = conn.execute(

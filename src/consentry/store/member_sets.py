@@ -24,17 +24,35 @@ import pyarrow.parquet as pq
 
 from consentry.store.members import sorted_by_member_id
 
-__all__ = ["CHUNK_MEMBERS", "MEMBER_SET_SCHEMA", "contains", "decode", "encode"]
+__all__ = [
+    "CHUNK_MEMBERS",
+    "MEMBER_SET_SCHEMA",
+    "SHARDED_SET_SCHEMA",
+    "contains",
+    "decode",
+    "encode",
+    "shard_of_member",
+]
 
 MEMBER_SET_SCHEMA = pa.schema([pa.field("member_id", pa.string(), nullable=False), pa.field("records", pa.int64())])
+#: A sharded build's member set: each member's shard too
+SHARDED_SET_SCHEMA = MEMBER_SET_SCHEMA.append(pa.field("shard", pa.int32()))
 
 #: Members per stored chunk: a probe decodes one chunk of each build
 CHUNK_MEMBERS = 16_384
 
 
+def _schema(members: pa.Table) -> pa.Schema:
+    return SHARDED_SET_SCHEMA if "shard" in members.column_names else MEMBER_SET_SCHEMA
+
+
 def encode(members: pa.Table) -> list[tuple[str, bytes]]:
-    """`members` (member_id, records) sorted by member_id and cut into chunks: (first member_id, Parquet bytes)."""
-    table = sorted_by_member_id(members.select(MEMBER_SET_SCHEMA.names).cast(MEMBER_SET_SCHEMA))
+    """`members` (member_id, records[, shard]) sorted by member_id, cut into chunks: (first member_id, Parquet bytes).
+
+    A sharded build's set keeps each member's shard; an unsharded one's is stored as it always was.
+    """
+    schema = _schema(members)
+    table = sorted_by_member_id(members.select(schema.names).cast(schema))
     chunks = []
     for start in range(0, table.num_rows, CHUNK_MEMBERS):
         part = table.slice(start, CHUNK_MEMBERS)
@@ -45,8 +63,8 @@ def encode(members: pa.Table) -> list[tuple[str, bytes]]:
 
 
 def decode(chunks: Iterable[bytes]) -> pa.Table:
-    """The member set (MEMBER_SET_SCHEMA) from its chunks in order of their first member ids."""
-    tables = [_read(data).cast(MEMBER_SET_SCHEMA) for data in chunks]
+    """The member set (MEMBER_SET_SCHEMA, or SHARDED_SET_SCHEMA) from its chunks in order of their first member ids."""
+    tables = [(t := _read(data)).cast(_schema(t)) for data in chunks]
     return pa.concat_tables(tables).combine_chunks() if tables else MEMBER_SET_SCHEMA.empty_table()
 
 
@@ -54,6 +72,17 @@ def contains(chunk: bytes, member_id: str) -> bool:
     """Whether one chunk holds `member_id`."""
     ids = _read(chunk, ["member_id"]).column(0)
     return bool(pc.any(pc.equal(ids, member_id)).as_py())
+
+
+def shard_of_member(chunk: bytes, member_id: str) -> int | None:
+    """The shard of `member_id` in one chunk (0 for an unsharded build's), or None if the chunk does not hold it."""
+    file = pq.ParquetFile(pa.BufferReader(chunk))
+    at = pc.index(file.read(columns=["member_id"], use_threads=False).column(0), member_id).as_py()
+    if at < 0:
+        return None
+    if "shard" not in file.schema_arrow.names:
+        return 0
+    return int(file.read(columns=["shard"], use_threads=False).column(0)[at].as_py())
 
 
 def _read(data: bytes, columns: list[str] | None = None) -> pa.Table:

@@ -233,6 +233,8 @@ builds = Table(
     # the chain still holds that prefix, so a truncated or rewritten ledger cannot hide withdrawals.
     Column("ledger_events", BigInteger, nullable=True),
     Column("ledger_head", String(64), nullable=True),
+    # Cohort shards of the output (migration 0013; 1 for unsharded and older builds).
+    Column("shards", Integer, nullable=False, server_default="1"),
     Index("ix_builds_purpose", "purpose"),
 )
 

@@ -29,6 +29,7 @@ from consentry.policy import Policy
 from consentry.vocab import ReasonCode
 
 if TYPE_CHECKING:
+    from consentry.pipeline.shards import CarryOver
     from consentry.pipeline.steps import ScrubStep
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "ENGINES", "BuildPlan", "Decided", "Engine", "open_engine", "split_tally"]
@@ -70,6 +71,9 @@ class BuildPlan:
     ledger: tuple[int, str] = (0, "0" * 64)
     #: the newest signed checkpoint in CONSENTRY_CHECKPOINT_DIR when the build ran (manifest `ledger.checkpoint`)
     checkpoint: dict[str, Any] | None = None
+    #: cohort shards of the output (1: the unsharded layout); a partial rebuild's original, to carry shards from
+    shards: int = 1
+    carry: CarryOver | None = None
 
     def report(self, stage: BuildStage, done: int = 0, total: int = 0) -> None:
         """Tell `progress` where the build stands."""
@@ -115,6 +119,10 @@ class Engine(Protocol):
 
     def included(self) -> pa.RecordBatchReader:
         """The allowed records, in the engine's fixed order: output columns plus `_member_id`."""
+        ...
+
+    def keep_members(self, member_ids: pa.Array | pa.ChunkedArray) -> None:
+        """Write only the records of these allowed members from now on (a partial rebuild's affected shards)."""
         ...
 
     def write_output(self, directory: Path, scrub: Any | None) -> list[ShardFile] | None:

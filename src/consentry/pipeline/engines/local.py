@@ -34,6 +34,7 @@ from types import TracebackType
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided, split_tally
@@ -127,6 +128,12 @@ class LocalEngine:
         self._keys = keyed.select(["member_id", "member_key"])
         self.con.close()  # the counting is done: its memory goes back before the write
         return Decided(counts, keyed)
+
+    def keep_members(self, member_ids: pa.Array | pa.ChunkedArray) -> None:
+        """Write only these allowed members' records from now on (see `Engine.keep_members`)."""
+        if self._keys is None:
+            raise BuildError("the local engine keeps members only after deciding")
+        self._keys = self._keys.filter(pc.is_in(self._keys.column("member_id"), value_set=_array(member_ids)))
 
     def _included_sql(self, source: str, *, with_member: bool) -> str:
         plan = self.plan
@@ -285,6 +292,10 @@ class LocalEngine:
             if isinstance(err, duckdb.Error):
                 raise _engine_error(err) from None
             raise err
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 _SIZE_UNITS = {"B": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}

@@ -177,6 +177,7 @@ class SparkEngine:
         self.staging = plan.work_dir / "spark"
         self._decided: DataFrame | None = None
         self._keys: DataFrame | None = None
+        self._keyed: pa.Table | None = None
         self._restore: dict[str, str | None] = {}
         persist = self.options.persist
         self._persisted = persist if persist is not None else bool(plan.sources.remote)
@@ -325,8 +326,20 @@ class SparkEngine:
             rows = class_tally(self._classes.result(), members.select(list(_VERDICT_COLUMNS)))
         counts, allowed = split_tally(rows)
         keyed = keyed_members(self.plan.key, allowed)
-        self._keys = self._small_frame(keyed.select(["member_id", "member_key"]), "member_keys.parquet")
+        self._keyed = keyed.select(["member_id", "member_key"])
+        self._keys = self._small_frame(self._keyed, "member_keys.parquet")
         return Decided(counts, keyed)
+
+    def keep_members(self, member_ids: pa.Array | pa.ChunkedArray) -> None:
+        """Write only these allowed members' records from now on (see `Engine.keep_members`)."""
+        if self._keyed is None:
+            raise BuildError("the Spark engine keeps members only after deciding")
+        import pyarrow.compute as pc
+
+        ids = member_ids.combine_chunks() if isinstance(member_ids, pa.ChunkedArray) else member_ids
+        self._keyed = self._keyed.filter(pc.is_in(self._keyed.column("member_id"), value_set=ids))
+        self._shuffled.discard("kept_member_keys.parquet")
+        self._keys = self._small_frame(self._keyed, "kept_member_keys.parquet")
 
     def _reason_tally(self, members: pa.Table) -> pa.Table:
         """reason, member_id (allowed only), count: from the persisted decided relation."""
