@@ -196,18 +196,39 @@ def _ms(text: str) -> float:
 
 def load_wrk(base: str, name: str, concurrency: int, seconds: float, sessions: list[dict[str, str]]) -> Result:
     """The same load with wrk (C, two threads), rotating over many members' sessions."""
-    import re
-
     paths = {"trivial": "/v1/health", "settings": "/v1/me/settings", "toggle": "/v1/me/choices"}
     path = paths.get(name, "/v1/me/settings")
     if name == "settings_one":  # every connection reads one member's settings: one cache key
         sessions = sessions[:1]
     lua = _WRK_SCRIPT.format(SESSIONS="{" + ", ".join(_lua(x) for x in sessions) + "}", NAME=name, PATH=path)
+    return _run_wrk(base + path, name, concurrency, seconds, lua)
+
+
+_WRK_PATHS_SCRIPT = """
+local paths = {PATHS}
+local n = #paths
+local i = math.random(n) - 1
+request = function()
+  i = i % n + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def load_wrk_paths(base: str, name: str, concurrency: int, seconds: float, paths: list[str]) -> Result:
+    """Unauthenticated GETs with wrk (two threads), each thread rotating over `paths` from a random start."""
+    lua = _WRK_PATHS_SCRIPT.format(PATHS="{" + ", ".join(f'"{p}"' for p in paths) + "}")
+    return _run_wrk(base + paths[0], name, concurrency, seconds, lua)
+
+
+def _run_wrk(url: str, name: str, concurrency: int, seconds: float, lua: str) -> Result:
+    import re
+
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     cmd = ["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, int(seconds))}s", "--latency", "--timeout", "30s"]
     try:
-        out = subprocess.run([*cmd, "-s", script.name, base + path], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*cmd, "-s", script.name, url], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ fetches the pages from a real uvicorn on loopback with header rules only
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -23,6 +24,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from consentry.service import create_app
+from consentry.signals.asgi import ReservationHeaders
+from consentry.signals.client import ServiceSignals, SignalsUnavailable
 from consentry.store import SqlStore
 
 from .conftest import make_config, sign_in
@@ -141,3 +144,26 @@ def test_datadiligence_reports_disallowed_for_an_opted_out_members_pages(site: F
     assert not checker.is_allowed(url=f"{served}/posts/p-alice")
     for rule in checker.rules:  # each standard on its own says so
         assert not rule.is_allowed(url=f"{served}/posts/p-alice")
+
+
+def test_service_signals_feeds_the_middleware_from_a_real_service(served: str) -> None:
+    """A web tier asks the service (uvicorn on loopback) for the headers, sync and async; unreachable fails closed."""
+    lookup = ServiceSignals(served)
+    reserved = dict(lookup.headers("de-dora"))
+    assert reserved["Content-Usage"] == "train-ai=n" and reserved["tdm-reservation"] == "1"
+    assert lookup.headers("us-alice") == ()
+    assert dict(asyncio.run(lookup.headers_async("de-dora"))) == reserved
+
+    async def web_tier(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"page"})
+
+    def owner(scope: dict[str, Any]) -> str:
+        return str(scope["path"]).rsplit("/", 1)[-1]
+
+    page = ReservationHeaders(web_tier, member_of=owner, signals=lookup.headers_async)
+    assert TestClient(page).get("/u/de-dora").headers["x-robots-tag"] == "noai, noimageai"
+    with pytest.raises(SignalsUnavailable):
+        ServiceSignals("http://127.0.0.1:9", timeout_s=0.5).headers("de-dora")  # nothing listens on port 9
+    gone = ReservationHeaders(web_tier, member_of=owner, signals=ServiceSignals("http://127.0.0.1:9").headers_async)
+    assert TestClient(gone).get("/u/us-alice").headers["content-usage"] == "train-ai=n, ai-use=n"  # fail closed

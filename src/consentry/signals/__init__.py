@@ -15,7 +15,9 @@ Out, module by module:
   TDMRep) and `X-Robots-Tag`;
 - `consentry.signals.site` — the site-wide `robots.txt` and `/.well-known/tdmrep.json`;
 - `consentry.signals.asgi.ReservationHeaders`, `consentry.signals.wsgi.ReservationHeaders`
-  — middleware adding a member's headers to the pages of a web tier.
+  — middleware adding a member's headers to the pages of a web tier;
+- `consentry.signals.client.ServiceSignals` — asks a Consentry service for a
+  member's headers (`GET /v1/signals/members/{member_id}`), for that middleware.
 
 docs/signals.md describes both directions.
 """
