@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,15 +16,17 @@ import pytest
 from migrating import migrated
 from sqlalchemy import inspect
 
-from consentry.errors import BuildError, InputError
+from consentry.errors import BuildError, InputError, NotFoundError
 from consentry.pipeline import build, read_manifest, rebuild, stale_builds
 from consentry.pipeline.keys import member_key
 from consentry.pipeline.manifest import members_digest
+from consentry.pipeline.models import register_model
 from consentry.pipeline.registry import build_members, shards_for_member
-from consentry.pipeline.retrain import affected_shards
+from consentry.pipeline.retrain import affected_shards, retrain_plan
 from consentry.pipeline.shards import shard_of
 from consentry.store import database
 from consentry.store.protocol import Member, NewEvent
+from consentry.timeutil import utcnow
 from consentry.vocab import Choice, Source
 from pipeline.lake import AS_OF, GENAI, KEY, Platform, lake_records, record, t, write_parquet
 
@@ -178,3 +181,31 @@ def test_affected_shards_name_the_shards_holding_members_and_their_share(platfor
     assert sum(s["affected_members"] for s in plan.affected) == 2
     assert plan.share == pytest.approx(sum(entries[s]["records"] for s in wanted) / plan.records)
     assert affected_shards(platform.store, done.build_id, []).to_dict()["share"] == 0
+
+
+def test_retrain_plan_names_the_shards_with_open_obligations_until_a_partial_rebuild_meets_them(
+    platform: Platform,
+) -> None:
+    p = platform
+    src = _lake(p)
+    first = _build(p, src, "v1", scrub=False, shards=K, now=utcnow())
+    register_model(p.store, "ranker", "1", [first.build_id])
+    for member in ("m005", "m007"):
+        p.store.record(NewEvent(member, GENAI, Choice.DENY, None, Source.SETTINGS))
+    shards = sorted({s for m in ("m005", "m007") for _, s in shards_for_member(p.store, m)})
+    env = {**os.environ, "CONSENTRY_DB": p.url, "CONSENTRY_PSEUDONYM_KEY": KEY.decode()}
+    done = subprocess.run(
+        [*CLI, "models", "retrain-plan", "--model", "ranker"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    (plan,) = json.loads(done.stdout)
+    assert (plan["name"], plan["version"], plan["build_id"]) == ("ranker", "1", first.build_id)
+    assert [s["shard"] for s in plan["affected_shards"]] == shards
+    assert plan["share"] == pytest.approx(plan["records_to_retrain"] / plan["records"]) and plan["share"] < 1
+    # Retrained only on the rebuilt shards of a partial rebuild: the obligations are met, nothing is left to plan
+    second = rebuild(p.store, first.build_id, p.root / "v2", key=KEY, only_affected_shards=True)
+    assert second.rebuilt_shards == tuple(shards)
+    register_model(p.store, "ranker", "2", [second.build_id])
+    assert retrain_plan(p.store, "ranker") == []
+    with pytest.raises(NotFoundError):
+        retrain_plan(p.store, "no-such-model")

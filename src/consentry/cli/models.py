@@ -1,4 +1,4 @@
-"""`consentry models register|list|show|obligations|waive|sync`: parse → one library call → render JSON."""
+"""`consentry models register|list|show|obligations|waive|sync|retrain-plan`: parse → one library call → render JSON."""
 
 from __future__ import annotations
 
@@ -80,3 +80,15 @@ def waive_command(
     from consentry.pipeline.obligations import waive_obligation
 
     print_json(waive_obligation(open_store(access="write"), obligation, grounds=grounds, actor=by).to_dict())
+
+
+@app.command("retrain-plan")
+@handle_errors
+def retrain_plan_command(
+    model: str = typer.Option(..., "--model", help="A model id, NAME@VERSION or NAME (every version)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Obligations as of this RFC 3339 time (default now)."),
+) -> None:
+    """The shards of each build of the model that hold members with open obligations, and their share of records."""
+    from consentry.pipeline.retrain import retrain_plan
+
+    print_json(retrain_plan(open_store(), model, as_of=when(as_of, "--as-of")))

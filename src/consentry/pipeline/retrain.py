@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 from consentry.pipeline.registry import build_members, get_build
 from consentry.store.protocol import Store
 
-__all__ = ["ShardPlan", "affected_shards"]
+__all__ = ["ShardPlan", "affected_shards", "retrain_plan"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,33 @@ def affected_shards(store: Store, build_id: str, member_ids: Iterable[str]) -> S
         records=int(pc.sum(members.column("records")).as_py() or 0),
         members=members.num_rows,
     )
+
+
+def retrain_plan(store: Store, model: str, *, as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """For each version of `model` and each of its builds, the shards to retrain for its open obligations.
+
+    `model` is a model id, NAME@VERSION or NAME (NotFoundError if it names
+    none). A build is listed when members of its set are behind an open or
+    overdue obligation of that version (`obligation_members`), with exactly
+    the shards holding them and the share of the build's records in those
+    shards. Records deleted at the source are counted by obligations, not
+    listed by member, so they name no shard here.
+    """
+    from consentry.pipeline.models import resolve_models
+    from consentry.pipeline.obligations import obligation_members
+
+    versions = {m.model_id: m for m in resolve_models(store, model)}
+    rows = obligation_members(store, model=model, as_of=as_of)
+    wanted: dict[tuple[str, str], set[str]] = {}
+    obligations: dict[tuple[str, str], set[str]] = {}
+    for row in rows.select(["model_id", "build_id", "member_id", "obligation_id"]).to_pylist():
+        key = (row["model_id"], row["build_id"])
+        wanted.setdefault(key, set()).add(row["member_id"])
+        obligations.setdefault(key, set()).add(row["obligation_id"])
+    plans = []
+    for (model_id, build_id), members in sorted(wanted.items()):
+        version = versions[model_id]
+        plan = affected_shards(store, build_id, members)
+        head = {"model_id": model_id, "name": version.name, "version": version.version}
+        plans.append(head | plan.to_dict() | {"obligations": sorted(obligations[(model_id, build_id)])})
+    return plans
