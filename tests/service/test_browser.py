@@ -181,7 +181,7 @@ def test_objection_filed_then_upheld_in_console(browser: Any, live: dict[str, An
     row.locator("select[name=outcome]").select_option("upheld")
     row.locator("form.decide button").click()
     staff.wait_for_load_state()
-    assert staff.locator(f"table.closed tr[data-case='{case_id}'] .status").inner_text() == "upheld"
+    assert staff.locator(f"table.closed tr[data-case='{case_id}'] .status").inner_text() == "Upheld"
     for name in ("policy", "builds", "ledger"):
         staff.goto(f"{live['base']}/admin/{name}")
         _shot(staff, f"admin-{name}")

@@ -8,10 +8,12 @@ version brings, and the per-reason counts of builds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from consentry.errors import InputError
 from consentry.pipeline import BuildRecord, StaleBuild, list_builds, stale_builds
 from consentry.policy import Policy, PolicyVersion
 from consentry.store.protocol import ObjectionCase, Store
@@ -21,12 +23,16 @@ from consentry.vocab import CaseStatus, Mode
 __all__ = [
     "BuildRow",
     "QueueItem",
+    "QueuePage",
+    "QueueSort",
     "RegionChange",
     "VersionEntry",
+    "assign_case",
     "build_rows",
     "case_to_dict",
     "objection_queue",
     "policy_timeline",
+    "queue_page",
 ]
 
 
@@ -38,6 +44,90 @@ class QueueItem:
     overdue: bool
     extendable: bool
     days_left: int
+    assignee: str | None = None
+
+
+class QueueSort(StrEnum):
+    """The orders the staff queue can be read in."""
+
+    DUE = "due"  # earliest due first: what must be decided next
+    DUE_LAST = "-due"
+    RECEIVED = "received"  # oldest first
+    RECEIVED_LAST = "-received"
+
+
+#: Who the queue is filtered to: anyone, nobody (unassigned) or one assignee.
+ANY_ASSIGNEE = ""
+UNASSIGNED = "-"
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the open cases that match a search, in the chosen order."""
+
+    items: tuple[QueueItem, ...]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    query: str
+    assignee: str
+    sort: QueueSort
+    assignees: tuple[str, ...]
+
+
+def _matches(item: QueueItem, words: list[str]) -> bool:
+    c = item.case
+    haystack = " ".join(
+        [c.case_id, c.case_id.removeprefix("obj_"), c.member_id, *c.purposes, c.text or "", item.assignee or ""]
+    ).lower()
+    return all(w in haystack for w in words)
+
+
+def queue_page(
+    store: Store,
+    at: datetime,
+    *,
+    query: str = "",
+    assignee: str = ANY_ASSIGNEE,
+    sort: QueueSort = QueueSort.DUE,
+    page: int = 1,
+    per_page: int = 20,
+) -> QueuePage:
+    """The open cases matching `query` (every word, in the case id or reference, member id, uses, text
+    or assignee) and `assignee`, sorted by `sort`, `per_page` to a page (`page` is clamped to the last)."""
+    assigned = store.assignments.all()
+    items = [replace(i, assignee=assigned.get(i.case.case_id)) for i in objection_queue(store, at)]
+    words = [w for w in query.lower().replace("-", " ").split() if w != "obj"]
+    if words:
+        items = [i for i in items if _matches(i, words)]
+    if assignee == UNASSIGNED:
+        items = [i for i in items if i.assignee is None]
+    elif assignee:
+        items = [i for i in items if (i.assignee or "").lower() == assignee.lower()]
+    by_received = sort in (QueueSort.RECEIVED, QueueSort.RECEIVED_LAST)
+    items.sort(
+        key=lambda i: (i.case.received_at if by_received else i.case.due_by, i.case.case_id),
+        reverse=sort in (QueueSort.DUE_LAST, QueueSort.RECEIVED_LAST),
+    )
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(1, page), pages)
+    shown = tuple(items[(page - 1) * per_page : page * per_page])
+    names = tuple(sorted(set(assigned.values()), key=str.lower))
+    return QueuePage(shown, len(items), page, pages, per_page, query, assignee, sort, names)
+
+
+def assign_case(store: Store, case_id: str, assignee: str, at: datetime, by: str) -> ObjectionCase:
+    """Assign an open case to a staff member (a name or id; blank unassigns). NotFoundError for an unknown
+    case, InputError for a closed one or an over-long name."""
+    case = store.objection(case_id)
+    if case.status is not CaseStatus.RECEIVED:
+        raise InputError("only open cases are assigned; this one is decided", field="assignee")
+    name = " ".join(assignee.split())
+    if len(name) > 255:
+        raise InputError("keep the assignee under 255 characters", field="assignee")
+    store.assignments.assign(case_id, name or None, at, by)
+    return case
 
 
 def case_to_dict(case: ObjectionCase) -> dict[str, Any]:

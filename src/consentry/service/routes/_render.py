@@ -19,6 +19,9 @@ from consentry.timeutil import iso, utcnow
 
 __all__ = ["build_for_member", "event_dict", "flash", "member_case_dict", "page", "page_context"]
 
+#: The staff console's language: its words are marked and catalogued, its pages not yet translated whole.
+STAFF_LANGUAGE = "en"
+
 #: Where a confirmation waits when the visitor has no stored session (trusted-header mode).
 _COOKIE_FLASHES = "flashes"
 
@@ -73,6 +76,8 @@ def page(request: Request, name: str, **context: Any) -> Response:
     chosen = ctx.store.languages.get(member) if member else None
     request.state.member_language = chosen
     request.state.language = chosen if chosen in LANGUAGES else None
+    if name.startswith("admin/"):
+        request.state.language = STAFF_LANGUAGE  # the console is in English for now (docs/i18n.md)
     request.state.flashes = _pop_flashes(request)
     response: Response = templates.TemplateResponse(request, name, context)
     return response

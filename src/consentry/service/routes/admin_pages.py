@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
@@ -15,7 +16,7 @@ from consentry.service.auth import StaffAuth, end_session, require_role, staff_w
 from consentry.service.charts import reason_bars
 from consentry.service.context import ServiceContext, get_ctx
 from consentry.service.errors import ApiError, ErrorCode
-from consentry.service.routes._render import page
+from consentry.service.routes._render import flash, page
 from consentry.service.routes.admin_api import decide_objection, extend_objection
 from consentry.service.sessions import SessionKind
 from consentry.service.staff import StaffRole
@@ -75,19 +76,29 @@ def home() -> RedirectResponse:
 
 
 @router.get("/objections")
-def objections(request: Request, auth: Viewer, ctx: Ctx) -> Response:
-    """Open cases sorted by due date, overdue ones marked, with decide and extend forms."""
+def objections(
+    request: Request,
+    auth: Viewer,
+    ctx: Ctx,
+    q: Annotated[str, Query(max_length=200)] = "",
+    assignee: Annotated[str, Query(max_length=255)] = staff_actions.ANY_ASSIGNEE,
+    sort: staff_actions.QueueSort = staff_actions.QueueSort.DUE,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """Open cases, searched, filtered by assignee and sorted (by due date unless asked), a page at a time."""
     ctx.staff.audit(auth.key, "view:objections")
-    items = staff_actions.objection_queue(ctx.store, ctx.now())
+    now = ctx.now()
+    queue = staff_actions.queue_page(ctx.store, now, query=q, assignee=assignee, sort=sort, page=page_no)
     closed = [
         i
-        for i in staff_actions.objection_queue(ctx.store, ctx.now(), include_closed=True)
+        for i in staff_actions.objection_queue(ctx.store, now, include_closed=True)
         if i.case.status is not CaseStatus.RECEIVED
     ]
     return page(
         request,
         "admin/objections.html",
-        items=items,
+        queue=queue,
+        items=queue.items,
         closed=closed[-20:],
         staff=auth.key,
         can_review=auth.key.role is StaffRole.REVIEWER,
@@ -95,8 +106,38 @@ def objections(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     )
 
 
+def _back_to_queue(request: Request) -> RedirectResponse:
+    """Back to the queue page the form was sent from (its search, filter, order and page)."""
+    query = urlsplit(request.headers.get("referer", "")).query
+    return RedirectResponse("/admin/objections" + (f"?{query}" if query else ""), status_code=303)
+
+
+@router.post("/objections/{case_id}/assignment")
+def assign(
+    request: Request,
+    case_id: str,
+    auth: Reviewer,
+    ctx: Ctx,
+    assignee: Annotated[str, Form(max_length=255)] = "",
+) -> RedirectResponse:
+    """Assign an open case to a member of staff (a name or id), or unassign it with a blank name."""
+    try:
+        staff_actions.assign_case(ctx.store, case_id, assignee, utcnow(), f"staff:{auth.key.key_id}")
+    except Exception:
+        ctx.staff.audit(auth.key, "objection.assign", case_id, "refused")
+        raise
+    name = " ".join(assignee.split())
+    ctx.staff.audit(auth.key, "objection.assign", case_id, "ok", {"assignee": name or None})
+    if name:
+        flash(request, "case_assigned", case=case_id, assignee=name)
+    else:
+        flash(request, "case_unassigned", case=case_id)
+    return _back_to_queue(request)
+
+
 @router.post("/objections/{case_id}/decision")
 def decide(
+    request: Request,
     case_id: str,
     auth: Reviewer,
     ctx: Ctx,
@@ -107,11 +148,13 @@ def decide(
     if outcome not in (CaseStatus.UPHELD.value, CaseStatus.REJECTED.value):
         raise InputError("choose upheld or rejected", field="outcome")
     decide_objection(ctx, auth, case_id, CaseStatus(outcome), grounds)
-    return RedirectResponse("/admin/objections", status_code=303)
+    flash(request, "case_decided", case=case_id, status=outcome)
+    return _back_to_queue(request)
 
 
 @router.post("/objections/{case_id}/extension")
 def extend(
+    request: Request,
     case_id: str,
     auth: Reviewer,
     ctx: Ctx,
@@ -119,8 +162,9 @@ def extend(
     days: Annotated[int, Form(ge=1, le=366)],
 ) -> RedirectResponse:
     """Extend once, within the first period, with reasons."""
-    extend_objection(ctx, auth, case_id, reasons, days)
-    return RedirectResponse("/admin/objections", status_code=303)
+    case = extend_objection(ctx, auth, case_id, reasons, days)
+    flash(request, "case_extended", case=case_id, due=str(case["due_by"]))
+    return _back_to_queue(request)
 
 
 @router.get("/policy")
