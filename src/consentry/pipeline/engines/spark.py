@@ -378,7 +378,7 @@ class SparkEngine:
 
     # ------------------------------------------------------------------ output
 
-    def included(self) -> Iterator[pa.RecordBatch]:
+    def included(self) -> pa.RecordBatchReader:
         """The allowed records in the write's order, streamed back to the driver (output columns + `_member_id`).
 
         Spark writes them to the staging directory; the driver reads the files
@@ -386,8 +386,12 @@ class SparkEngine:
         """
         target = self.staging / "included"
         _write(self._included_frame(), target)
-        for path in _part_files(target):
-            yield from pq.ParquetFile(path).iter_batches(self.plan.batch_rows)
+        parts = _part_files(target)
+        if not parts:
+            raise BuildError("Spark wrote no output file; see the Spark driver log")
+        rows = self.plan.batch_rows
+        batches = (b for path in parts for b in pq.ParquetFile(path).iter_batches(rows))
+        return pa.RecordBatchReader.from_batches(pq.read_schema(parts[0]), batches)
 
     def write_output(self, directory: Path, scrub: Any | None) -> list[ShardFile]:
         """Write the allowed rows (scrubbed when `scrub` is a ScrubStep) as OUT shards in `directory`.
