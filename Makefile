@@ -9,7 +9,7 @@ SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_OK  = $(VENV)/.run-$(SUM)
 DEV_OK  = $(VENV)/.dev-$(SUM)
 
-.PHONY: demo test setup lint typecheck unit e2e services bench serve-demo clean
+.PHONY: demo test setup lint typecheck unit e2e services bench serve-demo screenshots clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,13 +47,17 @@ unit: setup
 	$(BIN)/pytest -n 2 -m "not browser and not spark" -q
 
 e2e: setup
-	$(BIN)/pytest -m "browser or spark" -q
+	@. scripts/axe-setup.sh && $(BIN)/pytest -m "browser or spark" -q
 
 # Lint and types first: a formatting slip fails in seconds, not after the suite.
 test: setup lint
 	@. scripts/test-services.sh && \
 	$(BIN)/pytest -n 2 -m "not browser and not spark" -q -p no:cacheprovider && \
 	$(BIN)/pytest -m "browser or spark" -q -p no:cacheprovider
+
+# Refresh docs/screenshots/ from the browser tests (Debian's Chromium, axe-core from npm).
+screenshots: setup
+	@. scripts/axe-setup.sh && $(BIN)/python scripts/screenshots.py
 
 bench: setup
 	$(BIN)/pip install -q -e '.[bench]'
@@ -62,4 +66,4 @@ bench: setup
 	$(BIN)/python bench/scrub.py --quick
 
 clean:
-	rm -rf $(VENV) .consentry .consentry-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .consentry .consentry-demo .pytest_cache .mypy_cache .ruff_cache tests/a11y/node_modules

@@ -11,6 +11,7 @@ if [ -n "$_need" ]; then
   _root apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive _root apt-get install -y -qq $_need >/dev/null
 fi
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/axe-setup.sh"
 CONSENTRY_TEST_PG_URL="$(bash "$(dirname "${BASH_SOURCE[0]:-$0}")/pg-setup.sh" | tail -n 1)"
 export CONSENTRY_TEST_PG_URL
 export CONSENTRY_REQUIRE_PG=1

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from .conftest import CLOCK, MEMBERS, make_config
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+NOTICE_CLOCK = datetime(2025, 10, 1, tzinfo=UTC)
 SHOTS = ROOT / "docs" / "screenshots" if os.environ.get("CONSENTRY_SCREENSHOTS") == "1" else None
 ARGS = [
     "--no-sandbox",
@@ -73,21 +76,38 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     lake.write_text("".join(json.dumps(r) + "\n" for r in rows))
     build(store, "genai_training", [lake], root / "out", as_of=CLOCK, scrub=False)
     key = StaffRegistry(store).add_key("browser reviewer", StaffRole.REVIEWER).secret
+    with _serving(create_app(store, make_config(public_lake=lake))) as base:
+        yield {"base": base, "store": store, "key": key}
+    store.close()
+
+
+@contextmanager
+def _serving(app: Any) -> Iterator[str]:
+    """uvicorn serving `app` on a free loopback port, in a thread, until the block ends."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(store, make_config(public_lake=lake)), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started and thread.is_alive():  # no wall-clock limit: it starts, or its thread ends
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield {"base": f"http://127.0.0.1:{port}", "store": store, "key": key}
+    yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-    store.close()
+
+
+#: Members of the European Union reading the pages in each language while 2025-11-03 is announced.
+NOTICE_MEMBERS = {"en": ("de-anna", "DE"), "de": ("de-berta", "DE"), "fr": ("fr-chloe", "FR")}
+
+
+@pytest.fixture(scope="module")
+def live_notice(live: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The same store served as of 2025-10-01: the 2025-11-03 terms are announced, not yet in force."""
+    store = live["store"]
+    created = datetime(2020, 1, 1, tzinfo=UTC)
+    store.add_members([Member(m, c, date(1985, 6, 1), created) for m, c in NOTICE_MEMBERS.values()])
+    with _serving(create_app(store, make_config(clock_start=NOTICE_CLOCK))) as base:
+        yield {**live, "base": base}
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +124,8 @@ def browser() -> Iterator[Any]:
 
 
 def _member_page(browser: Any, live: dict[str, Any], member: str, **context: Any) -> Any:
-    page = browser.new_context(viewport={"width": 1100, "height": 900}, **context).new_page()
+    context.setdefault("viewport", {"width": 1100, "height": 900})
+    page = browser.new_context(**context).new_page()
     page.goto(f"{live['base']}/settings/data-privacy")
     assert page.url.endswith("/demo/sign-in")
     page.select_option("#member_id", member)
@@ -265,3 +286,77 @@ def test_public_pages_carry_the_members_signals_from_the_moment_the_setting_is_o
     assert _signals_of(visitor.goto(f"{live['base']}/in/us-alice")) == {}
     page.context.close()
     visitor.context.close()
+
+
+def _axe(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as loaded (rule id and the first nodes)."""
+    assert AXE.is_file(), "install axe-core: bash scripts/axe-setup.sh (make test does)"
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)"""
+    )
+    return [f"{page.url}: {v}" for v in found]
+
+
+BANNER_WORDS = {
+    "en": ("Our terms change on 3 November 2025", "Done: Data for Generative AI Improvement is now off."),
+    "de": ("Unsere Bedingungen ändern sich am 3. November 2025", "Erledigt: Daten zur Verbesserung generativer KI"),
+    "fr": ("Nos conditions changent le 3 novembre 2025", "C’est fait : Données pour l’amélioration de l’IA"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+def test_member_in_the_notice_period_in_three_languages(
+    browser: Any, live_notice: dict[str, Any], language: str
+) -> None:
+    member, _ = NOTICE_MEMBERS[language]
+    page = _member_page(browser, live_notice, member, locale=language, bypass_csp=True)
+    assert page.locator("html").get_attribute("lang") == language
+    banner = page.locator("#notice-banner")
+    heading, done = BANNER_WORDS[language]
+    assert heading in banner.locator("h2").inner_text()
+    assert banner.locator("li[data-purpose=genai_training]").count() == 1
+    assert _axe(page) == []
+    _shot(page, {"en": "settings-de-notice", "de": "settings-de-german", "fr": "settings-fr-french"}[language])
+    banner.locator("form.turn-off-now button").click()
+    page.wait_for_load_state()
+    assert done in page.locator(".flash").inner_text()
+    assert page.locator("#notice-banner .turned-off").count() == 1
+    [event] = live_notice["store"].events(member_id=member, purpose="genai_training")
+    assert (event.choice.value, event.policy_version) == ("deny", "2025-11-03")
+    page.context.close()
+
+
+def test_no_serious_or_critical_accessibility_violations_on_any_page(browser: Any, live: dict[str, Any]) -> None:
+    store = live["store"]
+    case = store.file_objection("gb-gary", ["personalization"], CLOCK, text=None)
+    member = _member_page(browser, live, "gb-gary", bypass_csp=True)
+    violations = _axe(member)
+    probe = member.context.new_page()
+    probe.set_content('<html lang="en"><title>t</title><body><main><img src="x.png"></main></body></html>')
+    assert any("image-alt (critical)" in v for v in _axe(probe))  # axe runs, and would catch one
+    probe.close()
+    paths = {a.get_attribute("href") for a in member.locator("header nav a").all()}
+    for path in sorted(paths | {f"/settings/objection/{case.case_id}", "/settings/objection/obj_0000000000000000"}):
+        member.goto(f"{live['base']}{path}")
+        violations += _axe(member)
+    member.context.close()
+    staff = browser.new_context(viewport={"width": 1300, "height": 900}, bypass_csp=True).new_page()
+    staff.goto(f"{live['base']}/demo/sign-in")
+    violations += _axe(staff)
+    staff.goto(f"{live['base']}/admin/sign-in")
+    violations += _axe(staff)
+    staff.fill("#api_key", live["key"])
+    staff.click("form[action='/admin/sign-in'] button[type=submit]")
+    staff.wait_for_url("**/admin/objections")
+    violations += _axe(staff)
+    paths = {a.get_attribute("href") for a in staff.locator("header nav a").all()}
+    replay = "/admin/replay?member_id=us-bob&purpose=personalization&at=2025-03-01T00:00:00Z"
+    for path in sorted(paths | {replay, "/admin/objections?q=gary"}):
+        staff.goto(f"{live['base']}{path}")
+        violations += _axe(staff)
+    staff.context.close()
+    assert violations == [], "\n".join(violations)
