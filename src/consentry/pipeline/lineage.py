@@ -1,135 +1,158 @@
-"""Which members of each build a model was trained on have since taken their data back, and since when.
+"""Which members of the builds models were trained on have since taken their data back, and since when.
 
-The member-level causes are the rules' own (`consentry.rules.stale_member_sql`
-over `decide_members`, as for stale builds), decided at the moment asked; the
-time of each cause comes from its evidence in the ledger. One ledger snapshot
-and one set of verdicts serve every build of the same purpose and T.
+The causes are the rules' own (`consentry.rules.stale_member_sql` over
+`decide_members`, as for stale builds), decided at the moment asked; the time
+of each cause comes from its evidence in the ledger. One ledger snapshot and
+one set of verdicts serve every build of the same purpose and T.
+
+Everything after the verdicts works on the *excluded* members alone (those
+some cause excludes now, a small part of the members): each is given a code,
+its position in the sorted array `Lineage.excluded`, and each build is reduced
+to the codes of its members among them (`BuildLineage.codes`), read from its
+member set once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from consentry.pipeline.registry import BuildRecord
 from consentry.store.protocol import Store
 from consentry.vocab import ReasonCode
 
-__all__ = ["STALE_SCHEMA", "Lineage", "stale_lineage"]
+__all__ = ["BuildLineage", "Lineage", "stale_lineage"]
 
 _TS = pa.timestamp("us", tz="UTC")
 
-#: One row per member of a build who no longer qualifies: the cause and when it arose.
-STALE_SCHEMA = pa.schema(
-    [
-        ("build_id", pa.string()),
-        ("purpose", pa.string()),
-        ("member_id", pa.string()),
-        ("records", pa.int64()),
-        ("cause", pa.string()),
-        ("cause_at", _TS),
-    ]
-)
+
+@dataclass(frozen=True)
+class BuildLineage:
+    """One build reduced to its excluded members: their codes, records, cause and its time (all aligned)."""
+
+    build: BuildRecord
+    #: codes (positions in `Lineage.excluded`) of the build's members whom some cause excludes now
+    codes: pa.Array
+    records: pa.Array
+    #: the cause for this build's purpose and T (null: excluded for another build's purpose or T only)
+    cause: pa.Array
+    cause_at: pa.Array
 
 
-@dataclass
+@dataclass(frozen=True)
 class Lineage:
-    """The stale members of a set of builds, and per build its members that anything excludes now."""
+    """The members some cause excludes now (sorted ids), and every build reduced to them."""
 
-    stale: pa.Table
-    #: build id -> member ids of the build that some cause excludes now (a superset of its stale members)
-    excluded: dict[str, pa.Array] = field(default_factory=dict)
+    excluded: pa.Array
+    builds: dict[str, BuildLineage]
 
 
-def _verdicts(store: Store, con: duckdb.DuckDBPyConnection, purpose: str, as_of: datetime, now: datetime) -> None:
-    """Register `v` (the verdicts), `c` (closures) and `x` (members any cause excludes) for one purpose and T."""
+@dataclass(frozen=True)
+class _Causes:
+    """One purpose and T: each excluded member's cause and the evidence behind it."""
+
+    member_id: pa.Array
+    cause: pa.Array
+    event_id: pa.Array
+    case_id: pa.Array
+    closed_at: pa.Array
+
+
+def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime) -> _Causes:
+    import duckdb
+
     from consentry.decide import decide_members
-    from consentry.rules import stale_member_sql
+    from consentry.rules import member_cause_sql
 
     snapshot = store.snapshot(purpose, as_of, now)
-    verdicts = decide_members(store.policy(), purpose, snapshot, at=as_of, now=now, con=con)
-    con.register("v", verdicts)
-    con.register("c", snapshot.select(["member_id", "closed_at"]))
-    con.execute("CREATE OR REPLACE TEMP VIEW everyone AS SELECT member_id, 0::BIGINT AS records FROM v")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE x AS SELECT member_id FROM ({stale_member_sql('everyone', 'v')})")
-
-
-def _cause_times(store: Store, con: duckdb.DuckDBPyConnection) -> None:
-    """Register `et` (event id -> recorded) and `ct` (case id -> received) for the evidence in `raw`."""
-    events = [r[0] for r in con.execute("SELECT DISTINCT event_id FROM raw WHERE event_id IS NOT NULL").fetchall()]
-    cases = [r[0] for r in con.execute("SELECT DISTINCT case_id FROM raw WHERE case_id IS NOT NULL").fetchall()]
-    recorded = store.models.event_times(events)
-    received = store.models.case_times(cases)
-    con.register(
-        "et",
-        pa.table({"event_id": pa.array(list(recorded), pa.int64()), "at": pa.array(list(recorded.values()), _TS)}),
-    )
-    con.register(
-        "ct",
-        pa.table(
-            {
-                "case_id": pa.array(list(received), pa.string()),
-                "at": pa.array([r for r, _ in received.values()], _TS),
-            }
-        ),
-    )
-
-
-def stale_lineage(store: Store, builds: Iterable[BuildRecord], now: datetime) -> Lineage:
-    """The members of `builds` who no longer qualify at `now`, with their cause and its time.
-
-    A cause's time is the recording of the ledger event behind it (a deny, an
-    upheld objection), the receipt of a pending objection, or the closure of
-    the account; a cause without one (a gate reason, an unknown member) takes
-    the build's own moment, the earliest it could have arisen. No cause is
-    dated before the build that holds the data was decided.
-    """
-    from consentry.rules import stale_member_sql
-
-    by_scope: dict[tuple[str, datetime], list[BuildRecord]] = {}
-    for record in builds:
-        by_scope.setdefault((record.purpose, record.as_of), []).append(record)
     con = duckdb.connect()
-    lineage = Lineage(STALE_SCHEMA.empty_table())
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        con.execute(
-            "CREATE TEMP TABLE raw (build_id VARCHAR, purpose VARCHAR, decided_at TIMESTAMPTZ, member_id VARCHAR,"
-            " records BIGINT, cause VARCHAR, event_id BIGINT, case_id VARCHAR, closed_at TIMESTAMPTZ)"
-        )
-        for (purpose, as_of), records in by_scope.items():
-            _verdicts(store, con, purpose, as_of, now)
-            for record in records:
-                members = store.builds.members(record.build_id)
-                con.register("b", members)
-                con.execute(
-                    f"""INSERT INTO raw SELECT ?, ?, ?, s.member_id, s.records, s.cause, s.event_id, s.case_id,
-                          c.closed_at
-                        FROM ({stale_member_sql("b", "v")}) s LEFT JOIN c ON c.member_id = s.member_id""",
-                    [record.build_id, purpose, record.decided_at or record.created_at],
-                )
-                excluded: pa.Table = con.sql(
-                    """SELECT member_id FROM b WHERE member_id IN (SELECT member_id FROM x)
-                        UNION SELECT member_id FROM raw WHERE build_id = $1""",
-                    params=[record.build_id],
-                ).to_arrow_table()
-                lineage.excluded[record.build_id] = excluded.column(0).combine_chunks()
-                con.unregister("b")
-        _cause_times(store, con)
-        closed, pending = ReasonCode.ACCOUNT_CLOSED.value, ReasonCode.OBJECTION_PENDING.value
-        lineage.stale = con.sql(
-            f"""SELECT build_id, purpose, member_id, records, cause,
-                  greatest(decided_at, coalesce(CASE WHEN cause = '{closed}' THEN closed_at
-                                                     WHEN cause = '{pending}' THEN ct.at
-                                                     ELSE et.at END, decided_at)) AS cause_at
-                FROM raw LEFT JOIN et USING (event_id) LEFT JOIN ct USING (case_id)"""
+        verdicts = decide_members(store.policy(), purpose, snapshot, at=as_of, now=now, con=con)
+        con.register("v", verdicts)
+        con.register("c", snapshot.select(["member_id", "closed_at"]))
+        table: pa.Table = con.sql(
+            f"""SELECT s.member_id, s.cause, s.event_id, s.case_id, c.closed_at
+                FROM (SELECT member_id, {member_cause_sql("v")} AS cause, event_id, case_id FROM v) s
+                LEFT JOIN c ON c.member_id = s.member_id
+                WHERE s.cause IS NOT NULL"""
         ).to_arrow_table()
-        lineage.stale = lineage.stale.cast(STALE_SCHEMA)
     finally:
         con.close()
-    return lineage
+    return _Causes(*(table.column(i).combine_chunks() for i in range(5)))
+
+
+def _evidence_times(store: Store, causes: Iterable[_Causes]) -> tuple[dict[int, datetime], dict[str, datetime]]:
+    """When each evidence event was recorded, and when each evidence case was received."""
+    events: set[int] = set()
+    cases: set[str] = set()
+    for c in causes:
+        events.update(e for e in pc.unique(c.event_id).to_pylist() if e is not None)
+        cases.update(k for k in pc.unique(c.case_id).to_pylist() if k is not None)
+    return store.models.event_times(events), {k: v[0] for k, v in store.models.case_times(cases).items()}
+
+
+def _aligned(
+    excluded: pa.Array, causes: _Causes, events: dict[int, datetime], cases: dict[str, datetime]
+) -> tuple[pa.Array, pa.Array]:
+    """(cause, evidence time) for every excluded member, in code order (null where this scope has none)."""
+    closed, pending = ReasonCode.ACCOUNT_CLOSED.value, ReasonCode.OBJECTION_PENDING.value
+    times = []
+    for cause, event_id, case_id, closed_at in zip(
+        causes.cause.to_pylist(),
+        causes.event_id.to_pylist(),
+        causes.case_id.to_pylist(),
+        causes.closed_at.to_pylist(),
+        strict=True,
+    ):
+        if cause == closed:
+            times.append(closed_at)
+        elif cause == pending:
+            times.append(cases.get(case_id) if case_id is not None else None)
+        else:
+            times.append(events.get(event_id) if event_id is not None else None)
+    position = pc.index_in(excluded, value_set=causes.member_id)
+    return pc.take(causes.cause, position), pc.take(pa.array(times, _TS), position)
+
+
+def stale_lineage(store: Store, builds: Iterable[BuildRecord], now: datetime) -> Lineage:
+    """Every build reduced to its members whom a cause excludes at `now`, with the cause and its time.
+
+    A cause's time is the recording of the ledger event behind it (a deny, an
+    upheld objection), the receipt of a pending objection, or the closure of
+    the account; a cause without one (a gate reason) takes the build's own
+    moment, the earliest it could have arisen. No cause is dated before the
+    build that holds the data was decided. (Members are never deleted, so
+    every member of a build is among those the verdicts decide.)
+    """
+    records = list(builds)
+    scopes = sorted({(r.purpose, r.as_of) for r in records})
+    causes = {s: _scope_causes(store, s[0], s[1], now) for s in scopes}
+    ids = [c.member_id for c in causes.values()]
+    excluded: pa.Array = pc.unique(pa.concat_arrays([*ids, pa.array([], pa.string())]))
+    excluded = pc.take(excluded, pc.sort_indices(excluded))
+    events, cases = _evidence_times(store, causes.values())
+    aligned = {s: _aligned(excluded, c, events, cases) for s, c in causes.items()}
+    out: dict[str, BuildLineage] = {}
+    for record in records:
+        members = store.builds.members(record.build_id)
+        position = pc.index_in(members.column("member_id"), value_set=excluded)
+        keep = pc.is_valid(position)
+        codes = pc.filter(position, keep).combine_chunks()
+        cause, evidence = aligned[(record.purpose, record.as_of)]
+        decided = pa.scalar(record.decided_at or record.created_at, _TS)
+        at = pc.take(evidence, codes)
+        cause_at = pc.if_else(pc.fill_null(pc.greater(at, decided), False), at, decided)
+        out[record.build_id] = BuildLineage(
+            record,
+            codes,
+            pc.filter(members.column("records"), keep).combine_chunks(),
+            pc.take(cause, codes),
+            cause_at,
+        )
+    return Lineage(excluded, out)

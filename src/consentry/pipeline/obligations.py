@@ -21,17 +21,16 @@ version in effect then; a later version lowering the days moves it earlier
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from consentry.errors import ModelError, NotFoundError
-from consentry.pipeline.lineage import stale_lineage
+from consentry.pipeline.forgetting import Computed, Scope, compute, scope_of
 from consentry.pipeline.models import resolve_models
-from consentry.pipeline.registry import BuildRecord, get_build
 from consentry.policy import Policy
 from consentry.policy.models import DEFAULT_FORGET_WITHIN_DAYS
 from consentry.store.models import ModelRecord, Waiver
@@ -159,100 +158,7 @@ def due_date(policy: Policy, purpose: str, day: datetime, now: datetime) -> tupl
     return days, due, changes
 
 
-@dataclass
-class _Scope:
-    """The models and builds one computation covers."""
-
-    models: list[ModelRecord]
-    builds: dict[str, BuildRecord] = field(default_factory=dict)
-
-
-def _scope(store: Store, model: str | None, now: datetime) -> _Scope:
-    known = [m for m in store.models.all() if m.registered_at <= now]
-    if model is not None:
-        names = {m.name for m in resolve_models(store, model)}
-        known = [m for m in known if m.name in names]
-    scope = _Scope(known)
-    for m in known:
-        for build_id in m.builds:
-            if build_id not in scope.builds:
-                scope.builds[build_id] = get_build(store, build_id)
-    return scope
-
-
-def _model_tables(scope: _Scope) -> tuple[pa.Table, pa.Table]:
-    """(model_id, build_id) pairs, and (model_id, later_id, later_at) for each later version of the same name."""
-    pairs = [(m.model_id, b) for m in scope.models for b in m.builds]
-    later = [
-        (m.model_id, n.model_id, n.trained_at)
-        for m in scope.models
-        for n in scope.models
-        if n.name == m.name and n.trained_at > m.trained_at
-    ]
-    return (
-        pa.table({"model_id": [p[0] for p in pairs], "build_id": [p[1] for p in pairs]}),
-        pa.table(
-            {
-                "model_id": pa.array([x[0] for x in later], pa.string()),
-                "later_id": pa.array([x[1] for x in later], pa.string()),
-                "later_at": pa.array([x[2] for x in later], pa.timestamp("us", tz="UTC")),
-            }
-        ),
-    )
-
-
-_PER_MEMBER = """
-WITH pm AS (
-  SELECT mb.model_id, s.purpose, s.member_id, min(s.cause_at) AS cause_at, arg_min(s.cause, s.cause_at) AS cause,
-         sum(s.records) AS records, list(DISTINCT s.build_id ORDER BY s.build_id) AS builds
-  FROM stale s JOIN mb ON mb.build_id = s.build_id
-  GROUP BY mb.model_id, s.purpose, s.member_id
-),
-kept AS (
-  SELECT DISTINCT l.model_id, l.later_id, e.member_id
-  FROM later l JOIN mb ON mb.model_id = l.later_id JOIN excluded e ON e.build_id = mb.build_id
-),
-met AS (
-  SELECT pm.model_id, pm.purpose, pm.member_id, min(l.later_at) AS met_at, arg_min(l.later_id, l.later_at) AS met_by
-  FROM pm JOIN later l ON l.model_id = pm.model_id
-  WHERE NOT EXISTS (SELECT 1 FROM kept k
-                    WHERE k.model_id = pm.model_id AND k.later_id = l.later_id AND k.member_id = pm.member_id)
-  GROUP BY pm.model_id, pm.purpose, pm.member_id
-)
-SELECT pm.*, met.met_at, met.met_by, date_trunc('day', pm.cause_at) AS day
-FROM pm LEFT JOIN met ON met.model_id = pm.model_id AND met.purpose = pm.purpose AND met.member_id = pm.member_id
-"""
-
-_GROUPS = """
-SELECT model_id, purpose, cause, day, min(cause_at) AS arose_at, count(*) AS members, sum(records) AS records,
-       list(member_id ORDER BY member_id) AS member_ids, count(met_at) AS members_met,
-       CASE WHEN count(met_at) = count(*) THEN max(met_at) END AS met_at,
-       CASE WHEN count(met_at) = count(*) THEN arg_max(met_by, met_at) END AS met_by,
-       list_sort(list_distinct(flatten(list(builds)))) AS builds
-FROM per_member GROUP BY model_id, purpose, cause, day
-"""
-
-
-def _per_member(store: Store, scope: _Scope, now: datetime) -> tuple[duckdb.DuckDBPyConnection, pa.Table]:
-    """A connection holding `per_member` (one row per model version, purpose and stale member) and the lineage."""
-    lineage = stale_lineage(store, scope.builds.values(), now)
-    mb, later = _model_tables(scope)
-    excluded = pa.table(
-        {
-            "build_id": pa.array([b for b, ids in lineage.excluded.items() for _ in range(len(ids))], pa.string()),
-            "member_id": pa.concat_arrays([*lineage.excluded.values(), pa.array([], pa.string())]),
-        }
-    )
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    for name, table in (("stale", lineage.stale), ("mb", mb), ("later", later), ("excluded", excluded)):
-        con.register(name, table)
-    con.execute(f"CREATE TEMP TABLE per_member AS {_PER_MEMBER}")
-    return con, lineage.stale
-
-
-def _deletion_groups(scope: _Scope, store: Store, now: datetime) -> list[dict[str, Any]]:
+def _deletion_groups(scope: Scope, store: Store, now: datetime) -> list[dict[str, Any]]:
     """Groups for records deleted at the source, as the last `builds stale` check found them (counts only).
 
     Met by a later version all of whose builds were decided after that check:
@@ -358,15 +264,17 @@ def obligations(
     past their due date and not met nor waived.
     """
     now = utc(as_of) if as_of is not None else utcnow()
-    scope = _scope(store, model, now)
+    found, _ = _computed(store, model, now)
+    return [o for o in found if o.status == "overdue"] if overdue else found
+
+
+def _computed(store: Store, model: str | None, now: datetime) -> tuple[list[Obligation], Computed]:
+    """Every obligation at `now` (of `model`'s versions, when given), by due date, and the member rows."""
+    scope = scope_of(store, model, now)
     if not scope.models:
-        return []
-    con, _ = _per_member(store, scope, now)
-    try:
-        table: pa.Table = con.sql(_GROUPS).to_arrow_table()
-        groups = table.to_pylist()
-    finally:
-        con.close()
+        return [], Computed([], {})
+    computed = compute(store, scope, now)
+    groups = list(computed.groups)
     groups += _deletion_groups(scope, store, now)
     models = {m.model_id: m for m in scope.models}
     if model is not None:
@@ -375,43 +283,60 @@ def obligations(
     policy = store.policy()
     waivers = {w.obligation_id: w for w in store.models.waivers()}
     found = [_obligation(g, models, policy, now, waivers) for g in groups]
-    if overdue:
-        found = [o for o in found if o.status == "overdue"]
-    return sorted(found, key=lambda o: (o.due_by, o.model.name, o.model.version, o.cause, o.obligation_id))
+    found.sort(key=lambda o: (o.due_by, o.model.name, o.model.version, o.cause, o.obligation_id))
+    return found, computed
 
 
 def obligation_members(store: Store, *, model: str | None = None, as_of: datetime | None = None) -> pa.Table:
     """The members behind every open or overdue obligation, build by build.
 
     Columns: obligation_id, model_id, build_id, member_id, records (the
-    member's records in that build), cause, due_by. For retraining only what
-    must be: a build's rows here are exactly the members to leave out of it.
-    Deleted records (counted, not listed by member) are not here.
+    member's records in that build), cause, due_by; sorted by model, build and
+    member. A build's rows are exactly the members to leave out when it is
+    retrained on. Deleted records (counted, not listed by member) are not here.
     """
     now = utc(as_of) if as_of is not None else utcnow()
-    still_open = {o.obligation_id: o for o in obligations(store, as_of=now, model=model) if o.status in OPEN_STATUSES}
-    rows: dict[str, list[Any]] = {k: [] for k in ("obligation_id", "model_id", "build_id", "member_id", "records",
-                                                   "cause", "due_by")}  # fmt: skip
-    for o in still_open.values():
-        for build_id in o.builds:
-            members = store.builds.members(build_id).to_pydict()
-            wanted = set(o.members)
-            for member_id, records in zip(members["member_id"], members["records"], strict=True):
-                if member_id in wanted:
-                    for k, v in zip(rows, (o.obligation_id, o.model.model_id, build_id, member_id, records, o.cause,
-                                           o.due_by), strict=True):  # fmt: skip
-                        rows[k].append(v)
-    return pa.table(
-        {
-            "obligation_id": pa.array(rows["obligation_id"], pa.string()),
-            "model_id": pa.array(rows["model_id"], pa.string()),
-            "build_id": pa.array(rows["build_id"], pa.string()),
-            "member_id": pa.array(rows["member_id"], pa.string()),
-            "records": pa.array(rows["records"], pa.int64()),
-            "cause": pa.array(rows["cause"], pa.string()),
-            "due_by": pa.array(rows["due_by"], pa.timestamp("us", tz="UTC")),
-        }
-    )
+    found, computed = _computed(store, model, now)
+    still_open = {
+        (o.model.model_id, o.purpose, o.cause, _day(o.arose_at)): o for o in found if o.status in OPEN_STATUSES
+    }
+    parts = []
+    for model_id, rows in computed.rows.items():
+        keys = zip(rows.column("purpose").to_pylist(), rows.column("cause").to_pylist(),
+                   rows.column("day").to_pylist(), strict=True)  # fmt: skip
+        hits = [still_open.get((model_id, p, c, utc(d))) for p, c, d in keys]
+        keep = pa.array([h is not None for h in hits], pa.bool_())
+        chosen = [h for h in hits if h is not None]
+        parts.append(
+            pa.table(
+                {
+                    "obligation_id": pa.array([h.obligation_id for h in chosen], pa.string()),
+                    "model_id": pa.repeat(model_id, len(chosen)),
+                    "build_id": pc.filter(rows.column("build_id"), keep),
+                    "member_id": pc.filter(rows.column("member_id"), keep),
+                    "records": pc.filter(rows.column("records"), keep),
+                    "cause": pc.filter(rows.column("cause"), keep),
+                    "due_by": pa.array([h.due_by for h in chosen], pa.timestamp("us", tz="UTC")),
+                }
+            )
+        )
+    if not parts:
+        return _MEMBERS_SCHEMA.empty_table()
+    table = pa.concat_tables(parts).cast(_MEMBERS_SCHEMA)
+    return table.sort_by([("model_id", "ascending"), ("build_id", "ascending"), ("member_id", "ascending")])
+
+
+_MEMBERS_SCHEMA = pa.schema(
+    [
+        ("obligation_id", pa.string()),
+        ("model_id", pa.string()),
+        ("build_id", pa.string()),
+        ("member_id", pa.string()),
+        ("records", pa.int64()),
+        ("cause", pa.string()),
+        ("due_by", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 def waive_obligation(

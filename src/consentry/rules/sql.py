@@ -41,6 +41,7 @@ __all__ = [
     "class_reason_sql",
     "class_tally_sql",
     "decide_records",
+    "member_cause_sql",
     "member_passes_sql",
     "record_allowed_sql",
     "record_class_sql",
@@ -216,14 +217,22 @@ def stale_cause_sql(build_members: str = "b", verdicts: str = "v") -> str:
     )
 
 
+def member_cause_sql(verdicts: str = "v") -> str:
+    """A SQL CASE over one row of `verdicts` (`decide_members`' output): the member-level reason, or NULL.
+
+    The member entries of the order, first that applies; NULL when every member-level check passes.
+    """
+    whens = [_verdict_when(v, entries, verdicts) for v, entries in _runs() if v is not None]
+    return _case(whens, None)
+
+
 def stale_member_sql(build_members: str = "b", verdicts: str = "v") -> str:
     """Each member of a build that no longer qualifies: member_id, records, cause, event_id, case_id.
 
     The relations are those of `stale_cause_sql`; `event_id` and `case_id` are
     the verdicts' evidence (the deny or the case behind a consent cause).
     """
-    whens = [_verdict_when(v, entries, verdicts) for v, entries in _runs() if v is not None]
-    cause = _case(whens, None)
+    cause = member_cause_sql(verdicts)
     return (
         f"SELECT * FROM (\n  SELECT {build_members}.member_id, {build_members}.records, {cause} AS cause,\n"
         f"    {verdicts}.event_id, {verdicts}.case_id\n"
