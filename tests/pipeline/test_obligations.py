@@ -44,8 +44,8 @@ def test_withdrawal_opens_an_obligation_that_a_retrained_version_meets(any_platf
     assert (ob.model.model_id, ob.cause, ob.members, ob.records, ob.status) == (
         v1.model_id, "OPTED_OUT", ("ok_br",), 1, "open"
     )  # fmt: skip
-    assert ob.arose_at == deny.recorded_at and ob.forget_within_days == 30
-    assert ob.due_by == _day(deny.recorded_at) + timedelta(days=30)
+    assert ob.arose_at == deny.at and ob.forget_within_days == 30
+    assert ob.due_by == _day(deny.at) + timedelta(days=30)
     later = obligations(p.store, as_of=ob.due_by + timedelta(seconds=1), overdue=True)
     assert [o.obligation_id for o in later] == [ob.obligation_id] and later[0].status == "overdue"
     members = obligation_members(p.store).to_pylist()

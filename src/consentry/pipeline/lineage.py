@@ -88,7 +88,7 @@ def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime) ->
 
 
 def _evidence_times(store: Store, causes: Iterable[_Causes]) -> tuple[dict[int, datetime], dict[str, datetime]]:
-    """When each evidence event was recorded, and when each evidence case was received."""
+    """When each evidence event took effect, and when each evidence case was received."""
     events: set[int] = set()
     cases: set[str] = set()
     for c in causes:
@@ -123,8 +123,8 @@ def _aligned(
 def stale_lineage(store: Store, builds: Iterable[BuildRecord], now: datetime) -> Lineage:
     """Every build reduced to its members whom a cause excludes at `now`, with the cause and its time.
 
-    A cause's time is the recording of the ledger event behind it (a deny, an
-    upheld objection), the receipt of a pending objection, or the closure of
+    A cause's time is the effective time (`at`) of the ledger event behind it
+    (a deny, an upheld objection's deny), the receipt of a pending objection, or the closure of
     the account; a cause without one (a gate reason) takes the build's own
     moment, the earliest it could have arisen. No cause is dated before the
     build that holds the data was decided. (Members are never deleted, so

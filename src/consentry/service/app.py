@@ -118,6 +118,9 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
         admin_api.router,
         signals.router,
     ]
+    from consentry.service.routes import models_api, models_pages
+
+    routers += [models_api.router, models_pages.router]
     for router in routers:
         app.include_router(router)
     if config.demo:

@@ -107,7 +107,7 @@ class ModelRegistry(Protocol):
         ...
 
     def event_times(self, event_ids: Iterable[int]) -> dict[int, datetime]:
-        """When each of these ledger events was recorded (absent ids are left out)."""
+        """When each of these ledger events took effect (their `at`; absent ids are left out)."""
         ...
 
     def case_times(self, case_ids: Iterable[str]) -> dict[str, tuple[datetime, datetime | None]]:
@@ -219,14 +219,14 @@ class SqlModelRegistry:
             return self._select(c, models.c.model_id.in_(used))
 
     def event_times(self, event_ids: Iterable[int]) -> dict[int, datetime]:
-        """When each of these ledger events was recorded (absent ids are left out)."""
+        """When each of these ledger events took effect (their `at`; absent ids are left out)."""
         ids = sorted(set(event_ids))
         out: dict[int, datetime] = {}
         with transaction(self._engine) as c:
             for batch in _batches(ids):
-                q = sa.select(consent_events.c.event_id, consent_events.c.recorded_us)
-                for event_id, recorded in c.execute(q.where(consent_events.c.event_id.in_(batch))):
-                    out[int(event_id)] = us_to_dt(recorded)
+                q = sa.select(consent_events.c.event_id, consent_events.c.at_us)
+                for event_id, at in c.execute(q.where(consent_events.c.event_id.in_(batch))):
+                    out[int(event_id)] = us_to_dt(at)
         return out
 
     def case_times(self, case_ids: Iterable[str]) -> dict[str, tuple[datetime, datetime | None]]:

@@ -118,8 +118,19 @@ def objection_case(request: Request, case_id: str, member: Member, ctx: Ctx) -> 
 @router.get("/settings/my-data")
 def my_data(request: Request, member: Member, ctx: Ctx) -> Response:
     """History of choices (each with its receipt), builds that used the data, objection cases."""
+    from consentry.pipeline.member_models import member_models
+
     data = member_actions.member_data(ctx.store, member, ctx.now(), ctx.policy())
-    return page(request, "my_data.html", data=data, formats=list(ReceiptFormat), member=member, title=N_("My data"))
+    models = member_models(ctx.store, member, now=ctx.now())
+    return page(
+        request,
+        "my_data.html",
+        data=data,
+        models=models,
+        formats=list(ReceiptFormat),
+        member=member,
+        title=N_("My data"),
+    )
 
 
 @router.post("/settings/language")
