@@ -92,3 +92,14 @@ def retrain_plan_command(
     from consentry.pipeline.retrain import retrain_plan
 
     print_json(retrain_plan(open_store(), model, as_of=when(as_of, "--as-of")))
+
+
+@app.command("sync")
+@handle_errors
+def sync_command(
+    tracking_uri: str = typer.Option(..., "--mlflow-tracking-uri", help="The MLflow tracking server or store URI."),
+) -> None:
+    """Register every MLflow run or registered model version whose inputs carry a build digest."""
+    from consentry.mlflow import sync_models
+
+    print_json(sync_models(open_store(access="write"), tracking_uri))
