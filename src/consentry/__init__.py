@@ -7,6 +7,7 @@ The library's public surface, stated once (imported lazily so the command line s
     decide    decide_for, is_allowed, Decision, ConsentFacts, RecordFacts
     builds    build, BuildResult, list_builds, builds_for_member, stale_builds, rebuild
     scrub     Scrubber, ScrubConfig, EntityType
+    signals   reservation_for, Reservation, reservation_headers, SignalKind
     vocab     ReasonCode, Choice, Source, Mode, Control, LegalBasis, Visibility, CaseStatus
     errors    ConsentryError and its tree (see consentry.errors)
 """
@@ -44,6 +45,10 @@ _EXPORTS: dict[str, str] = {
     "Scrubber": "consentry.scrub",
     "ScrubConfig": "consentry.scrub",
     "EntityType": "consentry.scrub",
+    "reservation_for": "consentry.signals.reservation",
+    "Reservation": "consentry.signals.reservation",
+    "reservation_headers": "consentry.signals.headers",
+    "SignalKind": "consentry.vocab",
     "ReasonCode": "consentry.vocab",
     "Choice": "consentry.vocab",
     "Source": "consentry.vocab",
@@ -82,9 +87,11 @@ __all__ = [
     "PolicyVersion",
     "ReasonCode",
     "RecordFacts",
+    "Reservation",
     "ScrubConfig",
     "Scrubber",
     "Settings",
+    "SignalKind",
     "Source",
     "Store",
     "Visibility",
@@ -98,6 +105,8 @@ __all__ = [
     "load_policy",
     "open_store",
     "rebuild",
+    "reservation_for",
+    "reservation_headers",
     "stale_builds",
 ]
 
@@ -125,5 +134,17 @@ if TYPE_CHECKING:
     )
     from consentry.policy import Policy, PolicyVersion, check_policy, load_policy
     from consentry.scrub import EntityType, Scrubber, ScrubConfig
+    from consentry.signals.headers import reservation_headers
+    from consentry.signals.reservation import Reservation, reservation_for
     from consentry.store import ConsentEvent, Member, NewEvent, ObjectionCase, Store, open_store
-    from consentry.vocab import CaseStatus, Choice, Control, LegalBasis, Mode, ReasonCode, Source, Visibility
+    from consentry.vocab import (
+        CaseStatus,
+        Choice,
+        Control,
+        LegalBasis,
+        Mode,
+        ReasonCode,
+        SignalKind,
+        Source,
+        Visibility,
+    )

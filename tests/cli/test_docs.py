@@ -43,6 +43,8 @@ def test_public_api_is_exported_and_importable() -> None:
         "consentry.rules.records",
         "consentry.pipeline",
         "consentry.scrub",
+        "consentry.signals.reservation",
+        "consentry.signals.headers",
     ):
         mod = importlib.import_module(module)
         for name in getattr(mod, "__all__", []):

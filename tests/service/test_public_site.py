@@ -74,6 +74,8 @@ def test_profile_and_post_pages_carry_their_members_signals(site: FastAPI) -> No
         assert r.status_code == 200, path
         assert _reservation(r) == expected, path
     assert "hello from de-dora" in client.get("/posts/p-dora").text
+    head = client.head("/in/de-dora")  # a crawler may read the headers alone
+    assert head.status_code == 200 and _reservation(head) == RESERVED and head.content == b""
     assert client.get("/posts/p-bob-private").status_code == 404  # only public records are pages
     assert client.get("/in/nobody").status_code == 404
     assert _reservation(client.get("/v1/health")) == {}  # not a member's page

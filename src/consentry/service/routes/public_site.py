@@ -17,6 +17,7 @@ from consentry.service.public_site import PublicPosts
 from consentry.service.routes._render import page
 from consentry.signals.site import robots_txt, tdmrep_json
 
+#: HEAD as well as GET: a crawler may read a page's headers without its body.
 router = APIRouter(include_in_schema=False)
 
 Ctx = Annotated[ServiceContext, Depends(get_ctx)]
@@ -27,19 +28,19 @@ def _posts(request: Request) -> PublicPosts:
     return posts
 
 
-@router.get("/robots.txt")
+@router.api_route("/robots.txt", methods=["GET", "HEAD"])
 def robots(ctx: Ctx) -> PlainTextResponse:
     """Crawl rules and the aipref Content-Usage rules for the site as a whole."""
     return PlainTextResponse(robots_txt(ctx.policy(), ctx.now()))
 
 
-@router.get("/.well-known/tdmrep.json")
+@router.api_route("/.well-known/tdmrep.json", methods=["GET", "HEAD"])
 def tdmrep(ctx: Ctx) -> Response:
     """The site's TDMRep rules (members' pages state their own reservation in headers)."""
     return Response(tdmrep_json(ctx.policy(), ctx.now()), media_type="application/json")
 
 
-@router.get("/in/{member_id}")
+@router.api_route("/in/{member_id}", methods=["GET", "HEAD"])
 def profile(request: Request, member_id: str, ctx: Ctx) -> Response:
     """A member's public profile: their public posts."""
     if ctx.store.find_member(member_id) is None:
@@ -48,7 +49,7 @@ def profile(request: Request, member_id: str, ctx: Ctx) -> Response:
     return page(request, "public_profile.html", owner=member_id, posts=posts, title=member_id)
 
 
-@router.get("/posts/{record_id}")
+@router.api_route("/posts/{record_id}", methods=["GET", "HEAD"])
 def post(request: Request, record_id: str) -> Response:
     """One public post."""
     found = _posts(request).post(record_id)
