@@ -183,7 +183,7 @@ def test_objection_filed_then_upheld_in_console(browser: Any, live: dict[str, An
     assert page.locator("#status").get_attribute("data-status") == "received"
     assert page.locator("#due-by").get_attribute("data-date") == "2025-02-14"
     assert page.locator("#due-by").inner_text() == "14 February 2025"
-    assert "We received your objection (reference OBJ-" in page.locator(".flash").inner_text()
+    assert "Sent: your objection OBJ-" in page.locator(".flash").inner_text()
     _shot(page, "objection-confirmation")
     page.goto(f"{live['base']}/settings/data-privacy")
     pending = page.locator("#purpose-personalization")
@@ -198,11 +198,17 @@ def test_objection_filed_then_upheld_in_console(browser: Any, live: dict[str, An
     staff.click("form[action='/admin/sign-in'] button[type=submit]")
     staff.wait_for_url("**/admin/objections")
     row = staff.locator(f"tr[data-case='{case_id}']")
+    row.locator("form.assign input[name=assignee]").fill("Ana Ruiz")
+    row.locator("form.assign button").click()
+    staff.wait_for_load_state()
+    assert "assigned to Ana Ruiz." in staff.locator(".flash").inner_text()
+    assert row.get_attribute("data-assignee") == "Ana Ruiz"
     _shot(staff, "admin-objections")
     row.locator("select[name=outcome]").select_option("upheld")
     row.locator("form.decide button").click()
     staff.wait_for_load_state()
     assert staff.locator(f"table.closed tr[data-case='{case_id}'] .status").inner_text() == "Upheld"
+    assert "decided: Upheld." in staff.locator(".flash").inner_text()
     for name in ("policy", "builds", "ledger"):
         staff.goto(f"{live['base']}/admin/{name}")
         _shot(staff, f"admin-{name}")

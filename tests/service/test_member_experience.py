@@ -126,3 +126,23 @@ def test_every_catalogue_translates_every_message() -> None:
                 assert tr.ngettext(m.id[0], m.id[1], 5) in m.string, (language, m.id)
             elif m.id:
                 assert tr.gettext(m.id) == m.string, (language, m.id)
+
+
+def test_the_message_template_holds_every_marked_message() -> None:
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from consentry.service.i18n import LOCALE_DIR
+
+    service = LOCALE_DIR.parent
+    found = {
+        message
+        for _, _, message, _, _ in extract_from_dir(
+            str(service),
+            method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
+            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+            keywords={**DEFAULT_KEYWORDS, "N_": None},
+        )
+    }
+    template = {m.id for m in read_po((LOCALE_DIR / "messages.pot").open("rb")) if m.id}
+    assert found == template, "re-extract the catalogues (docs/i18n.md): " + repr(sorted(found ^ template)[:5])

@@ -109,7 +109,7 @@ CHANGED_BY_WORDS: Mapping[str, str] = {
 FLASHES: Mapping[str, str] = {
     "turned_on": N_("Done: %(use)s is now on."),
     "turned_off": N_("Done: %(use)s is now off."),
-    "objection_filed": N_("We received your objection (reference %(case)s). We will decide by %(due)s."),
+    "objection_filed": N_("Sent: your objection %(case)s is on its way to our privacy team."),
     "language_saved": N_("The pages are now in %(language)s."),
     "language_automatic": N_("The pages now follow your browser's language."),
     "case_decided": N_("Case %(case)s decided: %(status)s."),

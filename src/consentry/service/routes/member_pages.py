@@ -104,7 +104,7 @@ def file_objection(
     """File the case, then show its id and the date a decision is due."""
     case = member_actions.file_objection(ctx.store, member, purposes, ctx.now(), text, ctx.policy())
     ctx.member_changed(member)
-    flash(request, "objection_filed", case=case.case_id, due=case.due_by.isoformat())
+    flash(request, "objection_filed", case=case.case_id)
     return RedirectResponse(f"/settings/objection/{case.case_id}", status_code=303)
 
 
