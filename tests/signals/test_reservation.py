@@ -37,9 +37,9 @@ def _deny(member: str, purpose: str, at: datetime, source: Source = Source.SETTI
 
 
 @pytest.fixture
-def ledger(sqlite_store: SqlStore, policy: Policy) -> SqlStore:
-    """Members in every situation that reserves (or not) genai_training and personalization."""
-    s = sqlite_store
+def ledger(store: SqlStore, policy: Policy) -> SqlStore:
+    """Members in every situation that reserves (or not) genai_training and personalization (SQLite, PostgreSQL)."""
+    s = store
     s.publish(policy)
     born = date(1985, 6, 1)
     s.add_members(
@@ -83,24 +83,27 @@ def test_reserved_exactly_where_the_builds_may_not_use_the_member(ledger: SqlSto
     assert seen == {(True, True), (False, True), (True, False), (False, False)}
 
 
-@pytest.mark.parametrize(
-    ("member_id", "reserved"),
-    [
-        ("us-default", False),
-        ("us-off", True),
-        ("us-off-on", False),
-        ("us-gpc", True),
-        ("us-minor", True),
-        ("us-nobirth", True),
-        ("us-closed", True),
-        ("de-dora", True),  # genai_training excluded in Germany under these terms: always reserved
-        ("xx-nowhere", True),  # unknown country: the strictest mode (excluded)
-        ("nobody", True),  # no such member: fail closed
-    ],
-)
-def test_genai_reservation_by_situation(ledger: SqlStore, policy: Policy, member_id: str, reserved: bool) -> None:
-    r = reservation_for(ledger, member_id, at=NOW, policy=policy)
-    assert ("train-ai" in r.categories(SignalKind.AIPREF)) is reserved
+#: Whether genai_training is reserved for each member of `ledger` on 2025-01-15.
+SITUATIONS = {
+    "us-default": False,
+    "us-off": True,
+    "us-off-on": False,
+    "us-gpc": True,
+    "us-minor": True,
+    "us-nobirth": True,
+    "us-closed": True,
+    "de-dora": True,  # genai_training excluded in Germany under these terms: always reserved
+    "xx-nowhere": True,  # unknown country: the strictest mode (excluded)
+    "nobody": True,  # no such member: fail closed
+}
+
+
+def test_genai_reservation_by_situation(ledger: SqlStore, policy: Policy) -> None:
+    found = {
+        m: "train-ai" in reservation_for(ledger, m, at=NOW, policy=policy).categories(SignalKind.AIPREF)
+        for m in SITUATIONS
+    }
+    assert found == SITUATIONS
 
 
 def test_pending_and_upheld_objections_reserve_the_purpose_objected_to(ledger: SqlStore, policy: Policy) -> None:
@@ -169,3 +172,13 @@ def test_a_bad_signals_block_is_refused_with_its_line(
     with pytest.raises(PolicyValidationError) as e:
         load_policy(path)
     assert f"p.yaml:{line}:" in str(e.value) and message in str(e.value)
+
+
+def test_a_region_brought_in_is_reserved_until_its_notice_ends(ledger: SqlStore, policy: Policy) -> None:
+    in_notice = datetime(2025, 11, 10, tzinfo=UTC)  # Europe brought in on 2025-11-03, told on 2025-09-18 (60 days)
+    served = datetime(2025, 12, 1, tzinfo=UTC)
+    assert "train-ai" in reservation_for(ledger, "de-dora", at=in_notice, policy=policy).categories(SignalKind.AIPREF)
+    assert not reservation_for(ledger, "de-dora", at=served, policy=policy).any
+    assert reservation_for(ledger, "de-dora", at=served, policy=policy).tdm_policy == (
+        "https://example.org/terms/2025-11-03"
+    )
