@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from consentry.errors import ConfigError
@@ -20,16 +20,21 @@ class Settings:
 
     `db_url` is a SQLAlchemy URL (default: a SQLite file under ./.consentry/);
     `policy_path` the policy file used where a command needs one;
-    `pseudonym_key` the secret for keyed member pseudonyms in build outputs.
+    `pseudonym_key` the secret for keyed member pseudonyms in build outputs;
+    `lineage` where builds send OpenLineage events (none, console, file:PATH or a URL),
+    `lineage_namespace` their job namespace, `lineage_api_key` the HTTP endpoint's API key.
     """
 
     db_url: str
     policy_path: Path | None = None
     pseudonym_key: bytes | None = None
+    lineage: str | None = None
+    lineage_namespace: str | None = None
+    lineage_api_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read CONSENTRY_DB, CONSENTRY_POLICY and CONSENTRY_PSEUDONYM_KEY."""
+        """Read CONSENTRY_DB, CONSENTRY_POLICY, CONSENTRY_PSEUDONYM_KEY and CONSENTRY_LINEAGE(_NAMESPACE, _API_KEY)."""
         env = os.environ if environ is None else environ
         db_url = env.get("CONSENTRY_DB") or f"sqlite:///{DEFAULT_DB_DIR / 'consentry.db'}"
         if "://" not in db_url:
@@ -43,4 +48,7 @@ class Settings:
             db_url=db_url,
             policy_path=Path(policy) if policy else None,
             pseudonym_key=key.encode() if key else None,
+            lineage=env.get("CONSENTRY_LINEAGE") or None,
+            lineage_namespace=env.get("CONSENTRY_LINEAGE_NAMESPACE") or None,
+            lineage_api_key=env.get("CONSENTRY_LINEAGE_API_KEY") or None,
         )

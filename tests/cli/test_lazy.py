@@ -52,6 +52,7 @@ HEAVY = {
     "uvicorn": "serve",
     "jinja2": "serve",
     "pyspark": "build --engine spark",
+    "openlineage": "builds sending OpenLineage events (--lineage)",
     "phonenumbers": "scrub and builds",
     "ahocorasick": "scrub and builds",
     "hyperscan": "scrub and builds",

@@ -11,15 +11,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import AS_OF, BEFORE_DISCLOSURE, EXPECTED, KEY, PURPOSE, Lake
+from pipeline.olschema import consent_facet, validate_event
 
 from consentry.pipeline import build
+from consentry.pipeline.lineage_run import LineageConfig
 from consentry.pipeline.registry import builds_for_member, list_builds
 from consentry.scrub import EntityType
 
 pytestmark = pytest.mark.spark
 
-#: manifest fields allowed to differ between engines: which engine, when, and the file layout
-ENGINE_FIELDS = {"engine", "created_at", "decided_at", "files", "build_id", "dataset_id"}
+#: manifest fields allowed to differ between engines: which engine, when, the file layout, the lineage run
+#: and the metadata files (they name the build and its files)
+ENGINE_FIELDS = {"engine", "created_at", "decided_at", "files", "build_id", "dataset_id", "lineage", "metadata_files"}
 
 
 def _rows(out: Path) -> pa.Table:
@@ -54,7 +57,8 @@ def _assert_equivalent(local: Path, spark: Path) -> dict[str, Any]:
         data = (spark / entry["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
         assert pq.ParquetFile(spark / entry["path"]).metadata.num_rows == entry["rows"]
-    assert sorted(p.name for p in spark.iterdir()) == sorted([*(e["path"] for e in ms["files"]), "manifest.json"])
+    listed = [*(e["path"] for e in ms["files"]), *(e["path"] for e in ms["metadata_files"]), "manifest.json"]
+    assert sorted(p.name for p in spark.iterdir()) == sorted(listed)
     return ms
 
 
@@ -79,8 +83,20 @@ def test_spark_build_equals_local_build_on_every_reason(spark: Any, spark_lake: 
 
 
 def test_scrubbed_spark_build_equals_local_build(spark: Any, spark_lake: Lake) -> None:
-    local, out = _both(spark_lake, as_of=AS_OF, scrub=True)
+    events = spark_lake.root / "lineage.jsonl"
+    local, out = _both(spark_lake, as_of=AS_OF, scrub=True, lineage=LineageConfig.parse(f"file:{events}"))
     manifest = _assert_equivalent(local, out)  # same scrubbed texts, PII counts, members digest
+    # OpenLineage: both builds' START and COMPLETE validate; the Spark build's facet is its manifest's
+    sent = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [e["eventType"] for e in sent] == ["START", "COMPLETE", "START", "COMPLETE"]
+    for event in sent:
+        validate_event(event)
+    facet = consent_facet(sent[3])
+    assert sent[3]["run"]["runId"] == manifest["lineage"]["run_id"]
+    assert sent[3]["run"]["facets"]["processing_engine"]["name"] == "consentry (spark engine)"
+    assert facet["counts"] == manifest["counts"] and facet["membersDigest"] == manifest["members_digest"]
+    text = sent[3]["outputs"][0]["facets"]["columnLineage"]["fields"]["text"]
+    assert text["transformationType"] == "MASKED"
     counts = manifest["counts"]
     assert counts["excluded"]["SCRUB_FAILED"] == 1
     assert counts["included"] == EXPECTED["ALLOWED"] - 1

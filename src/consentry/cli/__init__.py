@@ -40,7 +40,7 @@ _COMMANDS = {
         "consentry.cli.build",
         "builds_app",
         Kind.GROUP,
-        "Registered builds: list, lineage per member, stale builds, rebuild.",
+        "Registered builds: list, show, lineage per member, stale builds, rebuild.",
     ),
     "models": LazyEntry(
         "consentry.cli.models",

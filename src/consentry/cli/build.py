@@ -14,8 +14,18 @@ from consentry.cli._common import err_console, handle_errors, open_store, print_
 __all__ = ["build_command", "builds_app"]
 
 builds_app = typer.Typer(
-    help="Registered builds: list, lineage per member, stale builds, rebuild.", no_args_is_help=True
+    help="Registered builds: list, show, lineage per member, stale builds, rebuild.", no_args_is_help=True
 )
+
+_LINEAGE_HELP = "Send OpenLineage events: none, console (stderr), file:PATH or an http(s):// URL (CONSENTRY_LINEAGE)."
+
+
+def _lineage(option: str | None) -> Any:
+    """The lineage transport: the option, else CONSENTRY_LINEAGE, else none."""
+    from consentry.pipeline.lineage_run import LineageConfig
+
+    s = settings()
+    return LineageConfig.parse(option or s.lineage, namespace=s.lineage_namespace, api_key=s.lineage_api_key)
 
 
 def _progress_bar() -> tuple[Progress, Callable[[Any], None]]:
@@ -48,6 +58,7 @@ def build_command(
     spark_master: str | None = typer.Option(None, "--spark-master", help="Spark master URL (default local[*])."),
     spark_conf: list[str] = typer.Option([], "--spark-conf", help="Spark setting key=value (repeatable)."),
     shards: int = typer.Option(1, "--shards", help="Split the output into K cohort shards (1 to 4096; 1: unsharded)."),
+    lineage: str | None = typer.Option(None, "--lineage", help=_LINEAGE_HELP),
 ) -> None:
     """Build a consent-filtered training dataset; prints the build summary as JSON."""
     from consentry.pipeline import build
@@ -56,6 +67,7 @@ def build_command(
 
     check_shards(shards)  # before the store is opened: a bad count writes nothing
 
+    transport = _lineage(lineage)
     store = open_store(access="write")
     bar, report = _progress_bar()
     with spark_scope(engine, spark_master, spark_conf), bar:
@@ -71,6 +83,7 @@ def build_command(
             key=settings().pseudonym_key,
             progress=report,
             shards=shards,
+            lineage=transport,
         )
     print_json(result.to_dict())
 
@@ -82,6 +95,21 @@ def list_command() -> None:
     from consentry.pipeline import list_builds
 
     print_json([b.to_dict() for b in list_builds(open_store())])
+
+
+@builds_app.command("show")
+@handle_errors
+def show_command(
+    build_id: str = typer.Argument(..., help="The build."),
+    form: str = typer.Option(
+        "json", "--format", help="json (registry entry), croissant, openlineage (START and COMPLETE) or card."
+    ),
+) -> None:
+    """One build: its registry entry, Croissant metadata, OpenLineage events or dataset card."""
+    from consentry.pipeline.show import show_build
+
+    text = show_build(open_store(), build_id, form)
+    typer.echo(text.rstrip("\n"))
 
 
 @builds_app.command("for-member")
@@ -116,10 +144,12 @@ def rebuild_command(
     only_affected_shards: bool = typer.Option(
         False, "--only-affected-shards", help="Write only the shards whose decision changed; carry the rest over."
     ),
+    lineage: str | None = typer.Option(None, "--lineage", help=_LINEAGE_HELP),
 ) -> None:
     """Build the same purpose, sources and T again, excluding what was taken back since."""
     from consentry.pipeline import rebuild
 
+    transport = _lineage(lineage)
     store = open_store(access="write")
     bar, report = _progress_bar()
     with bar:
@@ -131,5 +161,6 @@ def rebuild_command(
             key=settings().pseudonym_key,
             progress=report,
             only_affected_shards=only_affected_shards,
+            lineage=transport,
         )
     print_json(result.to_dict())

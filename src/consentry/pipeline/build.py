@@ -34,7 +34,9 @@ from consentry.decide import decide_members
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import DEFAULT_MEMORY_LIMIT, BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
+from consentry.pipeline.lineage_run import LineageConfig, LineageRun, run_info
 from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
+from consentry.pipeline.metadata import write_metadata
 from consentry.pipeline.progress import BuildProgress, BuildStage
 from consentry.pipeline.registry import BuildRecord, EarlyRegistration, reconcile
 from consentry.pipeline.shards import CarryOver, check_shards
@@ -67,6 +69,8 @@ class BuildResult:
     #: the shard count, and for a partial rebuild the shards it wrote (the rest carried over)
     shards: int = 1
     rebuilt_shards: tuple[int, ...] | None = None
+    #: where the build's OpenLineage events went and how each delivery went (`LineageRun.report`)
+    lineage: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary."""
@@ -83,6 +87,7 @@ class BuildResult:
             "files": len(self.files),
             "pii": self.pii,
             "predecessor": self.predecessor,
+            "lineage": self.lineage,
         }
 
 
@@ -107,6 +112,7 @@ def build(
     now: datetime | None = None,
     shards: int = 1,
     carry: CarryOver | None = None,
+    lineage: LineageConfig | None = None,
 ) -> BuildResult:
     """Build the training dataset for `purpose` as of `as_of` (default: `now`) into `out`.
 
@@ -115,6 +121,8 @@ def build(
     registry and the manifest. `shards` (1 to 4096) splits the output into
     that many cohort shards (`consentry.pipeline.shards`); `carry` (a partial
     rebuild's original, see `staleness.rebuild`) carries its unchanged shards over.
+    `lineage` says where its OpenLineage events go (default: nowhere);
+    an endpoint that cannot be reached is reported in the result, never raised.
     Raises InputError for bad sources or arguments (naming file and column),
     BuildError when OUT exists without `force` or the build cannot complete.
     Nothing is left at `out` and nothing is registered unless it succeeds.
@@ -157,12 +165,41 @@ def build(
         shards=shards,
         carry=carry,
     )
+    run = _lineage_run(lineage or LineageConfig(), plan, target.out)
     with target:
         reconcile(store)  # a build killed after its rename, before it was marked complete
-        return _run(store, plan, target, written)
+        run.start(iso(utcnow()) or "")
+        try:
+            result = _run(store, plan, target, written, run)
+        except BaseException as e:
+            run.fail(iso(utcnow()) or "", _message(e))
+            raise
+    run.complete(iso(utcnow()) or "", result.out_dir, result.manifest_sha256)
+    return replace(result, lineage=run.report())
 
 
-def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgress) -> BuildResult:
+def _lineage_run(config: LineageConfig, plan: BuildPlan, out: Path) -> LineageRun:
+    """The build's OpenLineage run (a new UUIDv7 run id, kept in the manifest)."""
+    info = run_info(
+        run_id=LineageRun.new_run_id(),
+        namespace=config.namespace,
+        purpose=plan.purpose,
+        sources=plan.sources.registered(),
+        out=str(out),
+        pass_through=plan.pass_through,
+        engine=plan.engine,
+        scrubbed=plan.scrub is not None,
+        as_of=iso(plan.as_of) or "",
+    )
+    return LineageRun(config, info)
+
+
+def _message(e: BaseException) -> str:
+    """A failure's one line for the FAIL event (our errors name files and fields, never personal data)."""
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgress, run: LineageRun) -> BuildResult:
     plan.report(BuildStage.READ)
     from consentry.pipeline.sharded import seal_shards, start_source_hashes, write_shards
 
@@ -190,9 +227,9 @@ def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgre
                     files = _write(plan, eng.included(), target.temp, allowed)
                 sealed = files
         if plan.shards > 1:
-            result, record = seal_shards(store, plan, target, decided, split, hashed)
+            result, record = seal_shards(store, plan, target, decided, split, hashed, run)
         else:
-            result, record = _seal(store, plan, target, decided, sealed, early)
+            result, record = _seal(store, plan, target, decided, sealed, early, run)
     except BaseException:
         if early is not None:
             early.abandon()  # nothing is in place yet: leave no pending row behind
@@ -213,12 +250,14 @@ def _seal(
     decided: Decided,
     files: list[ShardFile],
     early: EarlyRegistration | None,
+    run: LineageRun,
 ) -> tuple[BuildResult, BuildRecord]:
-    """Write the manifest and register the build as pending with its final figures."""
+    """Write the dataset's metadata and manifest, and register the build as pending with its final figures."""
     members = _final_members(plan, decided)
     counts = _counts(plan, decided)
     digest_of_members = early.members_digest() if early else members_digest(members.column("member_key"))
-    manifest = _manifest(plan, counts, members, digest_of_members, files)
+    manifest = replace(_manifest(plan, counts, members, digest_of_members, files), lineage=run.report())
+    manifest = replace(manifest, metadata_files=write_metadata(target.temp, manifest.data()))
     digest = manifest.write(target.temp)
     plan.report(BuildStage.COMMIT)
     record = _record(plan, target, counts, digest, members.num_rows)
@@ -391,6 +430,8 @@ def _manifest(
     shards: dict[str, Any] | None = None,
 ) -> BuildManifest:
     version = plan.policy.version_at(plan.as_of)
+    rule = version.purpose(plan.purpose) if version else None
+    datasets = version.spec.datasets if version else None
     return BuildManifest(
         dataset_id=plan.build_id,
         build_id=plan.build_id,
@@ -402,6 +443,11 @@ def _manifest(
             "version": version.version if version else None,
             "sha256": version.sha256 if version else None,
             "terms_url": version.terms_url if version else None,
+            "legal_basis": rule.legal_basis.value if rule else None,
+            "purpose_label": rule.label if rule else None,
+            "kinds": list(rule.kinds) if rule else [],
+            "visibility": [v.value for v in rule.visibility] if rule else [],
+            "datasets": datasets.model_dump(mode="json") if datasets else None,
         },
         terms_version=version.version if version else None,
         ledger={"head_hash": plan.ledger[1], "events": plan.ledger[0], "checkpoint": plan.checkpoint},

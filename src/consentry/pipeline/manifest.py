@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from consentry.pipeline.writer import ShardFile
 
-__all__ = ["MANIFEST_NAME", "BuildManifest", "members_digest", "read_manifest"]
+__all__ = ["MANIFEST_NAME", "BuildManifest", "members_digest", "output_columns", "read_manifest"]
 
 MANIFEST_NAME = "manifest.json"
 
@@ -81,11 +81,19 @@ class BuildManifest:
     member_key: Mapping[str, str] = field(default_factory=lambda: {"algorithm": "HMAC-SHA256", "of": "member_id"})
     #: a sharded build's shards (count, assignment, source digests, an entry per shard); absent when unsharded
     shards: Mapping[str, Any] | None = None
+    #: the build's OpenLineage run (id, job, transport) and how its START event was delivered
+    lineage: Mapping[str, Any] | None = None
+    #: files written beside the shards (croissant.json, README.md): path, bytes, sha256
+    metadata_files: Sequence[Mapping[str, Any]] = field(default_factory=list)
 
     @staticmethod
     def file_entries(files: Iterable[ShardFile]) -> list[Mapping[str, Any]]:
         """Manifest entries for written shards."""
         return [{"path": f.path, "rows": f.rows, "bytes": f.bytes, "sha256": f.sha256} for f in files]
+
+    def data(self) -> dict[str, Any]:
+        """The manifest as JSON data."""
+        return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
 
     def to_json(self) -> bytes:
         """The manifest as canonical JSON bytes (an unsharded build's has no `shards`)."""
@@ -109,3 +117,14 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     """The manifest of a build directory as JSON data."""
     data: dict[str, Any] = json.loads((directory / MANIFEST_NAME).read_text())
     return data
+
+
+def output_columns(directory: Path, manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The output's columns, (name, Arrow type), from the footer of the build's first shard."""
+    import pyarrow.parquet as pq
+
+    files = manifest["files"]
+    if not files:
+        return []
+    schema = pq.read_schema(directory / files[0]["path"])
+    return [(f.name, str(f.type)) for f in schema]

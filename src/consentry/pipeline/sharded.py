@@ -29,7 +29,9 @@ from consentry.pipeline.build import (
     output_schema,
 )
 from consentry.pipeline.engines import BuildPlan, Decided, Engine
+from consentry.pipeline.lineage_run import LineageRun
 from consentry.pipeline.manifest import MANIFEST_NAME, members_digest
+from consentry.pipeline.metadata import write_metadata
 from consentry.pipeline.progress import BuildStage
 from consentry.pipeline.registry import BuildRecord
 from consentry.pipeline.shards import (
@@ -107,8 +109,9 @@ def seal_shards(
     decided: Decided,
     split: ShardSplit,
     hashed: Future[list[dict[str, str]]] | None,
+    run: LineageRun,
 ) -> tuple[BuildResult, BuildRecord]:
-    """Write a sharded build's manifest (an entry per shard) and register it as pending, per shard."""
+    """Write a sharded build's metadata and manifest (an entry per shard) and register it as pending, per shard."""
     lost: Counter[str] = Counter()
     for out in split.outputs.values():
         lost.update(out.dropped_members)
@@ -131,6 +134,8 @@ def seal_shards(
     }
     digest_of_members = members_digest(members.column("member_key"))
     manifest = _manifest(plan, counts, members, digest_of_members, files, pii=dict(sorted(pii.items())), shards=block)
+    manifest = replace(manifest, lineage=run.report())
+    manifest = replace(manifest, metadata_files=write_metadata(target.temp, manifest.data()))
     digest = manifest.write(target.temp)
     plan.report(BuildStage.COMMIT)
     record = _record(plan, target, counts, digest, members.num_rows)

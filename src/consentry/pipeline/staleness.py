@@ -27,6 +27,7 @@ from consentry.errors import BuildError, ConsentryError, InputError
 from consentry.pipeline.build import BuildProgress, BuildResult, build
 from consentry.pipeline.engines.local_sql import quote_path, records_sql
 from consentry.pipeline.keys import hmac_sql, resolve_key
+from consentry.pipeline.lineage_run import LineageConfig
 from consentry.pipeline.manifest import MANIFEST_NAME
 from consentry.pipeline.registry import BuildRecord, build_members, get_build, list_builds, reconcile
 from consentry.pipeline.shards import CarryOver, source_hashes
@@ -244,6 +245,7 @@ def rebuild(
     progress: Callable[[BuildProgress], None] | None = None,
     now: datetime | None = None,
     only_affected_shards: bool = False,
+    lineage: LineageConfig | None = None,
 ) -> BuildResult:
     """Build again the purpose, sources and T of `build_id`, decided now; the manifest names it as predecessor.
 
@@ -272,6 +274,7 @@ def rebuild(
         now=now,
         shards=previous.shards,
         carry=carry,
+        lineage=lineage,
     )
 
 
