@@ -187,6 +187,24 @@ def builds(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     return page(request, "admin/builds.html", rows=rows, chart=Markup(chart), staff=auth.key, title="Builds")
 
 
+_METADATA_TYPES = {
+    "croissant": "application/ld+json",
+    "openlineage": "application/json",
+    "card": "text/markdown; charset=utf-8",
+}
+
+
+@router.get("/builds/{build_id}/metadata/{form}")
+def build_metadata(build_id: str, form: str, auth: Viewer, ctx: Ctx) -> Response:
+    """One build's Croissant metadata, OpenLineage events or dataset card (read from its output when asked)."""
+    from consentry.pipeline.show import show_build
+
+    if form not in _METADATA_TYPES:
+        raise ApiError(404, ErrorCode.NOT_FOUND, f"no form {form!r}; use croissant, openlineage or card", "form")
+    ctx.staff.audit(auth.key, f"view:build:{form}", build_id)
+    return Response(show_build(ctx.store, build_id, form), media_type=_METADATA_TYPES[form])
+
+
 @router.get("/replay")
 def replay(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """Decision replay: member, purpose, moment → decision and evidence."""
