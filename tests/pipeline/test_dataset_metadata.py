@@ -18,7 +18,7 @@ from consentry.cli import app
 from consentry.pipeline import build, read_manifest
 from consentry.policy import load_policy_text
 from consentry.store import open_store
-from pipeline.lake import AS_OF, GENAI, KEY, _seed, lake_records, record, write_parquet
+from pipeline.lake import AS_OF, GENAI, KEY, Platform, _seed, lake_records, record, write_parquet
 from pipeline.olschema import consent_facet, validate_event
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "policies" / "social-network.yaml"
@@ -126,3 +126,18 @@ def test_builds_show_prints_each_form(built: Built, monkeypatch: pytest.MonkeyPa
 
     bad = runner.invoke(app, ["builds", "show", built.build_id, "--format", "rdf"])
     assert bad.exit_code == 1 and "--format" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_sharded_build_describes_every_shard_file_and_mlcroissant_reads_them(platform: Platform) -> None:
+    import mlcroissant as mlc
+
+    src = write_parquet(platform.root / "lake" / "records.parquet", lake_records())
+    result = build(platform.store, GENAI, [src], platform.root / "sharded", as_of=AS_OF, key=KEY, scrub=False, shards=2)
+    manifest = read_manifest(platform.root / "sharded")
+    paths = [f["path"] for f in manifest["files"]]
+    assert all(p.startswith("shard=") for p in paths)
+    meta = json.loads((platform.root / "sharded" / "croissant.json").read_text())
+    assert [d["contentUrl"] for d in meta["distribution"] if d["@type"] == "cr:FileObject"] == paths
+    assert "license" not in meta  # the reference policy declares none
+    records = list(mlc.Dataset(platform.root / "sharded" / "croissant.json").records("records"))
+    assert len(records) == result.counts["included"] == sum(f["rows"] for f in manifest["files"])
