@@ -40,6 +40,8 @@ def test_demo_replays_the_story_and_builds(tmp_path: Path) -> None:
     assert len(stale) == 1 and stale[0].stale_members > 0 and "OPTED_OUT" in stale[0].causes
     text = out.getvalue()
     assert "NOTICE_PERIOD" in text and "manifest:" in text and "stale build" in text
+    assert result.opted_out_member is not None
+    assert f"/in/{result.opted_out_member}" in text and "Content-Usage: train-ai=n" in text
     # Rerunnable: a second run starts from scratch and ends in the same place.
     again = run_demo(tmp_path / "demo", members=600, records=4000, console=Console(file=io.StringIO()))
     assert again.counts == counts

@@ -25,3 +25,6 @@ def demo_command(
         f"  CONSENTRY_DB={escape(result.db_url)} .venv/bin/consentry serve --demo\n"
         "  then open http://127.0.0.1:8000/ (member pages) and http://127.0.0.1:8000/admin (staff console)"
     )
+    if result.opted_out_member is not None:
+        page = escape(f"http://127.0.0.1:8000/in/{result.opted_out_member}")
+        console.print(f"  an opted-out member's public page, with its signal headers: curl -sI {page}")

@@ -28,6 +28,7 @@ from consentry.errors import ConfigError
 from consentry.policy import Policy, load_policy
 from consentry.store import open_store
 from consentry.store.protocol import Store
+from consentry.timeutil import utcnow
 from consentry.vocab import CaseStatus, ReasonCode
 
 __all__ = ["MOMENTS", "DemoResult", "default_policy_path", "run_demo"]
@@ -56,6 +57,8 @@ class DemoResult:
     directory: Path
     db_url: str
     counts: dict[str, Counter[str]]
+    #: a member who turned generative-AI training off: their public page shows the signals
+    opted_out_member: str | None = None
 
 
 def _progress(console: Console) -> Progress:
@@ -171,6 +174,10 @@ def run_demo(
     from consentry.demo.build_step import run_build_step
 
     run_build_step(store, platform, directory, console, records)
+    from consentry.demo.signals_step import run_signals_step
+
+    # now, as `consentry serve --demo` answers (the build step's withdrawals "today" included)
+    opted_out = run_signals_step(store, policy, platform, utcnow(), console)
     verify = store.verify()
     console.print(f"ledger: {verify.events:,} events, head {verify.head_hash[:16]}…, intact: {verify.ok}")
-    return DemoResult(directory, db_url, counts)
+    return DemoResult(directory, db_url, counts, opted_out)
