@@ -9,7 +9,7 @@ SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_OK  = $(VENV)/.run-$(SUM)
 DEV_OK  = $(VENV)/.dev-$(SUM)
 
-.PHONY: demo test setup lint typecheck unit e2e services bench serve-demo screenshots clean
+.PHONY: demo test setup lint typecheck unit e2e services bench serve-demo screenshots clean oidc-provider
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,14 +43,18 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-unit: setup
+# The OpenID Connect provider (npm's oidc-provider, run with Node) the staff sign-in tests start.
+oidc-provider:
+	bash scripts/oidc-provider.sh
+
+unit: setup oidc-provider
 	$(BIN)/pytest -n 2 -m "not browser and not spark" -q
 
 e2e: setup
 	@. scripts/axe-setup.sh && $(BIN)/pytest -m "browser or spark" -q
 
 # Lint and types first: a formatting slip fails in seconds, not after the suite.
-test: setup lint
+test: setup lint oidc-provider
 	@. scripts/test-services.sh && \
 	$(BIN)/pytest -n 2 -m "not browser and not spark" -q -p no:cacheprovider && \
 	$(BIN)/pytest -m "browser or spark" -q -p no:cacheprovider

@@ -97,7 +97,8 @@ def test_staff_keys_are_stored_hashed(svc_store: SqlStore) -> None:
         rows = [tuple(r) for r in conn.execute(sa.text("SELECT * FROM service_staff_keys")).all()]
     dumped = repr(rows)
     assert issued.secret not in dumped and issued.secret.split("_")[-1] not in dumped
-    assert StaffRegistry(svc_store).authenticate(issued.secret) == issued.key
+    actor = StaffRegistry(svc_store).authenticate(issued.secret)
+    assert actor is not None and (actor.key_id, actor.account_id) == (issued.key.key_id, issued.key.account_id)
     assert StaffRegistry(svc_store).authenticate(issued.secret + "x") is None
 
 

@@ -49,7 +49,10 @@ _COMMANDS = {
         "Models trained on builds, and the forgetting obligations withdrawals open against them.",
     ),
     "staff": LazyEntry(
-        "consentry.cli.serve", "staff_app", Kind.GROUP, "Staff API keys (stored hashed) and the audit log."
+        "consentry.cli.serve",
+        "staff_app",
+        Kind.GROUP,
+        "Named staff accounts, their API keys (stored hashed) and the audit log.",
     ),
     "scrub": LazyEntry(
         "consentry.cli.scrub",

@@ -1,4 +1,4 @@
-"""`consentry serve` (the web service) and `consentry staff …` (staff API keys and the audit log)."""
+"""`consentry serve` (the web service) and `consentry staff …` (staff accounts, API keys, the audit log)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ __all__ = ["register", "serve_command", "staff_app"]
 
 DEMO_DB = Path(".consentry-demo") / "consentry.db"
 
-staff_app = typer.Typer(help="Staff API keys (stored hashed) and the audit log.", no_args_is_help=True)
+staff_app = typer.Typer(
+    help="Named staff accounts, their API keys (stored hashed) and the audit log.", no_args_is_help=True
+)
 
 
 def _role(value: str) -> StaffRole:
@@ -33,18 +35,57 @@ def _role(value: str) -> StaffRole:
         raise InputError(f"{value!r} is not a role; use viewer, reviewer or publisher", field="--role") from None
 
 
+@staff_app.command("add-account")
+@handle_errors
+def add_account(
+    role: str = typer.Option(..., "--role", help="viewer, reviewer (objections) or publisher (policy, builds)."),
+    name: str = typer.Option(..., "--name", help="The staff member's or service's name."),
+) -> None:
+    """Create a named staff account (OpenID Connect sign-ins create theirs on first sign-in)."""
+    from consentry.service.staff import StaffRegistry
+
+    print_json(StaffRegistry(open_store(access="write")).add_account(name, _role(role)))
+
+
+@staff_app.command("list-accounts")
+@handle_errors
+def list_accounts() -> None:
+    """Every staff account (ids, names, roles, provider subjects, last sign-in)."""
+    from consentry.service.staff import StaffRegistry
+
+    print_json(StaffRegistry(open_store()).list_accounts())
+
+
+@staff_app.command("disable-account")
+@handle_errors
+def disable_account(account_id: str = typer.Argument(..., help="The account id (from list-accounts).")) -> None:
+    """Disable an account at once: its keys stop working and its console sessions end."""
+    from consentry.service.staff import StaffRegistry
+
+    print_json(StaffRegistry(open_store(access="write")).disable_account(account_id))
+
+
 @staff_app.command("add-key")
 @handle_errors
 def add_key(
     role: str = typer.Option(..., "--role", help="viewer, reviewer (objections) or publisher (policy, builds)."),
     name: str = typer.Option(..., "--name", help="Who or what holds the key."),
+    account: str | None = typer.Option(
+        None, "--account", help="The account the key acts for (default: a new account named like the key)."
+    ),
 ) -> None:
-    """Create a staff key; the secret is printed once and only its hash is stored."""
+    """Create a staff API key for an account; the secret is printed once and only its hash is stored."""
     from consentry.service.staff import StaffRegistry
 
-    issued = StaffRegistry(open_store(access="write")).add_key(name, _role(role))
+    issued = StaffRegistry(open_store(access="write")).add_key(name, _role(role), account_id=account)
     print_json(
-        {"key_id": issued.key.key_id, "role": issued.key.role, "name": issued.key.name, "api_key": issued.secret}
+        {
+            "key_id": issued.key.key_id,
+            "role": issued.key.role,
+            "name": issued.key.name,
+            "account_id": issued.key.account_id,
+            "api_key": issued.secret,
+        }
     )
     err_console.print("Keep the api_key now: it cannot be shown again.")
 

@@ -196,16 +196,17 @@ class VerifyOut(Out):
 
 
 class AuditEntryOut(Out):
-    """One staff action."""
+    """One staff action: the account that took it, and the API key if one was used."""
 
     audit_id: int
     at: Instant
-    key_id: str
+    key_id: str | None
     role: str
     action: str
     target: str | None
     outcome: str
     detail: dict[str, Any] | None
+    account_id: str | None = Field(description="None only for actions logged before staff accounts existed")
 
 
 class AuditLog(Out):

@@ -125,6 +125,12 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
         app.include_router(router)
     if config.demo:
         app.include_router(demo.router)
+    if config.oidc is not None:
+        from consentry.service.oidc import oauth_client
+        from consentry.service.routes import staff_oidc
+
+        app.state.oidc_client = oauth_client(config.oidc)
+        app.include_router(staff_oidc.router)
     return app
 
 

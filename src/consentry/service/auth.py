@@ -1,4 +1,4 @@
-"""Who is asking: members (signed session or trusted gateway header) and staff (API keys).
+"""Who is asking: members (signed session or trusted gateway header) and staff (accounts: API keys or console sessions).
 
 Trusted-header mode (production): an upstream gateway that has authenticated
 the member adds three headers to every request it forwards —
@@ -31,7 +31,7 @@ from consentry.service.context import ServiceContext, get_ctx
 from consentry.service.errors import ApiError, ErrorCode
 from consentry.service.security import CSRF_FIELD, CSRF_HEADER, check_csrf
 from consentry.service.sessions import SessionKind
-from consentry.service.staff import StaffKey, StaffRole
+from consentry.service.staff import StaffActor, StaffRole
 from consentry.timeutil import utcnow
 
 __all__ = [
@@ -150,9 +150,9 @@ async def member_writer(
 
 @dataclass(frozen=True)
 class StaffAuth:
-    """A staff key and how it was presented (a session needs CSRF on writes, a bearer key does not)."""
+    """The staff actor, and how it was presented (a console session needs CSRF on writes, a bearer key does not)."""
 
-    key: StaffKey
+    actor: StaffActor
     via_session: bool
 
 
@@ -164,33 +164,33 @@ def staff_auth(
     ctx: ServiceContext = Depends(get_ctx),
     credentials: HTTPAuthorizationCredentials | None = Security(_BEARER),
 ) -> StaffAuth:
-    """The staff key presented as `Authorization: Bearer csk_…` or held by the console session."""
+    """The staff account acting: a key presented as `Authorization: Bearer csk_…`, or the console session's."""
     if credentials is not None:
-        key = ctx.staff.authenticate(credentials.credentials.strip())
-        if key is None:
-            raise _unauthenticated("the staff API key is unknown or revoked")
-        return StaffAuth(key, via_session=False)
-    key_id = ctx.sessions.subject(request.session.get(SESSION_TOKEN), SessionKind.STAFF, utcnow())
-    key = ctx.staff.active(key_id) if key_id is not None else None
-    if key is None:
-        raise _unauthenticated("staff sign-in required: present a staff API key")
-    return StaffAuth(key, via_session=True)
+        actor = ctx.staff.authenticate(credentials.credentials.strip())
+        if actor is None:
+            raise _unauthenticated("the staff API key is unknown or revoked, or its account is disabled")
+        return StaffAuth(actor, via_session=False)
+    subject = ctx.sessions.subject(request.session.get(SESSION_TOKEN), SessionKind.STAFF, utcnow())
+    actor = ctx.staff.session_actor(subject) if subject is not None else None
+    if actor is None:
+        raise _unauthenticated("staff sign-in required: sign in, or present a staff API key")
+    return StaffAuth(actor, via_session=True)
 
 
 def _check_role(request: Request, ctx: ServiceContext, auth: StaffAuth, roles: tuple[StaffRole, ...]) -> None:
-    """403 unless the key holds one of `roles`; a refusal is audited (route and path ids, never personal data)."""
-    if not roles or auth.key.role in roles:
+    """403 unless the actor holds one of `roles`; a refusal is audited (route and path ids, never personal data)."""
+    if not roles or auth.actor.role in roles:
         return
     route = request.scope.get("route")
     template = getattr(route, "path", None) or "?"
     ids = [str(v) for v in request.path_params.values()]
     need = [r.value for r in roles]
-    ctx.staff.audit(auth.key, f"{request.method} {template}", ids[0] if ids else None, "forbidden", {"needs": need})
+    ctx.staff.audit(auth.actor, f"{request.method} {template}", ids[0] if ids else None, "forbidden", {"needs": need})
     raise ApiError(403, ErrorCode.FORBIDDEN, f"this action needs the {' or '.join(need)} role")
 
 
 def require_role(*roles: StaffRole) -> Any:
-    """A dependency: the staff key must hold one of `roles` (any role may view when none given)."""
+    """A dependency: the staff actor must hold one of `roles` (any role may view when none given)."""
 
     def check(
         request: Request, auth: StaffAuth = Depends(staff_auth), ctx: ServiceContext = Depends(get_ctx)
@@ -216,7 +216,7 @@ def staff_writer(*roles: StaffRole) -> Any:
         ctx: ServiceContext = Depends(get_ctx),
     ) -> StaffAuth:
         _check_role(request, ctx, auth, roles)
-        ctx.limiter.hit(f"staff:{auth.key.key_id}")
+        ctx.limiter.hit(f"staff:{auth.actor.account_id}")
         return auth
 
     return Depends(check)

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from consentry.errors import ConfigError
+from consentry.service.oidc import OidcSettings
 from consentry.service.receipts import Controller
 from consentry.timeutil import parse_instant
 
@@ -74,7 +75,8 @@ class ServiceConfig:
       30 min) and `session_max_age_s` after sign-in (CONSENTRY_SESSION_MAX_AGE_S, 8 h);
     - `hsts` sends Strict-Transport-Security (on unless `demo`, which runs over plain HTTP);
     - `public_lake` is the content-lake JSONL whose public records the demo's public pages show
-      (CONSENTRY_PUBLIC_LAKE; only with `demo`).
+      (CONSENTRY_PUBLIC_LAKE; only with `demo`);
+    - `oidc`: staff sign in to the console with OpenID Connect (CONSENTRY_OIDC_*, consentry.service.oidc).
     """
 
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
@@ -93,6 +95,7 @@ class ServiceConfig:
     trusted_hosts: tuple[str, ...] = DEFAULT_TRUSTED_HOSTS
     served_host: str | None = None
     public_lake: Path | None = None
+    oidc: OidcSettings | None = None
 
     @property
     def allowed_hosts(self) -> list[str]:
@@ -112,7 +115,7 @@ class ServiceConfig:
         """Read CONSENTRY_SECRET_KEY, CONSENTRY_TRUSTED_HEADER_SECRET, CONSENTRY_COOKIE_SECURE,
         CONSENTRY_WRITE_LIMIT, CONSENTRY_WRITE_WINDOW_S, CONSENTRY_SERVICE_CLOCK,
         CONSENTRY_FORWARDED_ALLOW_IPS, CONSENTRY_TRUSTED_HOSTS, CONSENTRY_SESSION_IDLE_S,
-        CONSENTRY_SESSION_MAX_AGE_S and CONSENTRY_PUBLIC_LAKE."""
+        CONSENTRY_SESSION_MAX_AGE_S, CONSENTRY_PUBLIC_LAKE and CONSENTRY_OIDC_* (consentry.service.oidc)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if env.get("CONSENTRY_SECRET_KEY"):
@@ -130,6 +133,7 @@ class ServiceConfig:
         values["session_max_age_s"] = _int(env, "CONSENTRY_SESSION_MAX_AGE_S", 8 * 3600)
         if env.get("CONSENTRY_SERVICE_CLOCK"):
             values["clock_start"] = parse_instant(env["CONSENTRY_SERVICE_CLOCK"], field="CONSENTRY_SERVICE_CLOCK")
+        values["oidc"] = OidcSettings.from_environ(env)
         if (proxies := _names(env, "CONSENTRY_FORWARDED_ALLOW_IPS")) is not None:
             values["forwarded_allow_ips"] = proxies
         if (hosts := _names(env, "CONSENTRY_TRUSTED_HOSTS")) is not None:

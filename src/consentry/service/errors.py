@@ -206,7 +206,8 @@ def _render(request: Request, err: ApiError) -> Response:
     if _wants_json(request):
         body = problem_body(err, request.url.path)
         return JSONResponse(body, status_code=err.status, headers=err.headers, media_type=PROBLEM_JSON)
-    if err.status == 401 and request.method == "GET":
+    # A failed OpenID Connect sign-in says why (the error page) rather than going back to a sign-in page.
+    if err.status == 401 and request.method == "GET" and not request.url.path.startswith("/admin/oidc"):
         if request.url.path.startswith("/admin"):
             return RedirectResponse("/admin/sign-in", status_code=303)
         if getattr(request.app.state, "demo", False):

@@ -40,6 +40,8 @@ __all__ = [
     "Secrets",
     "SessionRecord",
     "Sessions",
+    "StaffAccountRecord",
+    "StaffAccounts",
     "StaffKeyRecord",
     "StaffKeys",
     "Store",
@@ -212,20 +214,37 @@ class StaffKeyRecord:
     key_sha256: str
     created_at: datetime
     revoked_at: datetime | None = None
+    #: the account the key acts for (None only for keys stored before migration 0018 ran)
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffAccountRecord:
+    """A named staff account as stored; `issuer` and `subject` for those who sign in with OpenID Connect."""
+
+    account_id: str
+    name: str
+    role: str
+    created_at: datetime
+    issuer: str | None = None
+    subject: str | None = None
+    signed_in_at: datetime | None = None
+    disabled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One staff action."""
+    """One staff action: the account that took it, and the API key if one was used."""
 
     audit_id: int
     at: datetime
-    key_id: str
+    key_id: str | None
     role: str
     action: str
     target: str | None
     outcome: str
     detail: dict[str, Any] | None
+    account_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -317,18 +336,47 @@ class StaffKeys(Protocol):
         ...
 
 
+class StaffAccounts(Protocol):
+    """Named staff accounts as stored."""
+
+    def add(self, account: StaffAccountRecord) -> None:
+        """Store a new account."""
+        ...
+
+    def get(self, account_id: str) -> StaffAccountRecord | None:
+        """The account with this id, disabled or not."""
+        ...
+
+    def by_subject(self, issuer: str, subject: str) -> StaffAccountRecord | None:
+        """The account an OpenID Connect provider's subject signs in to, if any."""
+        ...
+
+    def signed_in(self, account_id: str, name: str, role: str, at: datetime) -> None:
+        """Record a sign-in, with the name and role the provider gave this time."""
+        ...
+
+    def disable(self, account_id: str, at: datetime) -> bool:
+        """Mark an active account disabled at `at`; False if no active account has this id."""
+        ...
+
+    def all(self) -> list[StaffAccountRecord]:
+        """Every account, oldest first."""
+        ...
+
+
 class AuditLog(Protocol):
     """The log of staff actions."""
 
     def append(
         self,
         at: datetime,
-        key_id: str,
+        key_id: str | None,
         role: str,
         action: str,
         target: str | None = None,
         outcome: str = "ok",
         detail: dict[str, Any] | None = None,
+        account_id: str | None = None,
     ) -> None:
         """Write one action; text longer than its column is cut, `detail` is stored as JSON."""
         ...
@@ -385,6 +433,11 @@ class Store(Protocol):
     @property
     def staff_keys(self) -> StaffKeys:
         """Staff API keys (the service's)."""
+        ...
+
+    @property
+    def staff_accounts(self) -> StaffAccounts:
+        """Named staff accounts (the service's)."""
         ...
 
     @property

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "policy_versions",
     "rate_limits",
     "sessions",
+    "staff_accounts",
     "staff_keys",
     "store_counters",
     "to_us",
@@ -184,7 +186,22 @@ pipeline_secrets = Table(
     Column("value", Text, nullable=False),
 )
 
-#: Staff API keys: only the SHA-256 of each secret is stored.
+#: Named staff accounts: signed in through OpenID Connect (issuer + subject) or holding API keys.
+staff_accounts = Table(
+    "service_staff_accounts",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("issuer", String(255), nullable=True),
+    Column("subject", String(255), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("signed_in_us", BigInteger, nullable=True),
+    Column("disabled_us", BigInteger, nullable=True),
+    UniqueConstraint("issuer", "subject", name="uq_service_staff_accounts_subject"),
+)
+
+#: Staff API keys: only the SHA-256 of each secret is stored; each key acts for one account.
 staff_keys = Table(
     "service_staff_keys",
     metadata,
@@ -194,6 +211,7 @@ staff_keys = Table(
     Column("key_sha256", String(64), nullable=False, unique=True),
     Column("created_us", BigInteger, nullable=False),
     Column("revoked_us", BigInteger, nullable=True),
+    Column("account_id", String(32), nullable=True),
 )
 
 #: What staff did: ids and outcomes only, never personal data.
@@ -202,12 +220,13 @@ audit_log = Table(
     metadata,
     Column("audit_id", Integer, primary_key=True, autoincrement=True),
     Column("at_us", BigInteger, nullable=False),
-    Column("key_id", String(32), nullable=False),
+    Column("key_id", String(32), nullable=True),
     Column("role", String(16), nullable=False),
     Column("action", String(64), nullable=False),
     Column("target", String(255), nullable=True),
     Column("outcome", String(16), nullable=False),
     Column("detail", Text, nullable=True),
+    Column("account_id", String(32), nullable=True),
     Index("ix_service_audit_log_at", "at_us"),
 )
 

@@ -47,7 +47,7 @@ from consentry.store.schema import consent_events, ledger_head, members, to_us
 from consentry.store.secrets import SqlSecrets
 from consentry.store.service_prefs import SqlCaseAssignments, SqlFlashes, SqlMemberLanguages
 from consentry.store.sessions import SqlSessions
-from consentry.store.staff import SqlAuditLog, SqlStaffKeys
+from consentry.store.staff import SqlAuditLog, SqlStaffAccounts, SqlStaffKeys
 from consentry.store.transactions import Transactions
 from consentry.store.versions import POLICY_KEY_SQL, POLICY_ROWS_SQL, publish_versions, stored_versions
 from consentry.timeutil import utc, utcnow
@@ -82,6 +82,7 @@ class SqlStore(Transactions):
         self._members_cache: tuple[int, pa.Table, bool] | None = None  # (generation, members, image due)
         self.secrets = SqlSecrets(engine)
         self.staff_keys = SqlStaffKeys(engine)
+        self.staff_accounts = SqlStaffAccounts(engine)
         self.audit = SqlAuditLog(engine)
         self.sessions = SqlSessions(engine)
         self.rate_limits = SqlRateLimits(engine)

@@ -111,7 +111,7 @@ def queue_item_dict(item: staff_actions.QueueItem) -> dict[str, Any]:
 )
 def objections(auth: Viewer, ctx: Ctx, show: Annotated[QueueFilter, Query()] = QueueFilter.OPEN) -> dict[str, Any]:
     """Open cases (or all with show=all), overdue ones flagged."""
-    ctx.staff.audit(auth.key, "view:objections")
+    ctx.staff.audit(auth.actor, "view:objections")
     items = staff_actions.objection_queue(ctx.store, ctx.now(), include_closed=show is QueueFilter.ALL)
     return {"cases": [queue_item_dict(i) for i in items]}
 
@@ -133,13 +133,13 @@ def decide_objection(
     """Decide a case and audit the outcome (shared by the console and the API)."""
     try:
         case = ctx.store.decide_objection(
-            case_id, outcome, ctx.event_at(), (grounds or "").strip() or None, actor=f"staff:{auth.key.key_id}"
+            case_id, outcome, ctx.event_at(), (grounds or "").strip() or None, actor=f"staff:{auth.actor.account_id}"
         )
     except Exception:
-        ctx.staff.audit(auth.key, "objection.decide", case_id, "refused", {"outcome": outcome.value})
+        ctx.staff.audit(auth.actor, "objection.decide", case_id, "refused", {"outcome": outcome.value})
         raise
     ctx.member_changed(case.member_id)
-    ctx.staff.audit(auth.key, "objection.decide", case_id, "ok", {"outcome": outcome.value})
+    ctx.staff.audit(auth.actor, "objection.decide", case_id, "ok", {"outcome": outcome.value})
     return staff_actions.case_to_dict(case)
 
 
@@ -159,10 +159,10 @@ def extend_objection(ctx: ServiceContext, auth: StaffAuth, case_id: str, reasons
     try:
         case = ctx.store.extend_objection(case_id, ctx.now(), reasons.strip(), days)
     except Exception:
-        ctx.staff.audit(auth.key, "objection.extend", case_id, "refused", {"days": days})
+        ctx.staff.audit(auth.actor, "objection.extend", case_id, "refused", {"days": days})
         raise
     ctx.member_changed(case.member_id)
-    ctx.staff.audit(auth.key, "objection.extend", case_id, "ok", {"days": days})
+    ctx.staff.audit(auth.actor, "objection.extend", case_id, "ok", {"days": days})
     return staff_actions.case_to_dict(case)
 
 
@@ -174,7 +174,7 @@ def extend_objection(ctx: ServiceContext, auth: StaffAuth, case_id: str, reasons
 )
 def policy_versions(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Published, effective, notice window, purposes and region changes of every version."""
-    ctx.staff.audit(auth.key, "view:policy")
+    ctx.staff.audit(auth.actor, "view:policy")
     policy = ctx.policy()
     entries = staff_actions.policy_timeline(policy, ctx.now())
     return {"policy": policy.name, "versions": [e.to_dict() for e in entries]}
@@ -192,10 +192,10 @@ def publish(body: PublishIn, auth: Publisher, ctx: Ctx) -> dict[str, Any]:
     try:
         outcomes = ctx.store.publish(load_policy_text(body.policy_yaml, name="policy_yaml"))
     except Exception:
-        ctx.staff.audit(auth.key, "policy.publish", None, "refused")
+        ctx.staff.audit(auth.actor, "policy.publish", None, "refused")
         raise
     ctx.forget_policy()
-    ctx.staff.audit(auth.key, "policy.publish", None, "ok", {"versions": [o.version for o in outcomes]})
+    ctx.staff.audit(auth.actor, "policy.publish", None, "ok", {"versions": [o.version for o in outcomes]})
     return {"versions": [{"version": o.version, "sha256": o.sha256, "status": o.status} for o in outcomes]}
 
 
@@ -207,7 +207,7 @@ def publish(body: PublishIn, auth: Publisher, ctx: Ctx) -> dict[str, Any]:
 )
 def builds(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Newest first; stale ones carry what made them stale."""
-    ctx.staff.audit(auth.key, "view:builds")
+    ctx.staff.audit(auth.actor, "view:builds")
     rows = staff_actions.build_rows(ctx.store, ctx.now())
     return {
         "builds": [
@@ -227,7 +227,7 @@ def build(build_id: str, auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """The registry entry of one build (404 if unknown)."""
     from consentry.pipeline.registry import get_build
 
-    ctx.staff.audit(auth.key, "view:build", build_id)
+    ctx.staff.audit(auth.actor, "view:build", build_id)
     return dict(plain(get_build(ctx.store, build_id)))
 
 
@@ -248,7 +248,7 @@ def decision(
 ) -> dict[str, Any]:
     """The decision, its reason code and evidence (policy version and hash, event id, case id)."""
     moment = parse_instant(at, field="at") if at else ctx.now()
-    ctx.staff.audit(auth.key, "decision.replay", member_id, "ok", {"purpose": purpose, "at": iso(moment)})
+    ctx.staff.audit(auth.actor, "decision.replay", member_id, "ok", {"purpose": purpose, "at": iso(moment)})
     d = decide_for(
         ctx.store,
         member_id,
@@ -270,7 +270,7 @@ def decision(
 def verify(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """ok, number of events, head hash, and the first bad event if any."""
     report = ctx.store.verify()
-    ctx.staff.audit(auth.key, "ledger.verify", None, "ok" if report.ok else "broken")
+    ctx.staff.audit(auth.actor, "ledger.verify", None, "ok" if report.ok else "broken")
     return dict(plain(report))
 
 
@@ -282,5 +282,5 @@ def verify(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
 )
 def audit(auth: Viewer, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     """Every staff action: who (key id and role), what, on what, and the outcome (this read included)."""
-    ctx.staff.audit(auth.key, "view:audit", None, "ok", {"limit": limit})
+    ctx.staff.audit(auth.actor, "view:audit", None, "ok", {"limit": limit})
     return {"entries": [plain(e) for e in ctx.staff.audit_entries(limit)]}

@@ -33,18 +33,19 @@ Reviewer = Annotated[StaffAuth, staff_writer(StaffRole.REVIEWER)]
 @router.get("/sign-in")
 def sign_in_page(request: Request) -> Response:
     """Paste a staff API key to open a console session."""
-    return page(request, "admin/sign_in.html", title="Staff sign-in", staff=None)
+    oidc = request.app.state.ctx.config.oidc is not None
+    return page(request, "admin/sign_in.html", title="Staff sign-in", staff=None, oidc=oidc)
 
 
 @router.post("/sign-in", dependencies=[Depends(verify_csrf)])
 def sign_in(request: Request, ctx: Ctx, api_key: Annotated[str, Form(max_length=200)]) -> RedirectResponse:
     """Exchange a valid key for a console session (the key itself is not kept in the cookie)."""
     ctx.limiter.hit(f"ip:{request.client.host if request.client else 'unknown'}")
-    key = ctx.staff.authenticate(api_key.strip())
-    if key is None:
+    actor = ctx.staff.authenticate(api_key.strip())
+    if actor is None:
         raise ApiError(401, ErrorCode.UNAUTHENTICATED, "that staff API key is unknown or revoked", "api_key")
-    start_session(request, ctx, SessionKind.STAFF, key.key_id)
-    ctx.staff.audit(key, "console.sign_in")
+    start_session(request, ctx, SessionKind.STAFF, actor.session_subject)
+    ctx.staff.audit(actor, "console.sign_in", None, "ok", {"via": "api_key"})
     return RedirectResponse("/admin/objections", status_code=303)
 
 
@@ -54,7 +55,7 @@ def sign_out(
 ) -> RedirectResponse:
     """End the console session: its cookie, even if copied, no longer works."""
     end_session(request, ctx)
-    ctx.staff.audit(auth.key, "console.sign_out")
+    ctx.staff.audit(auth.actor, "console.sign_out")
     return RedirectResponse("/admin/sign-in", status_code=303)
 
 
@@ -62,10 +63,10 @@ def sign_out(
 def sign_out_everywhere(
     request: Request, auth: Viewer, ctx: Ctx, _csrf: Annotated[None, Depends(verify_csrf)]
 ) -> RedirectResponse:
-    """End every console session of this staff key, in every browser, this one included."""
-    ended = ctx.sessions.end_all(SessionKind.STAFF, auth.key.key_id, utcnow())
+    """End every console session of this key or account, in every browser, this one included."""
+    ended = ctx.sessions.end_all(SessionKind.STAFF, auth.actor.session_subject, utcnow())
     request.session.clear()
-    ctx.staff.audit(auth.key, "console.sign_out_everywhere", None, "ok", {"sessions": ended})
+    ctx.staff.audit(auth.actor, "console.sign_out_everywhere", None, "ok", {"sessions": ended})
     return RedirectResponse("/admin/sign-in", status_code=303)
 
 
@@ -86,7 +87,7 @@ def objections(
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """Open cases, searched, filtered by assignee and sorted (by due date unless asked), a page at a time."""
-    ctx.staff.audit(auth.key, "view:objections")
+    ctx.staff.audit(auth.actor, "view:objections")
     now = ctx.now()
     queue = staff_actions.queue_page(ctx.store, now, query=q, assignee=assignee, sort=sort, page=page_no)
     closed = [
@@ -100,8 +101,8 @@ def objections(
         queue=queue,
         items=queue.items,
         closed=closed[-20:],
-        staff=auth.key,
-        can_review=auth.key.role is StaffRole.REVIEWER,
+        staff=auth.actor,
+        can_review=auth.actor.role is StaffRole.REVIEWER,
         title="Objections",
     )
 
@@ -122,12 +123,12 @@ def assign(
 ) -> RedirectResponse:
     """Assign an open case to a member of staff (a name or id), or unassign it with a blank name."""
     try:
-        staff_actions.assign_case(ctx.store, case_id, assignee, utcnow(), f"staff:{auth.key.key_id}")
+        staff_actions.assign_case(ctx.store, case_id, assignee, utcnow(), f"staff:{auth.actor.account_id}")
     except Exception:
-        ctx.staff.audit(auth.key, "objection.assign", case_id, "refused")
+        ctx.staff.audit(auth.actor, "objection.assign", case_id, "refused")
         raise
     name = " ".join(assignee.split())
-    ctx.staff.audit(auth.key, "objection.assign", case_id, "ok", {"assignee": name or None})
+    ctx.staff.audit(auth.actor, "objection.assign", case_id, "ok", {"assignee": name or None})
     if name:
         flash(request, "case_assigned", case=case_id, assignee=name)
     else:
@@ -170,21 +171,21 @@ def extend(
 @router.get("/policy")
 def policy(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """Versions as a timeline."""
-    ctx.staff.audit(auth.key, "view:policy")
+    ctx.staff.audit(auth.actor, "view:policy")
     p = ctx.policy()
     entries = staff_actions.policy_timeline(p, ctx.now())
-    return page(request, "admin/policy.html", policy=p, entries=entries, staff=auth.key, title="Policy")
+    return page(request, "admin/policy.html", policy=p, entries=entries, staff=auth.actor, title="Policy")
 
 
 @router.get("/builds")
 def builds(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """Builds with per-reason counts as a chart; stale builds highlighted."""
-    ctx.staff.audit(auth.key, "view:builds")
+    ctx.staff.audit(auth.actor, "view:builds")
     rows = staff_actions.build_rows(ctx.store, ctx.now())
     chart = reason_bars(
         [(f"{r.build.purpose} {r.build_id[-8:]}", r.included, r.excluded, r.stale is not None) for r in rows]
     )
-    return page(request, "admin/builds.html", rows=rows, chart=Markup(chart), staff=auth.key, title="Builds")
+    return page(request, "admin/builds.html", rows=rows, chart=Markup(chart), staff=auth.actor, title="Builds")
 
 
 _METADATA_TYPES = {
@@ -201,7 +202,7 @@ def build_metadata(build_id: str, form: str, auth: Viewer, ctx: Ctx) -> Response
 
     if form not in _METADATA_TYPES:
         raise ApiError(404, ErrorCode.NOT_FOUND, f"no form {form!r}; use croissant, openlineage or card", "form")
-    ctx.staff.audit(auth.key, f"view:build:{form}", build_id)
+    ctx.staff.audit(auth.actor, f"view:build:{form}", build_id)
     return Response(show_build(ctx.store, build_id, form), media_type=_METADATA_TYPES[form])
 
 
@@ -212,7 +213,7 @@ def replay(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     decision = None
     if q.get("member_id") and q.get("purpose"):
         at = parse_instant(q["at"], field="at") if q.get("at") else ctx.now()
-        ctx.staff.audit(auth.key, "decision.replay", q["member_id"][:255], "ok", {"purpose": q["purpose"][:64]})
+        ctx.staff.audit(auth.actor, "decision.replay", q["member_id"][:255], "ok", {"purpose": q["purpose"][:64]})
         decision = decide_for(
             ctx.store,
             q["member_id"][:255],
@@ -224,7 +225,13 @@ def replay(request: Request, auth: Viewer, ctx: Ctx) -> Response:
         )
     purposes = ctx.policy().purposes()
     return page(
-        request, "admin/replay.html", decision=decision, q=q, purposes=purposes, staff=auth.key, title="Decision replay"
+        request,
+        "admin/replay.html",
+        decision=decision,
+        q=q,
+        purposes=purposes,
+        staff=auth.actor,
+        title="Decision replay",
     )
 
 
@@ -232,7 +239,7 @@ def replay(request: Request, auth: Viewer, ctx: Ctx) -> Response:
 def ledger(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """The hash chain's verification status, and the latest staff actions."""
     report = ctx.store.verify()
-    ctx.staff.audit(auth.key, "ledger.verify", None, "ok" if report.ok else "broken")
-    ctx.staff.audit(auth.key, "view:audit", None, "ok", {"limit": 50})
+    ctx.staff.audit(auth.actor, "ledger.verify", None, "ok" if report.ok else "broken")
+    ctx.staff.audit(auth.actor, "view:audit", None, "ok", {"limit": 50})
     entries = ctx.staff.audit_entries(50)
-    return page(request, "admin/ledger.html", report=report, entries=entries, staff=auth.key, title="Ledger")
+    return page(request, "admin/ledger.html", report=report, entries=entries, staff=auth.actor, title="Ledger")

@@ -151,7 +151,7 @@ def my_models(member: Member, ctx: Ctx) -> dict[str, Any]:
 )
 def models(auth: Viewer, ctx: Ctx) -> dict[str, Any]:
     """Every model version with the builds it was trained on."""
-    ctx.staff.audit(auth.key, "view:models")
+    ctx.staff.audit(auth.actor, "view:models")
     return {"models": [m.to_dict() for m in ctx.store.models.all()]}
 
 
@@ -172,7 +172,7 @@ def obligations(
     """Each withdrawal, objection, closure or deletion against each model trained on the data."""
     from consentry.pipeline.obligations import obligations as compute
 
-    ctx.staff.audit(auth.key, "view:obligations", model)
+    ctx.staff.audit(auth.actor, "view:obligations", model)
     at = parse_instant(as_of, field="as_of") if as_of else ctx.now()
     return {"obligations": [o.to_dict() for o in compute(ctx.store, as_of=at, model=model, overdue=overdue)]}
 
@@ -182,11 +182,11 @@ def waive(ctx: ServiceContext, auth: StaffAuth, obligation_id: str, grounds: str
     from consentry.pipeline.obligations import waive_obligation
 
     try:
-        done = waive_obligation(ctx.store, obligation_id, grounds=grounds, actor=auth.key.key_id, now=now)
+        done = waive_obligation(ctx.store, obligation_id, grounds=grounds, actor=auth.actor.account_id, now=now)
     except ModelError as e:
-        ctx.staff.audit(auth.key, "obligation.waive", obligation_id, "refused")
+        ctx.staff.audit(auth.actor, "obligation.waive", obligation_id, "refused")
         raise ApiError(409, ErrorCode.CONFLICT, str(e)) from None
-    ctx.staff.audit(auth.key, "obligation.waive", obligation_id, "ok", {"model_id": done.model.model_id})
+    ctx.staff.audit(auth.actor, "obligation.waive", obligation_id, "ok", {"model_id": done.model.model_id})
     return done.to_dict()
 
 

@@ -28,7 +28,7 @@ def obligations(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     from consentry.pipeline.obligations import OPEN_STATUSES
     from consentry.pipeline.obligations import obligations as compute
 
-    ctx.staff.audit(auth.key, "view:obligations")
+    ctx.staff.audit(auth.actor, "view:obligations")
     now = ctx.now()
     found = compute(ctx.store, as_of=now)
     return page(
@@ -38,8 +38,8 @@ def obligations(request: Request, auth: Viewer, ctx: Ctx) -> Response:
         settled=[o for o in found if o.status not in OPEN_STATUSES],
         models=ctx.store.models.all(),
         now=now,
-        staff=auth.key,
-        can_review=auth.key.role is StaffRole.REVIEWER,
+        staff=auth.actor,
+        can_review=auth.actor.role is StaffRole.REVIEWER,
         title="Obligations",
     )
 
