@@ -139,6 +139,7 @@ class BuildOut(Out):
     scrub: bool
     sources: list[str]
     ledger: list[int | str] | None = Field(description="[events, head hash] of the ledger the build read")
+    shards: int = Field(ge=1, description="cohort shards of the output (1: unsharded)")
 
 
 class StaleOut(Out):
