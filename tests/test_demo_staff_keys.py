@@ -19,3 +19,5 @@ def test_rotation_revokes_the_previous_demo_keys_only(store: SqlStore) -> None:
     assert registry.authenticate(own.secret) is not None
     live = sorted(k.name for k in registry.list_keys() if k.revoked_at is None)
     assert live == ["Pat", "demo publisher", "demo reviewer"]
+    # Each demo role keeps one account from run to run: the audit log follows the same demo reviewer.
+    assert sorted(a.name for a in registry.list_accounts()) == ["Pat", "demo publisher", "demo reviewer"]

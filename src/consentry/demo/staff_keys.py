@@ -30,6 +30,11 @@ def rotate_demo_staff_keys(store: Store) -> DemoStaffKeys:
     for key in registry.list_keys():
         if key.name.startswith(DEMO_KEY_PREFIX) and key.revoked_at is None:
             registry.revoke(key.key_id)
-    reviewer = registry.add_key(f"{DEMO_KEY_PREFIX}reviewer", StaffRole.REVIEWER)
-    publisher = registry.add_key(f"{DEMO_KEY_PREFIX}publisher", StaffRole.PUBLISHER)
-    return DemoStaffKeys(reviewer=reviewer.secret, publisher=publisher.secret)
+    # One account per demo role, kept from run to run; only its keys are fresh.
+    accounts = {a.name: a.account_id for a in registry.list_accounts() if a.disabled_at is None}
+
+    def issue(role: StaffRole) -> str:
+        name = f"{DEMO_KEY_PREFIX}{role.value}"
+        return registry.add_key(name, role, account_id=accounts.get(name)).secret
+
+    return DemoStaffKeys(reviewer=issue(StaffRole.REVIEWER), publisher=issue(StaffRole.PUBLISHER))
