@@ -10,6 +10,8 @@ from rich.console import Console
 from consentry.demo import run_demo
 from consentry.demo.synth import SyntheticPlatform
 from consentry.pipeline import list_builds, stale_builds
+from consentry.pipeline.models import resolve_models
+from consentry.pipeline.obligations import obligations
 from consentry.store import open_store
 
 EUROPE = {
@@ -34,14 +36,20 @@ def test_demo_replays_the_story_and_builds(tmp_path: Path) -> None:
 
     store = open_store(result.db_url)
     assert store.verify().ok
-    builds = list_builds(store)
-    assert len(builds) == 1
+    first, retrained = list_builds(store)
+    assert retrained.predecessor == first.build_id
     stale = stale_builds(store)
-    assert len(stale) == 1 and stale[0].stale_members > 0 and "OPTED_OUT" in stale[0].causes
+    assert [s.build.build_id for s in stale] == [first.build_id]
+    assert stale[0].stale_members > 0 and "OPTED_OUT" in stale[0].causes
+    # Version 1, trained before the withdrawals, owes them; version 2, retrained on the rebuild, meets them.
+    (owed,) = obligations(store)
+    assert owed.model.version == "1" and owed.cause == "OPTED_OUT" and owed.member_count == stale[0].stale_members
+    assert owed.status == "met" and owed.met_by == resolve_models(store, "feed-ranker@2")[0].model_id
     text = out.getvalue()
     assert "NOTICE_PERIOD" in text and "manifest:" in text and "stale build" in text
     assert result.opted_out_member is not None
     assert f"/in/{result.opted_out_member}" in text and "Content-Usage: train-ai=n" in text
+    assert "forgetting obligations" in text and "met (v2)" in text
     # Rerunnable: a second run starts from scratch and ends in the same place.
     again = run_demo(tmp_path / "demo", members=600, records=4000, console=Console(file=io.StringIO()))
     assert again.counts == counts

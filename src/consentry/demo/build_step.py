@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from consentry.demo.synth import SyntheticPlatform, records_table
-from consentry.pipeline import BuildProgress, BuildResult, build, stale_builds
+from consentry.pipeline import BuildProgress, BuildResult, build, get_build, stale_builds
 from consentry.store.protocol import NewEvent, Store
 from consentry.timeutil import utcnow
 from consentry.vocab import Choice, ReasonCode, Source
@@ -68,7 +68,8 @@ def _examples(lake: pa.Table, out: Path, console: Console, n: int = 3) -> None:
 
 
 def run_build_step(store: Store, platform: SyntheticPlatform, directory: Path, console: Console, records: int) -> None:
-    """Build genai_training as of 2025-12-01, show what went in and why, then make it stale."""
+    """Build genai_training as of 2025-12-01, show what went in and why, train a model on it, make both stale,
+    then retrain on a rebuild."""
     lake = write_lake(platform, directory / "lake", records)
     out = directory / "builds" / "genai_training-2025-12-01"
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -85,7 +86,11 @@ def run_build_step(store: Store, platform: SyntheticPlatform, directory: Path, c
     console.print(f"manifest: {escape(str(result.manifest_path))} (sha256 {result.manifest_sha256[:16]}…)")
     console.print("[bold]scrubbed examples[/]")
     _examples(lake, out, console)
+    from consentry.demo.models_step import retrain, train_first
+
+    train_first(store, get_build(store, result.build_id), console)
     _withdraw(store, lake, out, console)
+    retrain(store, result.build_id, directory / "builds" / "genai_training-2025-12-01-retrained", console)
 
 
 def _withdraw(store: Store, lake: pa.Table, out: Path, console: Console, n: int = 25) -> None:

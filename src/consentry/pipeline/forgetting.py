@@ -1,4 +1,4 @@
-"""From builds reduced to their excluded members (`lineage`) to obligation groups per model version.
+"""From builds reduced to their excluded members (`excluded_members`) to obligation groups per model version.
 
 For each model version: its builds' stale members (cause and time per build),
 one row per member and purpose (the earliest cause), whether and by which
@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.pipeline.lineage import Lineage, stale_lineage
+from consentry.pipeline.excluded_members import Lineage, stale_lineage
 from consentry.pipeline.models import resolve_models
 from consentry.pipeline.registry import BuildRecord, get_build
 from consentry.store.models import ModelRecord
