@@ -18,7 +18,7 @@ from consentry.decide import (
     decide_members,
     decide_records,
 )
-from consentry.policy import Policy, load_policy
+from consentry.policy import Policy, PolicyDocument, load_policy
 from consentry.rules import record_allowed_sql
 from consentry.store.protocol import SNAPSHOT_SCHEMA, Member
 from consentry.vocab import Choice, ReasonCode, Source
@@ -107,6 +107,53 @@ class TestStory:
         assert decide(ref, GENAI, adult(), at=at, record=dm).reason is ReasonCode.CATEGORY_EXCLUDED
         conn = RecordFacts(kind="post", visibility="connections", created_at=t("2024-01-01"))
         assert decide(ref, GENAI, adult(), at=at, record=conn).reason is ReasonCode.VISIBILITY_EXCLUDED
+
+    def test_web_content_and_rights_holders_reservations(self, ref: Policy) -> None:
+        at = t("2025-12-01")  # the 2025-11-03 version takes web content and honours every signal kind
+        shared = RecordFacts(kind="article", visibility="public", created_at=t("2025-01-01"), origin="web")
+        assert decide(ref, GENAI, adult(), at=at, record=shared).allowed  # nothing captured: nothing reserved
+        allowed = RecordFacts(**{**shared.__dict__, "signals": "yy-y"})
+        assert decide(ref, GENAI, adult(), at=at, record=allowed).allowed
+        for verdict in ("n---", "-n--", "--n-", "---n", "y?yy"):  # each kind reserves; an unreadable one excludes
+            reserved = RecordFacts(**{**shared.__dict__, "signals": verdict})
+            assert decide(ref, GENAI, adult(), at=at, record=reserved).reason is ReasonCode.RESERVED_BY_RIGHTS_HOLDER
+        # after VISIBILITY_EXCLUDED, before ACCOUNT_CLOSED
+        hidden = RecordFacts(**{**shared.__dict__, "signals": "n---", "visibility": "connections"})
+        assert decide(ref, GENAI, adult(), at=at, record=hidden).reason is ReasonCode.VISIBILITY_EXCLUDED
+        closed = adult(closed_at=t("2025-06-01"))
+        reserved = RecordFacts(**{**shared.__dict__, "signals": "n---"})
+        assert decide(ref, GENAI, closed, at=at, record=reserved).reason is ReasonCode.RESERVED_BY_RIGHTS_HOLDER
+        # the 2024-11-20 version has no web_content block: web content is not taken at all
+        earlier = RecordFacts(**{**shared.__dict__, "created_at": t("2024-01-01")})
+        assert decide(ref, GENAI, adult(), at=t("2024-12-01"), record=earlier).reason is ReasonCode.CATEGORY_EXCLUDED
+
+    def test_a_purpose_honours_only_the_kinds_it_names(self) -> None:
+        doc = {
+            "policy": "p",
+            "versions": [
+                {
+                    "version": "1",
+                    "published_at": "2024-01-01T00:00:00Z",
+                    "effective_at": "2024-01-01T00:00:00Z",
+                    "notice_days": 0,
+                    "terms_url": "https://example.org/t",
+                    "purposes": {
+                        "p": {
+                            "label": "P",
+                            "legal_basis": "consent",
+                            "mode": "opt_out",
+                            "kinds": ["article"],
+                            "web_content": {"eligible": True, "honour_signals": ["tdmrep"]},
+                        }
+                    },
+                }
+            ],
+        }
+        policy = Policy.from_document(PolicyDocument.model_validate(doc), {})
+        at = t("2024-06-01")
+        for verdict, reason in (("nyn?", ReasonCode.ALLOWED), ("y?yy", ReasonCode.RESERVED_BY_RIGHTS_HOLDER)):
+            rec = RecordFacts(kind="article", visibility="public", created_at=at, origin="web", signals=verdict)
+            assert decide(policy, "p", adult(), at=at, record=rec).reason is reason
 
     def test_record_created_later_and_malformed(self, ref: Policy) -> None:
         at = t("2024-12-01")

@@ -31,6 +31,7 @@ class ReasonCode(StrEnum):
     AGE_UNKNOWN = "AGE_UNKNOWN"
     CATEGORY_EXCLUDED = "CATEGORY_EXCLUDED"
     VISIBILITY_EXCLUDED = "VISIBILITY_EXCLUDED"
+    RESERVED_BY_RIGHTS_HOLDER = "RESERVED_BY_RIGHTS_HOLDER"
     ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
     RECORD_DELETED = "RECORD_DELETED"
     OBJECTION_PENDING = "OBJECTION_PENDING"
@@ -112,7 +113,11 @@ class CaseStatus(StrEnum):
 
 
 class SignalKind(StrEnum):
-    """A standard way of stating a reservation against AI use or text-and-data mining (docs/signals.md)."""
+    """A standard way of stating a reservation against AI use or text-and-data mining (docs/signals.md).
+
+    The order is fixed: the signals verdict of a record (`consentry.rules.reservations`) has one
+    character per kind, in this order.
+    """
 
     AIPREF = "aipref"  # IETF AI preferences: the Content-Usage header and robots.txt rule
     TDMREP = "tdmrep"  # W3C TDM Reservation Protocol: tdm-reservation, tdm-policy, tdmrep.json

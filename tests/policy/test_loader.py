@@ -224,3 +224,19 @@ def test_datasets_block_is_optional_and_leaves_older_versions_digests_alone() ->
     rebuilt = type(load_policy_text(MINIMAL)).from_canonical("test", [licensed.canonical_json]).versions[0]
     assert rebuilt.spec.datasets == licensed.spec.datasets and rebuilt.sha256 == licensed.sha256
     assert any("license" in i for i in _issues(licensed_text.replace("license: CC-BY-NC-4.0, ", "")))
+
+
+def test_web_content_block_is_optional_and_an_unknown_signal_kind_is_refused_at_its_line() -> None:
+    plain = load_policy_text(MINIMAL).versions[0]
+    rule = plain.purpose("genai_training")
+    assert rule is not None and not rule.web_eligible and len(rule.honoured_signals) == 4
+    assert '"web_content"' not in plain.canonical_json  # versions written before the block keep their SHA-256
+    block = "        web_content:\n          eligible: true\n          honour_signals: [tdmrep, aipref]\n"
+    chosen = load_policy_text(MINIMAL + block).versions[0]
+    rule = chosen.purpose("genai_training")
+    assert rule is not None and rule.web_eligible and [k.value for k in rule.honoured_signals] == ["aipref", "tdmrep"]
+    assert chosen.sha256 != plain.sha256
+    issues = _issues(MINIMAL + block.replace("[tdmrep, aipref]", "[tdmrep, noai]"))
+    assert len(issues) == 1
+    assert issues[0].startswith("p.yaml:21: versions[0].purposes.genai_training.web_content.honour_signals[1]:")
+    assert "'aipref', 'tdmrep', 'robots' or 'cawg'" in issues[0]

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from consentry.policy import Policy, PolicyDocument
 from consentry.rules import ConsentFacts, Decision, RecordFacts, decide
+from consentry.rules.reservations import reserved_by
 from consentry.store.protocol import SNAPSHOT_SCHEMA, Member
+from consentry.vocab import SignalKind
 
 COUNTRIES = ["US", "DE", "FR", "GB", "IN", None, "ZZ"]
 KINDS = ["post", "comment", "private_message"]
@@ -31,8 +33,12 @@ RECORD_SCHEMA = pa.schema(
         ("created_at", pa.timestamp("us", tz="UTC")),
         ("deleted_at", pa.timestamp("us", tz="UTC")),
         ("_malformed", pa.bool_()),
+        ("origin", pa.string()),
+        ("_signals", pa.string()),
     ]
 )
+#: signals verdicts: one character per signal kind (consentry.rules.reservations), or none captured
+VERDICTS = st.one_of(st.none(), st.text(alphabet="-yn?", min_size=4, max_size=4))
 BUILD_MEMBERS_SCHEMA = pa.schema([("member_id", pa.string()), ("records", pa.int64())])
 
 
@@ -70,6 +76,11 @@ def policies(draw: st.DrawFn) -> Policy:
                 "kinds": draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=3, unique=True)),
                 "visibility": draw(st.lists(st.sampled_from(VIS), min_size=1, max_size=3, unique=True)),
             }
+            if draw(st.booleans()):  # else absent: web content not eligible, every signal honoured
+                purposes[PURPOSE]["web_content"] = {
+                    "eligible": draw(st.booleans()),
+                    "honour_signals": draw(st.lists(st.sampled_from(list(SignalKind)), max_size=4, unique=True)),
+                }
         versions.append(
             {
                 "version": f"v{i}",
@@ -122,6 +133,8 @@ def record_rows(draw: st.DrawFn, n_members: int) -> dict[str, Any]:
         "created_at": draw(st.integers(-30, 500).map(day)),
         "deleted_at": draw(opt_day),
         "_malformed": draw(st.booleans()) and draw(st.booleans()),
+        "origin": draw(st.sampled_from([None, "member", "web"])),
+        "_signals": draw(VERDICTS),
     }
 
 
@@ -174,8 +187,16 @@ class Scenario:
                 created_at=rec["created_at"],
                 deleted_at=rec["deleted_at"],
                 malformed=bool(rec["_malformed"]),
+                origin=rec["origin"],
+                signals=rec["_signals"],
             ),
         )
+
+    def record_cause(self, rec: dict[str, Any]) -> str | None:
+        """Why a RESERVED_BY_RIGHTS_HOLDER record is reserved (the signal kind, or unreadable), row-wise."""
+        version = self.policy.version_at(self.at)
+        rule = version.purpose(PURPOSE) if version is not None else None
+        return reserved_by(rec["_signals"], rule.honoured_signals) if rule is not None else None
 
 
 def _member(row: dict[str, Any]) -> Member:

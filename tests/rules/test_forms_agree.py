@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from consentry.pipeline.engines import split_tally
+from consentry.pipeline.engines import split_causes, split_tally
 from consentry.rules import (
     CLASS_COUNTS,
     RECORD_CLASSES,
@@ -96,8 +96,12 @@ def check_tally(s: Scenario, con: duckdb.DuckDBPyConnection, expected: list[str]
         f"CREATE OR REPLACE TEMP TABLE g AS SELECT member_id, {counts} "
         f"FROM (SELECT member_id, {record_class} AS c FROM records r) GROUP BY member_id"
     )
-    per_reason, allowed = split_tally(con.sql(class_tally_sql("g", "m")).to_arrow_table())
+    tally = con.sql(class_tally_sql("g", "m")).to_arrow_table()
+    per_reason, allowed = split_tally(tally)
     assert per_reason == dict(Counter(expected))
+    reserved = ReasonCode.RESERVED_BY_RIGHTS_HOLDER.value
+    causes = Counter(s.record_cause(r) for r, want in zip(s.records, expected, strict=True) if want == reserved)
+    assert split_causes(tally) == ({reserved: dict(causes)} if causes else {})
     allowed_members = Counter(
         str(r["member_id"]) for r, want in zip(s.records, expected, strict=True) if want == "ALLOWED"
     )

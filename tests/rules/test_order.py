@@ -32,9 +32,9 @@ def test_record_entries_read_the_record_and_member_entries_a_verdict() -> None:
             assert r.verdict is None, r.code
         if r.stage in (Stage.MEMBER, Stage.CONSENT):
             assert r.verdict is not None, r.code
-    assert RECORD_CLASSES == (
-        "MALFORMED", "CREATED_AFTER_AS_OF", "CATEGORY_EXCLUDED", "VISIBILITY_EXCLUDED", "RECORD_DELETED", "OK",
-    )  # fmt: skip
+    reserved = [f"RESERVED_BY_RIGHTS_HOLDER__{c}" for c in ("aipref", "tdmrep", "robots", "cawg", "unreadable")]
+    expected = ("MALFORMED", "CREATED_AFTER_AS_OF", "CATEGORY_EXCLUDED", "VISIBILITY_EXCLUDED", *reserved)
+    assert (*expected, "RECORD_DELETED", "OK") == RECORD_CLASSES
 
 
 def _swapped(i: int) -> tuple[Reason, ...]:
@@ -59,10 +59,12 @@ def test_a_declaration_the_forms_cannot_follow_is_refused() -> None:
         _check(_changed(ReasonCode.RECORD_DELETED, verdict="closed", keeps=None))
     with pytest.raises(AssertionError, match="keeps"):
         _check(_changed(ReasonCode.RECORD_DELETED, keeps=None))
+    with pytest.raises(AssertionError, match="causes come with"):  # counted per cause, but no SQL for a cause
+        _check(_changed(ReasonCode.RESERVED_BY_RIGHTS_HOLDER, cause_sql=None))
 
 
 def test_a_record_entry_is_one_class_and_one_condition() -> None:
     at = datetime(2025, 1, 1, tzinfo=UTC)
     sql = record_class_sql(load_policy(REFERENCE), "genai_training", at=at, now=at)
     whens = [line.split("THEN ")[-1] for line in sql.splitlines() if "WHEN" in line]
-    assert whens == [f"'{c}'" for c in RECORD_CLASSES[:-1]]
+    assert whens == [f"'{c}'" for c in RECORD_CLASSES[:-1]]  # an entry counted per cause: one WHEN a cause

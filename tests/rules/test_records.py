@@ -34,8 +34,8 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def test_the_sources_and_the_staging_files_follow_the_statement() -> None:
     assert REQUIRED_COLUMNS == ("record_id", "member_id", "kind", "visibility", "created_at", "text")
-    assert OPTIONAL_COLUMNS == ("deleted_at",)
-    assert staged_schema(()).names == [*(c.name for c in RECORD_COLUMNS), "_malformed"]
+    assert OPTIONAL_COLUMNS == ("deleted_at", "origin")
+    assert staged_schema(()).names == [*(c.name for c in RECORD_COLUMNS), "_malformed", "_signals"]
 
 
 @st.composite
@@ -81,6 +81,7 @@ GOOD = {
     "created_at": "2025-01-01T00:00:00Z",
     "deleted_at": None,
     "text": "hello",
+    "origin": None,
 }
 ROWS = [
     (GOOD, False),
@@ -96,6 +97,9 @@ ROWS = [
     ({**GOOD, "deleted_at": "not a time"}, True),
     *[({**GOOD, col: "é" * MAX_KEY_CHARS}, False) for col in BOUNDED_COLUMNS],  # characters, not bytes
     *[({**GOOD, col: "x" * (MAX_KEY_CHARS + 1)}, True) for col in BOUNDED_COLUMNS],
+    ({**GOOD, "origin": "member"}, False),
+    ({**GOOD, "origin": "web"}, False),
+    ({**GOOD, "origin": "crawl"}, True),  # neither member nor web
 ]
 
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rules.scenarios import PURPOSE, Scenario, scenarios
 
-from consentry.pipeline.engines import split_tally
+from consentry.pipeline.engines import split_causes, split_tally
 from consentry.pipeline.engines.spark_tally import class_tally
 from consentry.rules import (
     CLASS_COUNTS,
@@ -123,9 +123,13 @@ def test_the_spark_forms_agree_with_row_wise_decide(batch: list[Scenario], spark
             [{"member_id": r["member_id"], **{c: r[c] for c in RECORD_CLASSES}} for r in mine],
             schema=pa.schema([("member_id", pa.string()), *((c, pa.int64()) for c in RECORD_CLASSES)]),
         )
-        counts, allowed = split_tally(class_tally(classes, per_scenario[sid]))
+        tally = class_tally(classes, per_scenario[sid])
+        counts, allowed = split_tally(tally)
         expected = [s.record_decision(rec).reason.value for rec in s.records]
         assert counts == dict(Counter(expected))
+        reserved = "RESERVED_BY_RIGHTS_HOLDER"
+        causes = Counter(s.record_cause(r) for r, w in zip(s.records, expected, strict=True) if w == reserved)
+        assert split_causes(tally) == ({reserved: dict(causes)} if causes else {})
         allowed_members = Counter(
             str(r["member_id"]) for r, w in zip(s.records, expected, strict=True) if w == "ALLOWED"
         )

@@ -43,6 +43,7 @@ from consentry.pipeline.shards import CarryOver, check_shards
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
 from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, ScrubStep, Step, chain
 from consentry.pipeline.writer import OutputDir, ShardFile, ShardWriter
+from consentry.rules.reservations import CAUSES as RESERVATION_CAUSES
 from consentry.store.protocol import Store
 from consentry.timeutil import ARROW_TS, iso, utc, utcnow
 from consentry.vocab import ReasonCode
@@ -406,10 +407,13 @@ def _counts(plan: BuildPlan, decided: Decided, scrub_failed: int | None = None) 
     }
     excluded[ReasonCode.SCRUB_FAILED.value] = scrub_failed
     allowed = decided.counts.get(ReasonCode.ALLOWED.value, 0)
+    reserved = decided.causes.get(ReasonCode.RESERVED_BY_RIGHTS_HOLDER.value, {})
     return {
         "input": sum(decided.counts.values()),
         "included": allowed - scrub_failed,
         "excluded": {k: v for k, v in sorted(excluded.items(), key=lambda kv: ReasonCode(kv[0]).rank)},
+        # RESERVED_BY_RIGHTS_HOLDER per signal kind (the first honoured one that reserves), or unreadable
+        "reserved_by_signal": {cause: reserved.get(cause, 0) for cause in RESERVATION_CAUSES},
     }
 
 

@@ -41,6 +41,7 @@ from consentry.rules.records import (
     OPTIONAL_COLUMNS,
     RECORD_COLUMNS,
     REQUIRED_COLUMNS,
+    SIGNAL_SOURCE_COLUMNS,
     STRING_COLUMNS,
     TIME_COLUMNS,
     is_absent,
@@ -217,10 +218,11 @@ def _parquet_columns(path: Path, pass_through: Sequence[str]) -> tuple[tuple[tup
                 where=str(path),
                 field=col,
             )
-    for col in STRING_COLUMNS:
-        if kinds[col] != "string":
+    for col in (*STRING_COLUMNS, *SIGNAL_SOURCE_COLUMNS):
+        if kinds.get(col, "string") != "string":
+            hint = " holding a JSON object" if col == "signals" else ""
             raise InputError(
-                f"has type {schema.field(col).type}; it must be a string column", where=str(path), field=col
+                f"has type {schema.field(col).type}; it must be a string column{hint}", where=str(path), field=col
             )
     for col in TIME_COLUMNS:
         kind = kinds.get(col)
@@ -240,7 +242,7 @@ def _parquet_columns(path: Path, pass_through: Sequence[str]) -> tuple[tuple[tup
                 where=str(path),
                 field=col,
             )
-    keep = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(pass_through)
+    keep = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(SIGNAL_SOURCE_COLUMNS) | set(pass_through)
     return tuple((name, kind) for name, kind in kinds.items() if name in keep), meta
 
 
@@ -283,6 +285,7 @@ def staged_schema(pass_through: Sequence[str]) -> pa.Schema:
             *[(c.name, pa.string() if c.type == "string" else ARROW_TS) for c in RECORD_COLUMNS],
             *[(c, pa.string()) for c in pass_through],
             ("_malformed", pa.bool_()),
+            ("_signals", pa.string()),
         ]
     )
 
@@ -329,6 +332,7 @@ class _Normaliser:
                 bad, text = True, None
             out[col] = text
         out["_malformed"] = bad
+        out["_signals"] = _verdict(obj.get("signals"), obj.get("url"))
         return out
 
     def check(self, where: str) -> None:
@@ -346,6 +350,16 @@ class _Normaliser:
             if col in REQUIRED_COLUMNS and tally.present and tally.valid == 0:
                 expected = "an RFC 3339 time with a zone" if col in TIME_COLUMNS else "a string"
                 raise InputError(f"no row has {expected} here; fix the column's type", where=where, field=col)
+
+
+def _verdict(signals: object, url: object) -> str | None:
+    """The signals verdict of a JSONL/CSV row, computed while staging (a JSON object may be inline or text)."""
+    if is_absent(signals):
+        return None
+    from consentry.signals.captured import verdict_of
+
+    text = signals if isinstance(signals, str) else json.dumps(signals, sort_keys=True)
+    return verdict_of(text, url if isinstance(url, str) else None)
 
 
 def _jsonl_rows(path: Path) -> Iterator[object]:

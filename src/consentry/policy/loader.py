@@ -24,7 +24,7 @@ Path_ = tuple[str | int, ...]
 # Columns with a fixed meaning in the records contract or the build output;
 # `member_id` above all must never be passed through to a training set.
 RESERVED_COLUMNS = frozenset(
-    {"record_id", "member_id", "member_key", "kind", "visibility", "created_at", "deleted_at", "text"}
+    {"record_id", "member_id", "member_key", "kind", "visibility", "created_at", "deleted_at", "text", "origin"}
 )
 
 

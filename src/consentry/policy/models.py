@@ -64,6 +64,22 @@ class RegionRule(_Strict):
     mode: Mode
 
 
+class WebContentSettings(_Strict):
+    """Third-party content (records of origin `web`) for one purpose, and the rights holders' signals it honours."""
+
+    #: may records of origin `web` be used at all (absent block: no, CATEGORY_EXCLUDED)
+    eligible: bool = False
+    #: the signal kinds whose reservations exclude a record (RESERVED_BY_RIGHTS_HOLDER); an unknown kind is refused
+    honour_signals: list[SignalKind] = Field(default_factory=lambda: list(SignalKind))
+
+    @field_validator("honour_signals")
+    @classmethod
+    def _once(cls, kinds: list[SignalKind]) -> list[SignalKind]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("lists a signal kind twice; list each once")
+        return kinds
+
+
 class PurposeRule(_Strict):
     """What a version says about one purpose."""
 
@@ -109,6 +125,20 @@ class PurposeRule(_Strict):
             if len(set(categories)) != len(categories):
                 raise ValueError(f"{kind.value}: lists a category twice; list each once")
         return signals
+
+    # Third-party content and rights holders' signals (absent: web content not eligible, every signal honoured).
+    web_content: WebContentSettings | None = None
+
+    @property
+    def web_eligible(self) -> bool:
+        """Records of origin `web` may be used for this purpose."""
+        return self.web_content is not None and self.web_content.eligible
+
+    @property
+    def honoured_signals(self) -> tuple[SignalKind, ...]:
+        """The signal kinds this purpose honours, in SignalKind's order (every kind unless the policy says)."""
+        chosen = set(self.web_content.honour_signals) if self.web_content is not None else set(SignalKind)
+        return tuple(k for k in SignalKind if k in chosen)
 
     @field_validator("kinds", "pass_through")
     @classmethod

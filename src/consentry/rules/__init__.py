@@ -27,6 +27,7 @@ from consentry.rules.scope import Scope, instant_sql
 from consentry.rules.sql import (
     CLASS_COUNTS,
     RECORD_CLASSES,
+    class_cause_sql,
     class_reason_sql,
     class_tally_sql,
     decide_records,
@@ -57,6 +58,7 @@ __all__ = [
     "Stage",
     "VerdictKind",
     "adult_cutoff",
+    "class_cause_sql",
     "class_reason_sql",
     "class_tally_sql",
     "decide",

@@ -37,6 +37,10 @@ class RecordFacts:
     deleted_at: datetime | None = None
     malformed: bool = False
     partial: bool = False
+    #: "member" (None means the same) or "web": third-party content
+    origin: str | None = None
+    #: the verdict of the rights holders' signals captured with it (`consentry.rules.reservations`); None: none
+    signals: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from consentry.rules.facts import Facts, adult_cutoff
+from consentry.rules.reservations import CAUSES, reserved_by
 from consentry.rules.scope import Scope
 from consentry.timeutil import utc
 from consentry.vocab import Choice, Mode, ReasonCode, Source
@@ -91,6 +92,11 @@ class Reason:
     evidence: Evidence = _no_evidence
     event_sql: str = "NULL"
     case_sql: str = "NULL"
+    #: a record entry may be counted per cause (e.g. which signal reserved the record): the causes, in order,
+    #: the row-wise cause of a record it applies to, and per cause its condition (together they are `sql`)
+    causes: tuple[str, ...] = ()
+    cause: Callable[[Facts], str | None] | None = None
+    cause_sql: Callable[[Scope, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,15 @@ def _minor(f: Facts) -> bool:
 
 def _kind_excluded(f: Facts) -> bool:
     r = f.record
-    return r is not None and not (r.partial and r.kind is None) and r.kind not in f.the_rule.kinds
+    if r is None:
+        return False
+    web_excluded = r.origin == "web" and not f.the_rule.web_eligible
+    return (not (r.partial and r.kind is None) and r.kind not in f.the_rule.kinds) or web_excluded
+
+
+def _reserved_by(f: Facts) -> str | None:
+    """Which honoured signal reserves the record (or that an unreadable one does); None when none does."""
+    return reserved_by(f.record.signals, f.the_rule.honoured_signals) if f.record is not None else None
 
 
 def _visibility_excluded(f: Facts) -> bool:
@@ -211,10 +225,10 @@ REASONS: tuple[Reason, ...] = (
     Reason(
         ReasonCode.CATEGORY_EXCLUDED,
         Stage.RECORD,
-        "the record's kind is not one the purpose lists",
+        "the record's kind is not one the purpose lists, or it is web content and the purpose takes none",
         applies=_kind_excluded,
-        sql=lambda s: f"{s.records}.kind IS NULL OR NOT ({s.kinds_sql})",
-        keeps=lambda s: s.kinds_sql,
+        sql=lambda s: f"{s.records}.kind IS NULL OR NOT ({s.kinds_sql}) OR {s.web_excluded_sql}",
+        keeps=lambda s: f"{s.kinds_sql} AND NOT {s.web_excluded_sql}",
     ),
     Reason(
         ReasonCode.VISIBILITY_EXCLUDED,
@@ -223,6 +237,17 @@ REASONS: tuple[Reason, ...] = (
         applies=_visibility_excluded,
         sql=lambda s: f"{s.records}.visibility IS NULL OR NOT ({s.visibility_sql})",
         keeps=lambda s: s.visibility_sql,
+    ),
+    Reason(
+        ReasonCode.RESERVED_BY_RIGHTS_HOLDER,
+        Stage.RECORD,
+        "rights holders' signals captured with it reserve it and the purpose honours them (unreadable: excluded)",
+        applies=lambda f: _reserved_by(f) is not None,
+        sql=lambda s: s.reserved_sql,
+        keeps=lambda s: f"NOT {s.reserved_sql}",
+        causes=CAUSES,
+        cause=_reserved_by,
+        cause_sql=lambda s, cause: s.reserved_cause_sql(cause),
     ),
     Reason(
         ReasonCode.ACCOUNT_CLOSED,
@@ -306,6 +331,10 @@ def _check(reasons: tuple[Reason, ...]) -> None:
             raise AssertionError(f"verdict column {r.verdict} holds one entry only")
         if (r.verdict is None) != (r.keeps is not None):
             raise AssertionError(f"{r.code}: a record entry gives `keeps`, a member entry does not")
+        if bool(r.causes) != (r.cause is not None) or bool(r.causes) != (r.cause_sql is not None):
+            raise AssertionError(f"{r.code}: causes come with their row-wise `cause` and their `cause_sql`")
+        if r.causes and r.verdict is not None:
+            raise AssertionError(f"{r.code}: only a record entry is counted per cause")
 
 
 _check(REASONS)

@@ -8,7 +8,8 @@ dialects).
 
 A row is malformed when a required column is missing, a string column holds
 something that is not a string, record_id is empty, member_id, kind or
-visibility is longer than `MAX_KEY_CHARS` (255) characters, created_at is
+visibility is longer than `MAX_KEY_CHARS` (255) characters, an origin that is
+given is neither ``member`` nor ``web``, created_at is
 missing or does not parse, or a deleted_at that is given does not parse. Times are
 RFC 3339 text with a zone (`Z` or an offset such as ``+02:00``), a bare date
 ``YYYY-MM-DD`` (midnight UTC), or a timestamp column with a time zone.
@@ -37,8 +38,10 @@ __all__ = [
     "HAS_ZONE",
     "MAX_KEY_CHARS",
     "OPTIONAL_COLUMNS",
+    "ORIGINS",
     "RECORD_COLUMNS",
     "REQUIRED_COLUMNS",
+    "SIGNAL_SOURCE_COLUMNS",
     "STRING_COLUMNS",
     "TIME_COLUMNS",
     "Column",
@@ -72,7 +75,13 @@ RECORD_COLUMNS = (
     Column("created_at", "time"),
     Column("deleted_at", "time", required=False),  # absent means "never deleted"
     Column("text", "string"),
+    Column("origin", "string", required=False),  # absent means "member"; else member or web
 )
+#: What `origin` may say: a member's own content, or third-party content from the web (docs/signals.md).
+ORIGINS = ("member", "web")
+#: Columns a source may carry for the signals layer only: the content's address and the rights holders'
+#: signals captured with it (a JSON object). They become the engine-computed verdict `_signals`.
+SIGNAL_SOURCE_COLUMNS = ("url", "signals")
 #: Columns every record must have.
 REQUIRED_COLUMNS = tuple(c.name for c in RECORD_COLUMNS if c.required)
 #: Columns a source may have.
@@ -116,6 +125,8 @@ def parse_field(column: str, value: object) -> object | None:
             return None
     if not isinstance(value, str) or (column in BOUNDED_COLUMNS and len(value) > MAX_KEY_CHARS):
         return None
+    if column == "origin" and value not in ORIGINS:
+        return None
     return value if utf8(value) else None
 
 
@@ -158,7 +169,10 @@ def typed_columns_sql(kinds: Mapping[str, str], dialect: Dialect) -> list[str]:
     text time keeps its raw text as ``_<column>_raw`` for `malformed_sql`.
     """
     types = _TYPES[dialect]
-    items = [f"CAST({_ref(c, dialect)} AS {types['string']}) AS {c}" for c in STRING_COLUMNS]
+    items = [
+        f"CAST({_ref(c, dialect) if c in REQUIRED_COLUMNS or c in kinds else 'NULL'} AS {types['string']}) AS {c}"
+        for c in STRING_COLUMNS
+    ]
     for col in TIME_COLUMNS:
         kind = kinds.get(col)
         if kind is None:
@@ -177,10 +191,12 @@ def malformed_sql(kinds: Mapping[str, str], null_free: frozenset[str] = frozense
     empty-id check when `ids_nonempty`, are left out: counting then need not
     read the texts. The same text in both dialects.
     """
-    bad = [f"{c} IS NULL" for c in STRING_COLUMNS if c not in null_free]
+    bad = [f"{c} IS NULL" for c in STRING_COLUMNS if c in REQUIRED_COLUMNS and c not in null_free]
     if not ids_nonempty:
         bad.append("record_id = ''")
     bad += [f"length({c}) > {MAX_KEY_CHARS}" for c in BOUNDED_COLUMNS]
+    if "origin" in kinds:  # only a source that has the column can hold a value that is neither
+        bad.append(f"(origin IS NOT NULL AND origin NOT IN ({', '.join(repr(o) for o in ORIGINS)}))")
     for col in TIME_COLUMNS:
         text = kinds.get(col) not in (None, "timestamp")
         if col in REQUIRED_COLUMNS:  # missing, or text that does not parse

@@ -9,7 +9,9 @@ from functools import cached_property
 from consentry.policy import Policy, PolicyVersion, PurposeRule
 from consentry.rules.facts import adult_cutoff
 from consentry.rules.records import Dialect
+from consentry.rules.reservations import cause_sql, reserved_sql
 from consentry.timeutil import utc
+from consentry.vocab import SignalKind
 
 __all__ = ["Scope", "instant_sql"]
 
@@ -36,7 +38,8 @@ class Scope:
     """One purpose of one policy, as of `at`, decided `now`, rendered in `dialect`.
 
     Record fragments read the records relation `records` (its columns:
-    `consentry.rules.records` plus the boolean `_malformed`). Member fragments
+    `consentry.rules.records` plus the boolean `_malformed` and the signals
+    verdict `_signals`). Member fragments
     read the relation `decide_members` builds: a ledger snapshot row
     (SNAPSHOT_SCHEMA) with the member's region `mode` and processing `starts`,
     and the deny that counts (`deny_source`, `deny_event`).
@@ -82,6 +85,27 @@ class Scope:
         if self.rule is None:
             return "FALSE"
         return f"{self.records}.visibility IN ({_in_list([v.value for v in self.rule.visibility])})"
+
+    @cached_property
+    def web_excluded_sql(self) -> str:
+        """The record is third-party content (origin web) and the purpose does not take web content."""
+        if self.rule is not None and self.rule.web_eligible:
+            return "FALSE"
+        return f"coalesce({self.records}.origin = 'web', FALSE)"
+
+    @property
+    def honoured(self) -> tuple[SignalKind, ...]:
+        """The signal kinds the purpose honours (none when nothing is disclosed: CATEGORY_EXCLUDED comes first)."""
+        return self.rule.honoured_signals if self.rule is not None else ()
+
+    @cached_property
+    def reserved_sql(self) -> str:
+        """The record's signals verdict (`_signals`) reserves it for this purpose; never NULL."""
+        return reserved_sql(f"{self.records}._signals", self.honoured)
+
+    def reserved_cause_sql(self, cause: str) -> str:
+        """`cause` is why the record is reserved (see `consentry.rules.reservations.reserved_by`)."""
+        return cause_sql(f"{self.records}._signals", self.honoured, cause)
 
     @property
     def disclosed(self) -> str:

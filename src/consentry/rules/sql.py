@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_COUNTS",
     "RECORD_CLASSES",
+    "class_cause_sql",
     "class_reason_sql",
     "class_tally_sql",
     "decide_records",
@@ -51,11 +52,18 @@ __all__ = [
 ]
 
 _RECORD_ENTRIES = tuple(r for r in REASONS if r.verdict is None)
+_COUNTED_PER_CAUSE = tuple(r for r in _RECORD_ENTRIES if r.causes)
 
-#: What a record's own facts say, before its member is looked at: the first record entry that applies, or
-#: OK. `class_reason_sql` turns a class and a member's verdict into the reason code, so an engine may count
-#: records per member and class before it has the verdicts.
-RECORD_CLASSES = (*(r.code.value for r in _RECORD_ENTRIES), "OK")
+
+def _classes(r: Reason) -> tuple[str, ...]:
+    """A record entry's classes: its code, or one class per cause (`CODE__cause`) when counted per cause."""
+    return tuple(f"{r.code.value}__{c}" for c in r.causes) if r.causes else (r.code.value,)
+
+
+#: What a record's own facts say, before its member is looked at: the first record entry that applies (per
+#: cause, for an entry counted per cause), or OK. `class_reason_sql` turns a class and a member's verdict into
+#: the reason code, so an engine may count records per member and class before it has the verdicts.
+RECORD_CLASSES = (*(c for r in _RECORD_ENTRIES for c in _classes(r)), "OK")
 
 #: Per class, the count of a member's records in it: aggregates over rows with member_id and class `c`
 CLASS_COUNTS = tuple(f"count_if(c = '{c}') AS {c}" for c in RECORD_CLASSES)
@@ -97,7 +105,13 @@ def record_class_sql(
     (timestamps with time zone) and a boolean `_malformed`.
     """
     scope = Scope(policy, purpose, at, now, dialect, records)
-    return _case([f"WHEN {r.sql(scope)} THEN '{r.code}'" for r in _RECORD_ENTRIES], "'OK'")
+    whens: list[str] = []
+    for r in _RECORD_ENTRIES:
+        if r.cause_sql is None:
+            whens.append(f"WHEN {r.sql(scope)} THEN '{r.code}'")
+        else:  # the causes in order; together they say what `sql` says
+            whens += [f"WHEN {r.cause_sql(scope, c)} THEN '{k}'" for c, k in zip(r.causes, _classes(r), strict=True)]
+    return _case(whens, "'OK'")
 
 
 def class_reason_sql(record_class: str, members: str = "m") -> str:
@@ -111,11 +125,38 @@ def class_reason_sql(record_class: str, members: str = "m") -> str:
     for verdict, entries in _runs():
         if verdict is not None:
             whens.append(_verdict_when(verdict, entries, members))
-        elif len(entries) == 1:
-            whens.append(f"WHEN {c} = '{entries[0].code}' THEN {c}")
-        else:
-            whens.append(f"WHEN {c} IN ({', '.join(repr(r.code.value) for r in entries)}) THEN {c}")
+            continue
+        plain = [r for r in entries if not r.causes]
+        if plain:  # a plain class is its own reason code
+            whens.append(f"WHEN {c} IN ({', '.join(repr(r.code.value) for r in plain)}) THEN {c}")
+        for r in entries:
+            if r.causes:
+                whens.append(f"WHEN {c} IN ({', '.join(repr(k) for k in _classes(r))}) THEN '{r.code}'")
     return _case(whens, f"'{ReasonCode.ALLOWED}'")
+
+
+def _cause_of_class(reason: str, record_class: str) -> str:
+    """The cause of a record of class `record_class` (a class name) whose reason is `reason` (SQL): NULL mostly."""
+    for r in _COUNTED_PER_CAUSE:
+        for c, k in zip(r.causes, _classes(r), strict=True):
+            if k == record_class:
+                return f"CASE WHEN {reason} = '{r.code}' THEN '{c}' END"
+    return "CAST(NULL AS VARCHAR)"
+
+
+def class_cause_sql(reason: str, record_class: str) -> str:
+    """The cause a record is counted under (NULL for most): its class's cause, when its reason is that class's.
+
+    `reason` and `record_class` are SQL expressions (a record of class
+    RESERVED_BY_RIGHTS_HOLDER__aipref whose member is unknown is counted as
+    UNKNOWN_MEMBER, with no cause).
+    """
+    whens = [
+        f"WHEN {reason} = '{r.code}' AND {record_class} = '{k}' THEN '{c}'"
+        for r in _COUNTED_PER_CAUSE
+        for c, k in zip(r.causes, _classes(r), strict=True)
+    ]
+    return _case(whens, "NULL") if whens else "NULL"
 
 
 def record_reason_sql(
@@ -181,15 +222,17 @@ def member_passes_sql(members: str = "m") -> str:
 
 
 def class_tally_sql(classes: str, members: str) -> str:
-    """Records per reason, and per allowed member: a query with columns reason, member_id, "count" (DuckDB).
+    """Records per reason, and per allowed member: a query with columns reason, member_id, cause, "count" (DuckDB).
 
     `classes` has member_id and one count column per RECORD_CLASSES entry (one
     row per member, `CLASS_COUNTS`); `members` is `decide_members`' output.
     member_id is NULL unless the reason is ALLOWED; records of members missing
-    from `members` are UNKNOWN_MEMBER, as `class_reason_sql` says.
+    from `members` are UNKNOWN_MEMBER, as `class_reason_sql` says. `cause`
+    splits the count of a reason counted per cause (`class_cause_sql`).
     """
     per_class = "\nUNION ALL\n".join(
-        f"SELECT j.rid, {class_reason_sql(repr(c), 'j')} AS reason, j.{c} AS n FROM j WHERE j.{c} > 0"
+        f"SELECT j.rid, reason, {_cause_of_class('reason', c)} AS cause, n "
+        f"FROM (SELECT j.rid, {class_reason_sql(repr(c), 'j')} AS reason, j.{c} AS n FROM j WHERE j.{c} > 0) AS j"
         for c in RECORD_CLASSES
     )
     counts = ", ".join(f"g.{c}" for c in RECORD_CLASSES)
@@ -197,7 +240,7 @@ def class_tally_sql(classes: str, members: str) -> str:
     return (
         f"WITH j AS MATERIALIZED (SELECT g.member_id AS rid, {counts}, {verdicts} "
         f"FROM {classes} AS g LEFT JOIN {members} AS m ON g.member_id = m.member_id) "
-        "SELECT reason, CASE WHEN reason = 'ALLOWED' THEN rid END AS member_id, sum(n)::BIGINT AS \"count\" "
+        "SELECT reason, CASE WHEN reason = 'ALLOWED' THEN rid END AS member_id, cause, sum(n)::BIGINT AS \"count\" "
         f"FROM ({per_class}) GROUP BY ALL"
     )
 
@@ -259,6 +302,9 @@ def decide_records(
 
     if "_malformed" not in records.column_names:
         records = records.append_column("_malformed", pa.array([False] * records.num_rows, pa.bool_()))
+    for column in ("origin", "_signals"):  # optional: member content without captured signals
+        if column not in records.column_names:
+            records = records.append_column(column, pa.nulls(records.num_rows, pa.string()))
     records = records.append_column("_row", pa.array(range(records.num_rows), pa.int64()))
     expr = record_reason_sql(policy, purpose, at=at, now=now)
     db = con if con is not None else duckdb.connect()

@@ -32,7 +32,16 @@ if TYPE_CHECKING:
     from consentry.pipeline.shards import CarryOver
     from consentry.pipeline.steps import ScrubStep
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "ENGINES", "BuildPlan", "Decided", "Engine", "open_engine", "split_tally"]
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "ENGINES",
+    "BuildPlan",
+    "Decided",
+    "Engine",
+    "open_engine",
+    "split_causes",
+    "split_tally",
+]
 
 ENGINES = ("local", "spark")
 
@@ -89,6 +98,8 @@ class Decided:
 
     counts: dict[str, int]
     members: pa.Table
+    #: for a reason counted per cause (RESERVED_BY_RIGHTS_HOLDER: which signal), its counts per cause
+    causes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def split_tally(tally: pa.Table) -> tuple[dict[str, int], pa.Table]:
@@ -102,6 +113,17 @@ def split_tally(tally: pa.Table) -> tuple[dict[str, int], pa.Table]:
     counts = {str(r): int(n) for r, n in zip(reasons, sums, strict=True)}
     allowed = tally.filter(pc.equal(tally["reason"], ReasonCode.ALLOWED.value)).select(["member_id", "count"])
     return counts, allowed
+
+
+def split_causes(tally: pa.Table) -> dict[str, dict[str, int]]:
+    """Per reason counted per cause, its counts per cause, from rows of reason, cause, count (cause NULL: none)."""
+    if "cause" not in tally.column_names:
+        return {}
+    caused = tally.filter(pc.is_valid(tally["cause"])).group_by(["reason", "cause"]).aggregate([("count", "sum")])
+    out: dict[str, dict[str, int]] = {}
+    for reason, cause, n in zip(*(caused[c].to_pylist() for c in ("reason", "cause", "count_sum")), strict=True):
+        out.setdefault(str(reason), {})[str(cause)] = int(n)
+    return out
 
 
 class Engine(Protocol):

@@ -37,8 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from consentry.errors import BuildError, InputError
-from consentry.pipeline.engines import BuildPlan, Decided, split_tally
-from consentry.pipeline.engines.local_sql import ident, plan_units, quote_path, records_sql, unit_sql
+from consentry.pipeline.engines import BuildPlan, Decided, split_causes, split_tally
+from consentry.pipeline.engines.local_sql import has_signals, ident, plan_units, quote_path, records_sql, unit_sql
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
@@ -82,6 +82,7 @@ class LocalEngine:
         self._memory_bytes = _memory_bytes(self.con)
         self.con.execute(f"SET temp_directory = {quote_path(self._spill)}")
         self.con.execute("SET preserve_insertion_order = false")
+        _register_signals(self.con, plan)
         self._grouped: Future[object] | None = None
         self._keys: pa.Table | None = None  # the allowed members' ids and keys, once decided
 
@@ -127,7 +128,7 @@ class LocalEngine:
         keyed = keyed_members(self.plan.key, allowed)
         self._keys = keyed.select(["member_id", "member_key"])
         self.con.close()  # the counting is done: its memory goes back before the write
-        return Decided(counts, keyed)
+        return Decided(counts, keyed, split_causes(tally))
 
     def keep_members(self, member_ids: pa.Array | pa.ChunkedArray) -> None:
         """Write only these allowed members' records from now on (see `Engine.keep_members`)."""
@@ -165,6 +166,7 @@ class LocalEngine:
         if self._keys is None:
             raise BuildError("the local engine writes only after deciding")
         db = duckdb.connect(config={"threads": 1})
+        _register_signals(db, self.plan)
         db.execute(f"SET memory_limit = '{self._memory_bytes}B'")
         db.execute(f"SET temp_directory = {quote_path(self._spill)}")
         return db
@@ -296,6 +298,14 @@ class LocalEngine:
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _register_signals(con: duckdb.DuckDBPyConnection, plan: BuildPlan) -> None:
+    """Where a source carries captured signals, the function that parses them (imported only then)."""
+    if has_signals(plan.sources):
+        from consentry.signals.captured import register_duckdb
+
+        register_duckdb(con)
 
 
 _SIZE_UNITS = {"B": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}

@@ -1,7 +1,8 @@
 """The local engine's SQL over the sources, and how its write is cut into units.
 
 `records_sql` is one SELECT over every source with the records contract's
-columns, the pass-through columns and `_malformed`. For the write, the sources
+columns, the pass-through columns, `_malformed` and the signals verdict
+`_signals` (`signals_sql`). For the write, the sources
 are cut at row-group boundaries into *units* of a few tens of megabytes, in
 source order (Parquet files by path, then staged JSONL/CSV files by path, rows
 as stored); `unit_sql` reads one unit, with each row's place (`_slice`,
@@ -22,7 +23,7 @@ from consentry.errors import InputError
 from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
 from consentry.rules.records import RECORD_COLUMNS, malformed_sql, typed_columns_sql
 
-__all__ = ["Slice", "plan_units", "quote_path", "records_sql", "unit_sql"]
+__all__ = ["Slice", "has_signals", "plan_units", "quote_path", "records_sql", "signals_sql", "unit_sql"]
 
 #: Smallest and largest unit, in bytes of source Parquet; a lake is cut into about 4 units per thread
 MIN_UNIT_BYTES = 32 * 1024 * 1024
@@ -60,6 +61,7 @@ def _parquet_group_sql(
     bad = malformed_sql(kinds, null_free, all(f.ids_nonempty for f in files))
     for col in pass_through:
         inner.append(f"{ident(col)}" if col in kinds else f"CAST(NULL AS VARCHAR) AS {ident(col)}")
+    inner.append(f"{signals_sql(kinds)} AS _signals")
     row = ""
     if rows is not None:  # a unit's slice: each row's place in its file
         inner.append("file_row_number AS _row")
@@ -67,18 +69,37 @@ def _parquet_group_sql(
     select = ", ".join(inner)
     option, where = _rows_filter(rows)
     return (
-        f"SELECT {_CONTRACT}{''.join(', ' + ident(c) for c in pass_through)}, ({bad}) AS _malformed{row} "
+        f"SELECT {_CONTRACT}{''.join(', ' + ident(c) for c in pass_through)}, ({bad}) AS _malformed, _signals{row} "
         f"FROM (SELECT {select} FROM read_parquet([{paths}], binary_as_string = false{option}){where})"
     )
 
 
 def _staged_sql(paths: Sequence[Path], pass_through: tuple[str, ...], rows: tuple[int, int] | None = None) -> str:
-    cols = [*(c.name for c in RECORD_COLUMNS), *(ident(c) for c in pass_through), "_malformed"]
+    cols = [*(c.name for c in RECORD_COLUMNS), *(ident(c) for c in pass_through), "_malformed", "_signals"]
     if rows is not None:
         cols.append("file_row_number AS _row")
     option, where = _rows_filter(rows)
     listed = ", ".join(quote_path(p) for p in paths)
     return f"SELECT {', '.join(cols)} FROM read_parquet([{listed}]{option}){where}"
+
+
+def signals_sql(kinds: dict[str, str]) -> str:
+    """The signals verdict of a Parquet source's rows: NULL without a `signals` column, else the DuckDB function.
+
+    The function (`consentry.signals.captured.DUCKDB_FUNCTION`, registered by the engine) parses the
+    captured signals in Python, the same function the Spark engine and the JSONL/CSV staging use.
+    """
+    if "signals" not in kinds:
+        return "CAST(NULL AS VARCHAR)"
+    from consentry.signals.captured import DUCKDB_FUNCTION
+
+    url = ident("url") if "url" in kinds else "CAST(NULL AS VARCHAR)"
+    return f"{DUCKDB_FUNCTION}({ident('signals')}, {url})"
+
+
+def has_signals(sources: SourceSet) -> bool:
+    """Some Parquet source carries captured signals (the engine then registers the parsing function)."""
+    return any("signals" in f.column_kinds() for f in sources.files if f.format is SourceFormat.PARQUET)
 
 
 def records_sql(sources: SourceSet, pass_through: tuple[str, ...]) -> str:

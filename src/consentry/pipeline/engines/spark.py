@@ -42,14 +42,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from consentry.errors import BuildError, InputError
-from consentry.pipeline.engines import BuildPlan, Decided, split_tally
+from consentry.pipeline.engines import BuildPlan, Decided, split_causes, split_tally
 from consentry.pipeline.engines.spark_io import quoted, records_frame
 from consentry.pipeline.engines.spark_scrub import FAILED, ScrubInArrow, ScrubTally, member_key_of
 from consentry.pipeline.engines.spark_tally import class_tally
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
 from consentry.pipeline.writer import ShardFile, commit_files
-from consentry.rules import CLASS_COUNTS, VERDICT_COLUMNS, record_allowed_sql, record_class_sql, record_reason_sql
+from consentry.rules import (
+    CLASS_COUNTS,
+    VERDICT_COLUMNS,
+    class_cause_sql,
+    record_allowed_sql,
+    record_class_sql,
+    record_reason_sql,
+)
 from consentry.vocab import ReasonCode
 
 if TYPE_CHECKING:
@@ -267,16 +274,21 @@ class SparkEngine:
         reason = record_reason_sql(
             plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", members="m", dialect="spark"
         )
+        record_class = record_class_sql(
+            plan.policy, plan.purpose, at=plan.as_of, now=plan.now, records="r", dialect="spark"
+        )
         records = records_frame(self.spark, plan.sources, plan.pass_through).alias("r")
         self._set_build_conf(records)
         verdicts = self._small_frame(members.select(list(_VERDICT_COLUMNS)), "members.parquet").alias("m")
         joined = records.join(verdicts, records["member_id"] == verdicts["member_id"], "left")
         wide = [quoted(c) for c in ("text", *plan.pass_through)]
         reasoned = joined.selectExpr(
-            "r.record_id", "r.member_id", "r.kind", "r.created_at", *(f"r.{c}" for c in wide), f"{reason} AS _reason"
-        )
+            "r.record_id", "r.member_id", "r.kind", "r.created_at", *(f"r.{c}" for c in wide), f"{reason} AS _reason",
+            f"{record_class} AS _class",
+        )  # fmt: skip
         kept = [f"CASE WHEN {_ALLOWED} THEN {c} END AS {c}" for c in wide]
-        return reasoned.selectExpr("record_id", "member_id", "kind", "created_at", *kept, "_reason")
+        cause = f"{class_cause_sql('_reason', '_class')} AS _cause"
+        return reasoned.selectExpr("record_id", "member_id", "kind", "created_at", *kept, "_reason", cause)
 
     def start(self) -> None:
         """Unless persisting, count each member's records per class on Spark, beside the ledger snapshot.
@@ -328,7 +340,7 @@ class SparkEngine:
         keyed = keyed_members(self.plan.key, allowed)
         self._keyed = keyed.select(["member_id", "member_key"])
         self._keys = self._small_frame(self._keyed, "member_keys.parquet")
-        return Decided(counts, keyed)
+        return Decided(counts, keyed, split_causes(rows))
 
     def keep_members(self, member_ids: pa.Array | pa.ChunkedArray) -> None:
         """Write only these allowed members' records from now on (see `Engine.keep_members`)."""
@@ -347,8 +359,10 @@ class SparkEngine:
 
         self._decided = self._decided_frame(members).persist(StorageLevel.MEMORY_AND_DISK)
         tally = (
-            self._decided.selectExpr("_reason AS reason", f"CASE WHEN {_ALLOWED} THEN member_id END AS member_id")
-            .groupBy("reason", "member_id")
+            self._decided.selectExpr(
+                "_reason AS reason", f"CASE WHEN {_ALLOWED} THEN member_id END AS member_id", "_cause AS cause"
+            )
+            .groupBy("reason", "member_id", "cause")
             .count()
         )
         return _collect(tally)

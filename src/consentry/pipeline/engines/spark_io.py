@@ -1,7 +1,9 @@
 """Spark side of reading the sources and handing back written files.
 
 `records_frame` turns a validated `SourceSet` into one DataFrame with the
-records contract's columns, the pass-through columns and `_malformed`, by the
+records contract's columns, the pass-through columns, `_malformed` and the
+signals verdict `_signals` (where a source carries captured signals, an Arrow
+UDF runs the same parsing function as the local engine), by the
 same statement of a well-formed record as the local engine
 (`consentry.rules.records`, in Spark SQL): a row is malformed when record_id,
 member_id, kind, visibility or text is missing, record_id is empty,
@@ -25,6 +27,7 @@ from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet, has_
 from consentry.rules.records import (
     RECORD_COLUMNS,
     REQUIRED_COLUMNS,
+    SIGNAL_SOURCE_COLUMNS,
     STRING_COLUMNS,
     TIME_COLUMNS,
     malformed_sql,
@@ -62,9 +65,19 @@ def _normalised(
     cols = typed_columns_sql(kinds, "spark")
     for col in pass_through:
         cols.append(f"CAST({_q(col)} AS STRING) AS {_q(col)}" if col in kinds else f"CAST(NULL AS STRING) AS {_q(col)}")
+    signals = "signals" in kinds
+    if signals:  # the raw signals and URL, for the verdict below (then dropped)
+        url = f"CAST({_q('url')} AS STRING)" if "url" in kinds else "CAST(NULL AS STRING)"
+        cols += [f"CAST({_q('signals')} AS STRING) AS _signals_raw", f"{url} AS _url_raw"]
     typed = df.selectExpr(*cols)
+    if signals:
+        from consentry.signals.captured import spark_verdict_column
+
+        typed = typed.withColumn("_signals", spark_verdict_column("_signals_raw", "_url_raw"))
     keep = [*_CONTRACT, *(_q(c) for c in pass_through)]
-    return typed.selectExpr(*keep, f"coalesce({malformed_sql(kinds, null_free, ids_nonempty)}, TRUE) AS _malformed")
+    verdict = "_signals" if signals else "CAST(NULL AS STRING) AS _signals"
+    malformed = f"coalesce({malformed_sql(kinds, null_free, ids_nonempty)}, TRUE) AS _malformed"
+    return typed.selectExpr(*keep, malformed, verdict)
 
 
 def _parquet_group(spark: SparkSession, files: list[SourceFile], pass_through: Sequence[str]) -> DataFrame:
@@ -82,7 +95,7 @@ def records_frame(spark: SparkSession, sources: SourceSet, pass_through: Sequenc
     if sources.staged:
         cols = [*_CONTRACT, *(_q(c) for c in pass_through)]
         staged = spark.read.parquet(*(str(Path(p).absolute()) for p in sources.staged))
-        parts.append(staged.selectExpr(*cols, "_malformed"))
+        parts.append(staged.selectExpr(*cols, "_malformed", "_signals"))
     parts += [remote_sources_frame(spark, uri, pass_through) for uri in sources.remote]
     if not parts:
         raise InputError("no readable source files", field="--source")
@@ -122,8 +135,8 @@ def remote_sources_frame(spark: SparkSession, uri: str, pass_through: Sequence[s
                 where=uri,
                 field=col,
             )
-    for col in STRING_COLUMNS:
-        if kinds[col] != "string":
+    for col in (*STRING_COLUMNS, *SIGNAL_SOURCE_COLUMNS):
+        if kinds.get(col, "string") != "string":
             raise InputError("must be a string column", where=uri, field=col)
     for col in TIME_COLUMNS:
         kind = kinds.get(col)
