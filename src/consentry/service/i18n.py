@@ -71,6 +71,7 @@ REASON_WORDS: Mapping[ReasonCode, str] = {
     ReasonCode.AGE_UNKNOWN: N_("Not used: we do not know your date of birth"),
     ReasonCode.CATEGORY_EXCLUDED: N_("Not used: this kind of content is excluded"),
     ReasonCode.VISIBILITY_EXCLUDED: N_("Not used: content with this visibility is excluded"),
+    ReasonCode.RESERVED_BY_RIGHTS_HOLDER: N_("Not used: its rights holder reserved it from this use"),
     ReasonCode.ACCOUNT_CLOSED: N_("Not used: your account is closed"),
     ReasonCode.RECORD_DELETED: N_("Not used: the content was deleted"),
     ReasonCode.OBJECTION_PENDING: N_("Paused while your objection is reviewed"),
