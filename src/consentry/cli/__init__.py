@@ -86,6 +86,9 @@ _COMMANDS = {
     "receipts": LazyEntry(
         "consentry.cli.receipts", "app", Kind.GROUP, "Check event proofs against signed ledger checkpoints."
     ),
+    "signals": LazyEntry(
+        "consentry.cli.signals", "app", Kind.GROUP, "Rights holders' signals: what a page or a captured file reserves."
+    ),
 }
 
 
