@@ -233,7 +233,12 @@ def consent_facet(manifest: Mapping[str, Any], manifest_sha256: str | None) -> C
         ledger={"headHash": manifest["ledger"]["head_hash"], "events": manifest["ledger"]["events"]},
         asOf=manifest["as_of"],
         decidedAt=manifest["decided_at"],
-        counts={"input": counts["input"], "included": counts["included"], "excluded": dict(counts["excluded"])},
+        counts={
+            "input": counts["input"],
+            "included": counts["included"],
+            "excluded": dict(counts["excluded"]),
+            **({"reserved_by_signal": dict(counts["reserved_by_signal"])} if "reserved_by_signal" in counts else {}),
+        },
         members=manifest["members"],
         membersDigest=manifest["members_digest"],
         scrubber={
