@@ -62,6 +62,10 @@ def start_source_hashes(plan: BuildPlan) -> Future[list[dict[str, str]]] | None:
     """For a sharded build, the SHA-256 of every local source, hashed on threads beside the build."""
     if plan.shards == 1 or plan.sources.remote:
         return None
+    if plan.carry is not None and plan.carry.sources_sha256 is not None:  # checked just before: not hashed again
+        done: Future[list[dict[str, str]]] = Future()
+        done.set_result(plan.carry.sources_sha256)
+        return done
     pool = ThreadPoolExecutor(1, thread_name_prefix="consentry-source-hash")
     future = pool.submit(source_hashes, [f.path for f in plan.sources.files])
     pool.shutdown(wait=False)

@@ -16,6 +16,7 @@ PII and SCRUB_FAILED counts (a rebuild that carries shards over adds them up).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
@@ -31,7 +32,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from consentry.errors import BuildError, InputError
-from consentry.pipeline.manifest import members_digest
 from consentry.pipeline.steps import Project, ScrubStep
 from consentry.pipeline.writer import PartFiles, ShardFile, file_sha256
 from consentry.vocab import ReasonCode
@@ -202,12 +202,26 @@ def write_sharded(
 
 
 def shard_digests(members: pa.Table, k: int) -> list[str]:
-    """The members digest of each shard (`members` has member_key and shard)."""
-    keys = members.column("member_key").to_pylist()
-    by_shard: list[list[str]] = [[] for _ in range(k)]
-    for key, shard in zip(keys, members.column("shard").to_pylist(), strict=True):
-        by_shard[shard].append(key)
-    return [members_digest(ks) for ks in by_shard]
+    """The members digest of each shard (`members` has member_key and shard), as `members_digest` gives it.
+
+    The keys are sorted by (shard, key) once in Arrow (bytewise, as DuckDB
+    sorts them for `members_digest`) and each shard's lines hashed straight from the buffer.
+    """
+    digests = [hashlib.sha256() for _ in range(k)]
+    if members.num_rows:
+        table = members.select(["shard", "member_key"])
+        table = table.take(pc.sort_indices(table, sort_keys=[("shard", "ascending"), ("member_key", "ascending")]))
+        large = pa.large_string()
+        keys = table.column("member_key").combine_chunks().cast(large)
+        lines = pc.binary_join_element_wise(keys, pa.scalar("", large), pa.scalar("\n", large))
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=len(lines) + 1, offset=lines.offset * 8)
+        data = memoryview(lines.buffers()[2])
+        shards = table.column("shard").to_numpy()
+        bounds = np.searchsorted(shards, np.arange(k + 1))
+        for shard in range(k):
+            start, stop = int(offsets[bounds[shard]]), int(offsets[bounds[shard + 1]])
+            digests[shard].update(data[start:stop])
+    return [h.hexdigest() for h in digests]
 
 
 def with_shards(members: pa.Table, k: int) -> pa.Table:
@@ -267,6 +281,8 @@ class CarryOver:
     out_dir: Path
     manifest: Mapping[str, Any]
     members: pa.Table
+    #: the sources' SHA-256, as checked against the original's just before the rebuild (not hashed twice)
+    sources_sha256: list[dict[str, str]] | None = None
 
     @property
     def entries(self) -> dict[int, Mapping[str, Any]]:
@@ -280,11 +296,10 @@ class CarryOver:
         only when it holds exactly the same members, with the same number of
         records each and the same keys (its members digest), as the original.
         """
-        now = _by_shard(members)
-        then = _by_shard(self.members)
         digests = shard_digests(members, k)
         entries = self.entries
-        return frozenset(s for s in range(k) if now.get(s) != then.get(s) or digests[s] != entries[s]["members_digest"])
+        changed = _changed_shards(self.members, members)
+        return frozenset(s for s in range(k) if s in changed or digests[s] != entries[s]["members_digest"])
 
     def copy_into(self, directory: Path, shards: Sequence[int]) -> None:
         """Hard-link (or copy) the files of `shards` into `directory`, each checked against its recorded SHA-256."""
@@ -307,9 +322,19 @@ class CarryOver:
                     )
 
 
-def _by_shard(members: pa.Table) -> dict[int, list[tuple[str, int]]]:
-    out: dict[int, list[tuple[str, int]]] = {}
-    ids, records, shards = (members.column(c).to_pylist() for c in ("member_id", "records", "shard"))
-    for m, n, s in sorted(zip(ids, records, shards, strict=True)):
-        out.setdefault(int(s), []).append((str(m), int(n)))
-    return out
+def _changed_shards(then: pa.Table, now: pa.Table) -> set[int]:
+    """The shards (on either side) of members present on one side only, or with other records or another shard."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.register("o", then.select(["member_id", "records", "shard"]))
+        con.register("n", now.select(["member_id", "records", "shard"]))
+        rows = con.execute(
+            """SELECT o.shard, n.shard FROM o FULL JOIN n ON o.member_id = n.member_id
+            WHERE o.shard IS DISTINCT FROM n.shard OR o.records IS DISTINCT FROM n.records"""
+        ).fetchall()
+    finally:
+        con.close()
+    return {int(s) for row in rows for s in row if s is not None}

@@ -291,21 +291,21 @@ def carry_over(store: Store, previous: BuildRecord) -> CarryOver:
     if hashlib.sha256(raw).hexdigest() != previous.manifest_sha256:
         raise BuildError(f"the manifest at {where} is not build {name}'s (it was replaced); rebuild it whole")
     manifest = json.loads(raw)
-    _check_sources(name, manifest["shards"].get("sources_sha256"), previous.sources)
+    hashed = _check_sources(name, manifest["shards"].get("sources_sha256"), previous.sources)
     policy = store.policy().version_at(previous.as_of)
     if (policy.sha256 if policy else None) != manifest["policy"]["sha256"]:
         raise BuildError(f"the policy in force at build {name}'s T has changed since; rebuild it whole")
     if previous.scrub and _scrubber_now() != manifest["scrubber"]:
         raise BuildError(f"the scrubber or its configuration changed since build {name}; rebuild it whole")
-    return CarryOver(name, where, manifest, build_members(store, name))
+    return CarryOver(name, where, manifest, build_members(store, name), hashed)
 
 
-def _check_sources(name: str, recorded: list[dict[str, str]] | None, given: tuple[str, ...]) -> None:
-    """Refuse a partial rebuild unless the sources are the same files with the same SHA-256 as recorded."""
+def _check_sources(name: str, recorded: list[dict[str, str]] | None, given: tuple[str, ...]) -> list[dict[str, str]]:
+    """The sources' SHA-256 now; BuildError unless they are the same files with the same SHA-256 as recorded."""
     if recorded is None:
         raise InputError(f"build {name} read remote sources, whose contents were not recorded; rebuild it whole")
-    files = resolve_sources(list(given)).files
-    now = {d["path"]: d["sha256"] for d in source_hashes([f.path for f in files])}
+    hashed = source_hashes([f.path for f in resolve_sources(list(given)).files])
+    now = {d["path"]: d["sha256"] for d in hashed}
     then = {d["path"]: d["sha256"] for d in recorded}
     for path in sorted(then.keys() | now.keys()):
         if path not in now:
@@ -314,6 +314,7 @@ def _check_sources(name: str, recorded: list[dict[str, str]] | None, given: tupl
             raise BuildError(f"source {path} is new since build {name}; rebuild it whole")
         if now[path] != then[path]:
             raise BuildError(f"source {path} changed since build {name} (its SHA-256 differs); rebuild it whole")
+    return hashed
 
 
 def _scrubber_now() -> dict[str, Any]:
