@@ -38,6 +38,7 @@ from consentry.pipeline.shards import (
     ASSIGNMENT,
     CarryOver,
     ShardOutput,
+    shard_digests,
     shard_entries,
     source_hashes,
     with_shards,
@@ -56,6 +57,8 @@ class ShardSplit:
 
     outputs: dict[int, ShardOutput]
     only: frozenset[int] | None
+    #: each shard's members digest as decided (before the scrubber could drop a member's last record)
+    digests: list[str]
 
 
 def start_source_hashes(plan: BuildPlan) -> Future[list[dict[str, str]]] | None:
@@ -78,7 +81,8 @@ def write_shards(
     """Assign every member a shard, keep a partial rebuild to its affected shards, split the rows into shards."""
     members = with_shards(decided.members, plan.shards)
     decided = replace(decided, members=members)
-    only = plan.carry.affected(members, plan.shards) if plan.carry is not None else None
+    digests = shard_digests(members, plan.shards)
+    only = plan.carry.affected(members, plan.shards, digests) if plan.carry is not None else None
     total = decided.counts.get(ReasonCode.ALLOWED.value, 0)
     if only is not None:
         kept = members.filter(pc.is_in(members.column("shard"), pa.array(sorted(only), pa.int32())))
@@ -103,7 +107,7 @@ def write_shards(
     outputs = write_sharded(stream, target.temp, schema, plan.shards, scrub=plan.scrub, only=only, on_rows=on_rows)
     if plan.carry is not None and only is not None:
         plan.carry.copy_into(target.temp, [s for s in range(plan.shards) if s not in only])
-    return decided, ShardSplit(outputs, only)
+    return decided, ShardSplit(outputs, only, digests)
 
 
 def seal_shards(
@@ -123,7 +127,8 @@ def seal_shards(
     carried = None
     if plan.carry is not None and split.only is not None:
         carried = {s: e for s, e in plan.carry.entries.items() if s not in split.only}
-    entries = shard_entries(plan.shards, members, split.outputs, plan.build_id, carried)
+    digests = split.digests if members is decided.members else None  # nobody lost: the digests stand
+    entries = shard_entries(plan.shards, members, split.outputs, plan.build_id, carried, digests)
     files = _shard_files(entries, split.outputs, plan.carry)
     pii: Counter[str] = Counter()
     for entry in entries:

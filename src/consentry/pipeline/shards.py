@@ -204,13 +204,20 @@ def write_sharded(
 def shard_digests(members: pa.Table, k: int) -> list[str]:
     """The members digest of each shard (`members` has member_key and shard), as `members_digest` gives it.
 
-    The keys are sorted by (shard, key) once in Arrow (bytewise, as DuckDB
-    sorts them for `members_digest`) and each shard's lines hashed straight from the buffer.
+    The keys are sorted by (shard, key) once by DuckDB (bytewise, on all
+    cores, as for `members_digest`) and each shard's lines hashed straight from the buffer.
     """
+    import duckdb
+
     digests = [hashlib.sha256() for _ in range(k)]
     if members.num_rows:
-        table = members.select(["shard", "member_key"])
-        table = table.take(pc.sort_indices(table, sort_keys=[("shard", "ascending"), ("member_key", "ascending")]))
+        con = duckdb.connect()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            con.register("t", members.select(["shard", "member_key"]))
+            table = con.sql("SELECT shard, member_key FROM t ORDER BY shard, member_key").to_arrow_table()
+        finally:
+            con.close()
         large = pa.large_string()
         keys = table.column("member_key").combine_chunks().cast(large)
         lines = pc.binary_join_element_wise(keys, pa.scalar("", large), pa.scalar("\n", large))
@@ -235,13 +242,15 @@ def shard_entries(
     outputs: Mapping[int, ShardOutput],
     built_by: str,
     carried: Mapping[int, Mapping[str, Any]] | None = None,
+    digests: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The manifest's entry for every shard: members, records, members digest, files, PII, scrub failures.
 
     `members` is the build's final member set with member_key and shard;
-    shards in `carried` keep the entry of the build they come from.
+    shards in `carried` keep the entry of the build they come from;
+    `digests`, when given, are `members`' shard digests, already computed.
     """
-    digests = shard_digests(members, k)
+    digests = digests if digests is not None else shard_digests(members, k)
     counts = pc.value_counts(members.column("shard")).to_pylist() if members.num_rows else []
     per_shard = {int(c["values"]): int(c["counts"]) for c in counts}
     entries = []
@@ -289,14 +298,14 @@ class CarryOver:
         """The original manifest's entry of each shard."""
         return {int(e["shard"]): e for e in self.manifest["shards"]["entries"]}
 
-    def affected(self, members: pa.Table, k: int) -> frozenset[int]:
+    def affected(self, members: pa.Table, k: int, digests: list[str]) -> frozenset[int]:
         """The shards whose members or records differ between the original and `members` (decided now).
 
         `members` has member_id, member_key, records and shard. A shard is kept
         only when it holds exactly the same members, with the same number of
-        records each and the same keys (its members digest), as the original.
+        records each and the same keys (its members digest, `digests` being
+        `shard_digests(members, k)`), as the original.
         """
-        digests = shard_digests(members, k)
         entries = self.entries
         changed = _changed_shards(self.members, members)
         return frozenset(s for s in range(k) if s in changed or digests[s] != entries[s]["members_digest"])
