@@ -73,13 +73,9 @@ class StaleBuild:
             "unchecked": list(self.unchecked),
             "deletions_checked_at": iso(self.deletions_checked_at),
             "ledger_problem": self.ledger_problem,
-        } | self._shards()
-
-    def _shards(self) -> dict[str, Any]:
-        if self.build.shards == 1:
-            return {}
-        listed = [{"shard": s, **n} for s, n in sorted(self.shards.items())]
-        return {"shards": self.build.shards, "stale_shards": listed}
+            "shards": self.build.shards,
+            "stale_shards": [{"shard": s, **n} for s, n in sorted(self.shards.items())],
+        }
 
 
 def _member_causes(

@@ -24,6 +24,7 @@ __all__ = [
     "RegionChangeOut",
     "StaffCase",
     "StaleOut",
+    "StaleShardOut",
     "Timeline",
     "VerifyOut",
     "VersionOut",
@@ -142,6 +143,14 @@ class BuildOut(Out):
     shards: int = Field(ge=1, description="cohort shards of the output (1: unsharded)")
 
 
+class StaleShardOut(Out):
+    """One shard of a sharded build holding members who have since taken their data back."""
+
+    shard: int
+    members: int
+    records: int
+
+
 class StaleOut(Out):
     """What makes a build stale: members who have since taken their data back."""
 
@@ -156,6 +165,8 @@ class StaleOut(Out):
     unchecked: list[str]
     deletions_checked_at: Instant | None
     ledger_problem: str | None
+    shards: int = Field(description="cohort shards of the output (1: unsharded)")
+    stale_shards: list[StaleShardOut] = Field(description="a sharded build's shards holding stale members")
 
 
 class BuildRowOut(BuildOut):
