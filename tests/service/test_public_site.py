@@ -169,3 +169,17 @@ def test_service_signals_feeds_the_middleware_from_a_real_service(served: str) -
         ServiceSignals("http://127.0.0.1:9", timeout_s=0.5).headers("de-dora")  # nothing listens on port 9
     gone = ReservationHeaders(web_tier, member_of=owner, signals=ServiceSignals("http://127.0.0.1:9").headers_async)
     assert TestClient(gone).get("/u/us-alice").headers["content-usage"] == "train-ai=n, ai-use=n"  # fail closed
+
+
+def test_what_the_pages_say_is_read_back_as_a_build_reads_a_crawled_page(served: str) -> None:
+    """Out meets in: `consentry signals check` on the served pages (headers, robots.txt, tdmrep.json)."""
+    from consentry.signals.check import check_url
+
+    def states(path: str) -> tuple[bool, dict[str, str]]:
+        out = check_url(served + path, timeout=10).to_dict()
+        return out["reserved"], {kind: s["state"] for kind, s in out["signals"].items()}
+
+    reserved = {"aipref": "reserved", "tdmrep": "reserved", "robots": "reserved", "cawg": "nothing said"}
+    assert states("/in/de-dora") == (True, reserved)
+    assert states("/posts/p-dora") == (True, reserved)
+    assert states("/in/us-alice") == (False, dict.fromkeys(reserved, "nothing said"))
