@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from rich.console import Console
@@ -50,6 +51,10 @@ def test_demo_replays_the_story_and_builds(tmp_path: Path) -> None:
     assert result.opted_out_member is not None
     assert f"/in/{result.opted_out_member}" in text and "Content-Usage: train-ai=n" in text
     assert "forgetting obligations" in text and "met (v2)" in text
+    # shared web articles whose sites reserved them are left out, counted per signal kind
+    assert "RESERVED_BY_RIGHTS_HOLDER" in text
+    reserved = re.search(r"reserved by their rights holders, per signal: (.*)", text)
+    assert reserved and all(kind in reserved.group(1) for kind in ("aipref", "tdmrep", "robots", "cawg", "unreadable"))
     # Rerunnable: a second run starts from scratch and ends in the same place.
     again = run_demo(tmp_path / "demo", members=600, records=4000, console=Console(file=io.StringIO()))
     assert again.counts == counts

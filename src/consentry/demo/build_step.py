@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from consentry.demo.synth import SyntheticPlatform, records_table
+from consentry.demo.web import web_rows
 from consentry.pipeline import BuildProgress, BuildResult, build, get_build, stale_builds
 from consentry.store.protocol import NewEvent, Store
 from consentry.timeutil import utcnow
@@ -33,7 +34,12 @@ def write_lake(platform: SyntheticPlatform, directory: Path, records: int) -> pa
     with (directory / "records-000.jsonl").open("w", encoding="utf-8") as f:
         for row in table.to_pylist():
             f.write(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False) + "\n")
-    return table
+    web = web_rows(platform, max(1, records // 10))  # articles members shared, with their sites' signals
+    with (directory / "web-000.jsonl").open("w", encoding="utf-8") as f:
+        for row in web:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    shared = pa.Table.from_pylist([{k: r.get(k) for k in table.column_names} for r in web], schema=table.schema)
+    return pa.concat_tables([table, shared])
 
 
 def _reason_table(result: BuildResult, width: int = 24) -> Table:
@@ -81,6 +87,10 @@ def run_build_step(store: Store, platform: SyntheticPlatform, directory: Path, c
 
         result = build(store, "genai_training", [str(directory / "lake")], out, as_of=BUILD_AS_OF, progress=report)
     console.print(_reason_table(result))
+    reserved = {k: v for k, v in result.counts.get("reserved_by_signal", {}).items() if v}
+    if reserved:
+        by_kind = ", ".join(f"{kind} {n:,}" for kind, n in reserved.items())
+        console.print(f"reserved by their rights holders, per signal: {by_kind}", soft_wrap=True)
     pii = ", ".join(f"{k} {v:,}" for k, v in sorted(result.pii.items(), key=lambda kv: -kv[1]))
     console.print(f"PII replaced: {pii or 'none'}")
     console.print(f"manifest: {escape(str(result.manifest_path))} (sha256 {result.manifest_sha256[:16]}…)")
