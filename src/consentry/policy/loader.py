@@ -14,6 +14,7 @@ from consentry.errors import InputError, PolicyIssue, PolicyValidationError
 from consentry.policy.countries import GroupCycleError, expand, is_country, resolve_groups
 from consentry.policy.models import PolicyDocument
 from consentry.policy.policy import Policy
+from consentry.policy.receipt_terms import check_receipt_terms
 from consentry.policy.yaml_reader import MAX_POLICY_BYTES, read_yaml, too_large
 from consentry.vocab import LegalBasis, Mode
 
@@ -188,6 +189,8 @@ def _check_document(doc: PolicyDocument, file: str, lines: _LineIndex, base_dir:
             ppath: Path_ = (*vpath, "purposes", pname)
             yield from _check_purpose(rule, ppath, groups, groups_ok, base_dir, issue)
         yield from _check_translations(v, doc.languages, vpath, issue)
+        if v.receipts is not None and groups_ok:
+            yield from check_receipt_terms(v.receipts, v.purposes, vpath, groups, issue)
 
 
 def _check_translations(v: Any, languages: list[str], vpath: Path_, issue: Any) -> Iterator[PolicyIssue]:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from consentry.policy.receipt_terms import ReceiptTerms
 from consentry.vocab import PUBLISHED_SIGNAL_CATEGORIES, Control, LegalBasis, Mode, SignalKind, Visibility
 
 __all__ = [
@@ -180,6 +181,8 @@ class VersionSpec(_Strict):
     # Member-facing texts: what the notice-period banner says, and the other languages.
     notice: str | None = Field(None, min_length=1)
     translations: dict[str, VersionTexts] = Field(default_factory=dict)
+    # What consent receipts state beyond the rules (ISO/IEC TS 27560); None: the defaults.
+    receipts: ReceiptTerms | None = None
 
     @field_validator("version", mode="before")
     @classmethod

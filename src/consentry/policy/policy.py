@@ -226,13 +226,16 @@ def _resolve_version(policy: str, spec: VersionSpec, groups: Mapping[str, frozen
             for code in expand(region.countries, groups):
                 modes[code] = region.mode
         region_modes[name] = modes
+    if spec.receipts is not None:
+        # Authorities name groups: store their countries, as regions do, so a stored policy needs no groups.
+        spec = spec.model_copy(update={"receipts": spec.receipts.with_countries_expanded(groups)})
     canonical = _canonical(spec, region_modes)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return PolicyVersion(policy, spec, region_modes, canonical, digest)
 
 
 #: optional version blocks left out of the canonical form when absent
-_OPTIONAL_BLOCKS = ("datasets", "notice")
+_OPTIONAL_BLOCKS = ("datasets", "notice", "receipts")
 #: Optional purpose blocks added after versions were first published: left out of the canonical
 #: form while empty, so a version that does not use them keeps its SHA-256.
 _OPTIONAL_PURPOSE_BLOCKS = ("signals", "forget_within_days", "web_content")
