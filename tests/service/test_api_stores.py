@@ -36,7 +36,7 @@ def test_toggle_objection_decision_receipt(any_svc_store: SqlStore) -> None:
             ("genai_training", "api"),
         ]
         receipt = alice.get(f"/v1/me/choices/{history[0]['event_id']}/receipt").json()
-        assert receipt["evidence"]["case_id"] == case["case_id"]
+        assert receipt["event"]["evidence"]["case_id"] == case["case_id"]
         assert desk.get("/v1/admin/ledger/verify", headers=staff).json()["ok"] is True
 
 

@@ -97,6 +97,12 @@ def test_receipt_of_another_members_choice_is_404(member_client: Client, alice: 
     assert r.status_code == 404 and "us-alice" not in r.text
 
 
+@covers("GET", "/v1/me/choices/{event_id}/signed-receipt")
+def test_signed_receipt_of_another_members_choice_is_404(member_client: Client, alice: dict[str, str]) -> None:
+    r = member_client("us-bob").get(f"/v1/me/choices/{alice['event']}/signed-receipt")
+    assert r.status_code == 404 and "us-alice" not in r.text
+
+
 @covers("GET", "/v1/me/objections")
 @covers("GET", "/settings/objection")
 def test_objection_lists_are_the_signed_in_members(member_client: Client, alice: dict[str, str]) -> None:

@@ -77,7 +77,8 @@ def test_receipt_says_what_the_choice_did_when_it_was_made(svc_store: SqlStore, 
     us = member_client("us-alice")
     allowed = us.post("/v1/me/choices", json={"purpose": "ads_partners", "enabled": True}).json()
     iso = us.get(f"/v1/me/choices/{allowed['event_id']}/receipt").json()
-    assert iso["processing"] == {
+    assert iso["effect"] == {
+        "@type": "cs:ProcessingEffect",
         "as_of": allowed["at"],
         "data_used": True,
         "reason": "ALLOWED",

@@ -84,7 +84,10 @@ _COMMANDS = {
         "consentry.cli.store", "app", Kind.GROUP, "Back up and restore a SQLite store (online, consistent)."
     ),
     "receipts": LazyEntry(
-        "consentry.cli.receipts", "app", Kind.GROUP, "Check event proofs against signed ledger checkpoints."
+        "consentry.cli.receipts",
+        "app",
+        Kind.GROUP,
+        "Verify signed receipts (against the store) and event proofs (against a checkpoint); rotate receipt keys.",
     ),
     "signals": LazyEntry(
         "consentry.cli.signals", "app", Kind.GROUP, "Rights holders' signals: what a page or a captured file reserves."

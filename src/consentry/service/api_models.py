@@ -22,6 +22,10 @@ __all__ = [
     "Health",
     "Instant",
     "IsoReceipt",
+    "Jwk",
+    "JwkSet",
+    "ReceiptEffect",
+    "SignedReceiptOut",
     "KantaraReceipt",
     "MemberCase",
     "MemberObjections",
@@ -161,24 +165,42 @@ class _Loose(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
-class IsoReceipt(_Loose):
-    """ISO/IEC TS 27560 consent record (JSON-LD, W3C DPV terms)."""
+class ReceiptEffect(_Loose):
+    """What the choice did when it was made (`cs:ProcessingEffect`)."""
 
-    context: str | dict[str, Any] | list[Any] = Field(alias="@context")
-    type: Literal["dpv:ConsentRecord"] = Field(alias="@type")
+    type: Literal["cs:ProcessingEffect"] = Field(alias="@type")
+    as_of: Instant
+    data_used: bool
+    reason: ReasonCode
+    reason_label: str
+
+
+class IsoReceipt(_Loose):
+    """ISO/IEC TS 27560 consent receipt (JSON-LD, W3C DPV terms; docs/receipts.md)."""
+
+    context: dict[str, Any] = Field(alias="@context")
+    type: list[Literal["dpv:ConsentRecord", "dpv:ConsentReceipt"]] = Field(alias="@type")
     schema_version: str
     record_id: str
+    created: Instant
     data_subject: dict[str, Any]
     controller: dict[str, Any]
     notice: dict[str, Any]
     purpose: dict[str, Any]
-    legal_basis: str
+    legal_basis: Literal["dpv:Consent", "dpv:LegitimateInterest"]
     jurisdiction: dict[str, Any]
+    personal_data: list[dict[str, Any]]
+    operations: list[str]
+    storage: list[dict[str, Any]]
+    processing_conditions: list[dict[str, Any]] | None = None
+    recipients: list[dict[str, Any]]
+    rights: list[dict[str, Any]]
+    withdrawal: dict[str, Any] | None = None
+    objection: dict[str, Any] | None = None
+    authority: dict[str, Any] | None = None
     event: dict[str, Any]
-    choice: Choice
-    state: str
-    evidence: dict[str, Any]
-    processing: Processing | None = None
+    history: list[dict[str, Any]] | None = None
+    effect: ReceiptEffect | None = None
 
 
 class KantaraReceipt(_Loose):
@@ -200,3 +222,28 @@ class KantaraReceipt(_Loose):
     policySha256: str | None
     ledgerEventHash: str | None
     processingStatus: Processing | None = None
+
+
+class SignedReceiptOut(Out):
+    """A receipt signed with the store's current key: a JWS in the flattened JSON serialization (RFC 7515)."""
+
+    protected: str = Field(description="base64url of the JWS header: alg Ed25519, kid, cty")
+    payload: str = Field(description="base64url of the receipt's JSON")
+    signature: str = Field(description="base64url of the Ed25519 signature")
+
+
+class Jwk(Out):
+    """The public half of a receipt signing key (RFC 7517, OKP Ed25519)."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str = Field(description="the key's RFC 7638 thumbprint, as in a signed receipt's header")
+    alg: Literal["Ed25519"]
+    use: Literal["sig"]
+
+
+class JwkSet(Out):
+    """The keys that verify signed receipts, current first."""
+
+    keys: list[Jwk]

@@ -66,7 +66,7 @@ def _templates() -> Jinja2Templates:
 
 def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
     """Build the service over `store` (see docs/service.md for identity modes and routes)."""
-    from consentry.service.routes import admin_api, admin_pages, demo, member_api, member_pages, meta, signals
+    from consentry.service.routes import admin_api, admin_pages, demo, member_api, member_pages, meta, receipts, signals
 
     config = config or ServiceConfig()
 
@@ -114,6 +114,7 @@ def create_app(store: Store, config: ServiceConfig | None = None) -> FastAPI:
         meta.router,
         member_pages.router,
         member_api.router,
+        receipts.router,
         admin_pages.router,
         admin_api.router,
         signals.router,

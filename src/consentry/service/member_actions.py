@@ -29,6 +29,8 @@ from consentry.decide import ConsentFacts, Decision, decide, decide_for
 from consentry.errors import InputError, NotFoundError
 from consentry.pipeline.registry import BuildRecord, builds_for_member
 from consentry.policy import Policy, PolicyVersion
+from consentry.receipts.facts import purpose_history
+from consentry.receipts.signing import sign_receipt
 from consentry.service.notices import notice_for
 from consentry.service.reasons import reason_label
 from consentry.service.receipts import Controller, Effect, ReceiptFormat, build_receipt
@@ -52,6 +54,7 @@ __all__ = [
     "objection_purposes",
     "set_choice",
     "settings_view",
+    "signed_choice_receipt",
 ]
 
 
@@ -422,10 +425,12 @@ def choice_receipt(
     fmt: ReceiptFormat,
     controller: Controller,
     policy: Policy | None = None,
+    created: datetime | None = None,
 ) -> dict[str, Any]:
     """A receipt for one of the member's choices, with what the choice did when it was made.
 
-    The effect is the decision the builds make (`decide_for`) as of the choice's moment.
+    The effect is the decision the builds make (`decide_for`) as of the choice's moment; the
+    receipt carries the member's history for the purpose up to the choice, and `created` as dct:created.
     """
     event = member_event(store, member_id, event_id)
     member = _member(store, member_id)
@@ -433,7 +438,22 @@ def choice_receipt(
     decision = decide_for(store, member_id, event.purpose, at=event.at, policy=resolved)
     starts = resolved.processing_starts(event.purpose, member.country, event.at)
     effect = Effect(decision, reason_label(decision.reason, starts))
-    return build_receipt(fmt, resolved, member, event, controller, effect)
+    history = purpose_history(store.events(member_id=member_id, purpose=event.purpose), event)
+    return build_receipt(fmt, resolved, member, event, controller, effect, history=history, created=created)
+
+
+def signed_choice_receipt(
+    store: Store,
+    member_id: str,
+    event_id: int,
+    fmt: ReceiptFormat,
+    controller: Controller,
+    now: datetime,
+    policy: Policy | None = None,
+) -> str:
+    """`choice_receipt` signed as a compact JWS with the store's current receipt key (docs/receipts.md)."""
+    receipt = choice_receipt(store, member_id, event_id, fmt, controller, policy, created=now)
+    return sign_receipt(receipt, fmt, store.secrets, now)
 
 
 def member_case(store: Store, member_id: str, case_id: str) -> ObjectionCase:

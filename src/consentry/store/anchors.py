@@ -40,6 +40,7 @@ __all__ = [
     "PROOF_FORMAT",
     "check_event_proof",
     "checkpoint_to",
+    "event_hash_ok",
     "extends",
     "prove_event",
     "take_checkpoint",
@@ -123,6 +124,11 @@ def _fields(e: ConsentEvent) -> list[Any]:
         e.idempotency_key,
         e.case_id,
     ]
+
+
+def event_hash_ok(event: ConsentEvent) -> bool:
+    """Does the stored event still hash, from its fields and previous hash, to its stored chain hash?"""
+    return event_hash(event.prev_hash, tuple(_fields(event))) == event.hash
 
 
 def prove_event(store: Store, event_id: int, checkpoint: SignedCheckpoint | None = None) -> dict[str, Any]:

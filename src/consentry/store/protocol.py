@@ -301,7 +301,7 @@ class RateLimits(Protocol):
 
 
 class Secrets(Protocol):
-    """Named secrets kept in the store for other layers (the pipeline's pseudonym key)."""
+    """Named secrets kept in the store for other layers (the pipeline's pseudonym key, receipt signing keys)."""
 
     def get(self, name: str) -> str | None:
         """The stored value of `name`, or None."""
@@ -309,6 +309,10 @@ class Secrets(Protocol):
 
     def setdefault(self, name: str, value: str) -> str:
         """The stored value of `name`, storing `value` first if there is none (a concurrent first writer wins)."""
+        ...
+
+    def names(self, prefix: str) -> list[str]:
+        """The names stored that start with `prefix`, sorted."""
         ...
 
 

@@ -1,4 +1,4 @@
-"""Named secrets the store keeps for other layers (`Store.secrets`): the pipeline's pseudonym key."""
+"""Named secrets the store keeps for other layers (`Store.secrets`): the pipeline's pseudonym key, receipt keys."""
 
 from __future__ import annotations
 
@@ -37,3 +37,11 @@ class SqlSecrets:
         stored = self.get(name)
         assert stored is not None
         return stored
+
+    def names(self, prefix: str) -> list[str]:
+        """The names stored that start with `prefix`, sorted."""
+        with transaction(self._engine) as c:
+            rows = c.execute(
+                select(pipeline_secrets.c.name).where(pipeline_secrets.c.name.startswith(prefix, autoescape=True))
+            ).scalars()
+            return sorted(str(n) for n in rows)

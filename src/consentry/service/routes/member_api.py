@@ -130,7 +130,9 @@ def receipt(
     format: Annotated[ReceiptFormat, Query()] = ReceiptFormat.ISO27560,
 ) -> JSONResponse:
     """ISO/IEC TS 27560 with DPV terms (default) or Kantara Consent Receipt v1.1."""
-    body = member_actions.choice_receipt(ctx.store, member, event_id, format, ctx.config.controller, ctx.policy())
+    body = member_actions.choice_receipt(
+        ctx.store, member, event_id, format, ctx.config.controller, ctx.policy(), created=ctx.now()
+    )
     name = f"consent-receipt-{event_id}-{format.value}.json"
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
