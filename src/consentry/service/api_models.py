@@ -24,15 +24,15 @@ __all__ = [
     "IsoReceipt",
     "Jwk",
     "JwkSet",
-    "ReceiptEffect",
-    "SignedReceiptOut",
     "KantaraReceipt",
     "MemberCase",
     "MemberObjections",
     "PurposeId",
     "PurposeSettingOut",
+    "ReceiptEffect",
     "SessionOut",
     "SettingsOut",
+    "SignedReceiptOut",
 ]
 
 #: Marks a schema as "one of the policy's purposes" (replaced by the enum in /openapi.json).
