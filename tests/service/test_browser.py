@@ -25,6 +25,7 @@ import uvicorn
 
 from consentry.pipeline import build
 from consentry.policy import load_policy
+from consentry.receipts.verify import verify_signed_receipt
 from consentry.service import StaffRegistry, StaffRole, create_app
 from consentry.store import SqlStore, open_store
 from consentry.store.protocol import Member
@@ -158,6 +159,13 @@ def test_us_member_turns_generative_ai_off_and_on(browser: Any, live: dict[str, 
     page.goto(f"{live['base']}/settings/my-data")
     assert page.locator("table.choices tbody tr").count() == 2
     _shot(page, "my-data")
+    # The signed receipt the page offers downloads, and verifies against the store.
+    with page.expect_download() as info:
+        page.locator("table.choices tbody tr").first.get_by_role("link", name="Signed").click()
+    download = info.value
+    assert download.suggested_filename.endswith("-iso27560.jws.json")
+    report = verify_signed_receipt(Path(download.path()).read_text(), live["store"])
+    assert report.ok, report.to_dict()
     page.context.close()
 
 
