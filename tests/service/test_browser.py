@@ -372,5 +372,8 @@ def test_no_serious_or_critical_accessibility_violations_on_any_page(browser: An
     for path in sorted(paths | {replay, "/admin/objections?q=gary"}):
         staff.goto(f"{live['base']}{path}")
         violations += _axe(staff)
+    for path in ("/in/de-dora", "/posts/r2"):  # the demo's public pages
+        staff.goto(f"{live['base']}{path}")
+        violations += _axe(staff)
     staff.context.close()
     assert violations == [], "\n".join(violations)
