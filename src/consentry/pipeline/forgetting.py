@@ -107,16 +107,18 @@ def _met(members: pa.Table, lineage: Lineage, later: list[ModelRecord]) -> pa.Ta
 
 def _keyed(raw: pa.Table, members: pa.Table) -> pa.Table:
     """The raw rows (build by build) with the member's obligation key: its earliest cause and day."""
-    position = pc.index_in(_member_key(raw), value_set=_member_key(members))
+    purposes = pc.unique(members.column("purpose"))
+    position = pc.index_in(_member_key(raw, purposes), value_set=_member_key(members, purposes))
     own = raw.drop_columns(["cause", "cause_at"])
     return own.append_column("cause", pc.take(members.column("cause"), position)).append_column(
         "day", pc.take(members.column("day"), position)
     )
 
 
-def _member_key(t: pa.Table) -> pa.Array:
-    """purpose and member code as one string per row (few purposes: cheap to hash)."""
-    return pc.binary_join_element_wise(t.column("purpose"), pc.cast(t.column("code"), pa.string()), "\x00")
+def _member_key(t: pa.Table, purposes: pa.Array) -> pa.Array:
+    """Purpose and member code as one integer per row."""
+    purpose = pc.cast(pc.index_in(t.column("purpose"), value_set=purposes), pa.int64())
+    return pc.add(pc.multiply(pc.cast(t.column("code"), pa.int64()), len(purposes)), purpose)
 
 
 def _groups(model: ModelRecord, members: pa.Table, raw: pa.Table, lineage: Lineage) -> list[dict[str, Any]]:
