@@ -77,7 +77,6 @@ def test_cli_register_list_show_and_errors(platform: Platform) -> None:
     assert shown["members"] == 2 and shown["builds"][0]["build_id"] == b1
     for args in (
         ["models", "register", "--name", "ranker", "--version", "1", "--build", "b-nope"],
-        ["models", "register", "--name", "ranker", "--version", "9", "--build", "b-nope"],
         ["models", "show", "nope"],
     ):
         bad = _run(platform, *args)

@@ -136,7 +136,6 @@ def test_cli_obligations_and_waive(platform: Platform) -> None:
     platform.store.record(NewEvent("ok_br", GENAI, Choice.DENY, None, Source.SETTINGS))
     (ob,) = json.loads(run("models", "obligations", "--model", "ranker").stdout)
     assert ob["members"] == ["ok_br"] and ob["status"] == "open" and ob["cause"] == "OPTED_OUT"
-    assert json.loads(run("models", "obligations", "--overdue").stdout) == []
     late = json.loads(run("models", "obligations", "--overdue", "--as-of", "2099-01-01T00:00:00Z").stdout)
     assert [o["obligation_id"] for o in late] == [ob["obligation_id"]]
     done = run("models", "waive", ob["obligation_id"], "--grounds", "model deleted", "--by", "dpo")
@@ -146,3 +145,35 @@ def test_cli_obligations_and_waive(platform: Platform) -> None:
                                                                  "--by", "dpo"]):  # fmt: skip
         bad = run(*args)
         assert bad.returncode == 1 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_objections_and_deleted_records_open_obligations(platform: Platform) -> None:
+    from consentry.pipeline import stale_builds
+    from consentry.vocab import CaseStatus
+    from pipeline.lake import record
+
+    rows = [record("r-keep", "ok_us"), record("r-gone", "ok_us"), record("r-br", "ok_br")]
+    src = write_parquet(platform.root / "lake" / "records.parquet", rows)
+    first = _build(platform, [src], out="v1").build_id  # type: ignore[attr-defined]
+    register_model(platform.store, "ranker", "1", [first])
+
+    case = platform.store.file_objection("ok_br", [GENAI], utcnow())
+    (ob,) = obligations(platform.store)
+    assert (ob.cause, ob.members, ob.arose_at) == ("OBJECTION_PENDING", ("ok_br",), case.received_at)
+    platform.store.decide_objection(case.case_id, CaseStatus.UPHELD, None)
+    (ob,) = obligations(platform.store)
+    assert (ob.cause, ob.members) == ("OBJECTION_UPHELD", ("ok_br",))
+
+    # r-gone is deleted at the source after the build: found by `builds stale`, counted (not listed by member)
+    gone = [record("r-keep", "ok_us"), record("r-gone", "ok_us", deleted=utcnow().isoformat()), rows[2]]
+    write_parquet(src, gone)
+    stale_builds(platform.store, check_deletions=True, key=KEY)
+    deleted = next(o for o in obligations(platform.store) if o.cause == "RECORD_DELETED")
+    assert (deleted.records, deleted.member_count, deleted.members, deleted.status) == (1, 1, (), "open")
+
+    second = rebuild(platform.store, first, platform.root / "v2", key=KEY).build_id
+    register_model(platform.store, "ranker", "2", [second])
+    assert {o.cause: o.status for o in obligations(platform.store)} == {
+        "OBJECTION_UPHELD": "met",
+        "RECORD_DELETED": "met",
+    }
