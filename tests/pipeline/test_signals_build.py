@@ -99,3 +99,19 @@ def test_signals_inline_in_jsonl_are_read_as_objects(platform: Platform, tmp_pat
     rows = [{**r, "signals": json.loads(r["signals"])} for r in web_records()[:1]]  # the aipref case, as an object
     manifest = _build(platform, write_jsonl(tmp_path / "lake" / "web.jsonl", rows), "out")
     assert manifest["counts"]["reserved_by_signal"]["aipref"] == 1
+
+
+def test_deletions_are_found_again_in_a_lake_with_signals(platform: Platform, tmp_path: Path) -> None:
+    from consentry.pipeline import get_build, list_builds
+    from consentry.pipeline.staleness import deleted_records
+
+    rows = web_records()
+    source = write_web_parquet(tmp_path / "lake" / "web.parquet", rows)
+    build(platform.store, GENAI, [source], platform.root / "out", as_of=AS_OF, scrub=False, key=KEY)
+    (registered,) = list_builds(platform.store)
+    record = get_build(platform.store, registered.build_id)
+    write_web_parquet(
+        source, [{**r, "deleted_at": "2025-12-02T00:00:00Z"} if r["record_id"] == "m-post" else r for r in rows]
+    )
+    found = deleted_records(platform.store, record, AS_OF.replace(month=12, day=3), key=KEY)
+    assert found == {"members": 1, "records": 1}

@@ -185,3 +185,27 @@ def test_the_arrow_form_is_the_row_form() -> None:
     texts = [json.dumps({"headers": {"Content-Usage": "train-ai=n"}}), None, "{", ""]
     got = verdicts(pa.array(texts, pa.string()), pa.array(["https://a/x", None, None, None], pa.string()))
     assert got.to_pylist() == ["n---", None, "????", None]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "headers": st.dictionaries(
+                st.sampled_from(["Content-Usage", "tdm-reservation", "X-Robots-Tag"]),
+                st.sampled_from(["train-ai=n", "train-ai=y", "1", "0", "noai", "x==", "search=n"]),
+            ),
+            "tdmrep": st.sampled_from(
+                ["[]", "{", [{"location": "/a*", "tdm-reservation": 1}], [{"location": "/", "tdm-reservation": 0}], 5]
+            ),
+            "robots": st.sampled_from(
+                ["", "Content-Usage: /a train-ai=n\nContent-Usage: / train-ai=y", "Content-Usage: x", 1]
+            ),
+        },
+    ),
+    st.sampled_from([None, "https://s.example/a/1", "https://s.example/b", "/a?q", "nopath"]),
+)
+def test_the_compiled_verdict_is_the_parsed_one(signals: dict[str, Any], url: str | None) -> None:
+    text = json.dumps(signals)
+    assert verdict_of(text, url) == reservation_of(json.loads(text), url).verdict

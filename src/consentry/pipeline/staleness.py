@@ -25,7 +25,7 @@ import duckdb
 
 from consentry.errors import BuildError, ConsentryError, InputError
 from consentry.pipeline.build import BuildProgress, BuildResult, build
-from consentry.pipeline.engines.local_sql import quote_path, records_sql
+from consentry.pipeline.engines.local_sql import quote_path, records_sql, register_signals
 from consentry.pipeline.keys import hmac_sql, resolve_key
 from consentry.pipeline.lineage_run import LineageConfig
 from consentry.pipeline.manifest import MANIFEST_NAME
@@ -214,6 +214,7 @@ def deleted_records(
             sources = stage_text_sources(resolve_sources(list(record.sources)), (), Path(tmp))
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
+            register_signals(con, sources)
             con.execute(f"CREATE TEMP VIEW r AS {records_sql(sources, ())}")
             shard_list = ", ".join(quote_path(p) for p in shards)
             row = con.execute(

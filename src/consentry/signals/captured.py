@@ -193,18 +193,54 @@ def reservation_of(signals: object, url: str | None) -> Reservation:
     return r
 
 
-@lru_cache(maxsize=65_536)
-def verdict_of(signals: str | None, url: str | None) -> str | None:
-    """The verdict of one record from its `signals` text and `url` (None: no signals captured)."""
-    if signals is None or signals == "":
-        return None
+@lru_cache(maxsize=8192)
+def _compiled(signals: str) -> tuple[str, tuple[tuple[SignalKind, tuple[PathRule, ...]], ...]]:
+    """A signals text parsed once: the verdict of everything but the path rules, and those rules per kind.
+
+    Pages of one site share their site files and often their headers: a
+    build parses each distinct text once and matches only each record's path.
+    """
     if len(signals) > MAX_SIGNALS_CHARS:
-        return _unreadable("too long").verdict
+        return _unreadable("too long").verdict, ()
     try:
         data = json.loads(signals)
     except (ValueError, RecursionError):
-        return _unreadable("signals: not JSON").verdict
-    return reservation_of(data, url).verdict
+        return _unreadable("signals: not JSON").verdict, ()
+    if not isinstance(data, Mapping):
+        return reservation_of(data, None).verdict, ()
+    fixed = reservation_of({k: v for k, v in data.items() if k not in ("tdmrep", "robots")}, None)
+    rules: list[tuple[SignalKind, tuple[PathRule, ...]]] = []
+    for key, kind in (("tdmrep", SignalKind.TDMREP), ("robots", SignalKind.AIPREF)):
+        if key not in data:
+            continue
+        value = data[key]
+        if key == "tdmrep":
+            parsed = tdmrep_rules(value) if isinstance(value, str) else tdmrep_rules_of(value)
+        else:
+            parsed = robots_rules(value) if isinstance(value, str) else None
+        if parsed is None:
+            fixed.states[kind] = combine((fixed.states[kind], UNREADABLE))
+        elif parsed:
+            rules.append((kind, parsed))
+    return fixed.verdict, tuple(rules)
+
+
+def verdict_of(signals: str | None, url: str | None) -> str | None:
+    """The verdict of one record from its `signals` text and `url` (None: no signals captured).
+
+    The same as `reservation_of(json.loads(signals), url).verdict`, parsing each distinct text once.
+    """
+    if signals is None or signals == "":
+        return None
+    verdict, rules = _compiled(signals)
+    if not rules:
+        return verdict
+    states = dict(zip(SignalKind, verdict, strict=True))
+    path = _path_of(url)
+    for kind, kind_rules in rules:
+        state = UNREADABLE if path is None else path_state(kind_rules, path, first=kind is SignalKind.TDMREP)
+        states[kind] = combine((states[kind], state))
+    return encode(states)
 
 
 def verdicts(signals: pa.Array | pa.ChunkedArray, urls: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -38,7 +38,14 @@ import pyarrow.compute as pc
 
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided, split_causes, split_tally
-from consentry.pipeline.engines.local_sql import has_signals, ident, plan_units, quote_path, records_sql, unit_sql
+from consentry.pipeline.engines.local_sql import (
+    ident,
+    plan_units,
+    quote_path,
+    records_sql,
+    register_signals,
+    unit_sql,
+)
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
@@ -82,7 +89,7 @@ class LocalEngine:
         self._memory_bytes = _memory_bytes(self.con)
         self.con.execute(f"SET temp_directory = {quote_path(self._spill)}")
         self.con.execute("SET preserve_insertion_order = false")
-        _register_signals(self.con, plan)
+        register_signals(self.con, plan.sources)
         self._grouped: Future[object] | None = None
         self._keys: pa.Table | None = None  # the allowed members' ids and keys, once decided
 
@@ -166,7 +173,7 @@ class LocalEngine:
         if self._keys is None:
             raise BuildError("the local engine writes only after deciding")
         db = duckdb.connect(config={"threads": 1})
-        _register_signals(db, self.plan)
+        register_signals(db, self.plan.sources)
         db.execute(f"SET memory_limit = '{self._memory_bytes}B'")
         db.execute(f"SET temp_directory = {quote_path(self._spill)}")
         return db
@@ -298,14 +305,6 @@ class LocalEngine:
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
-def _register_signals(con: duckdb.DuckDBPyConnection, plan: BuildPlan) -> None:
-    """Where a source carries captured signals, the function that parses them (imported only then)."""
-    if has_signals(plan.sources):
-        from consentry.signals.captured import register_duckdb
-
-        register_duckdb(con)
 
 
 _SIZE_UNITS = {"B": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}

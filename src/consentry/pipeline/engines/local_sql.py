@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
@@ -23,7 +24,19 @@ from consentry.errors import InputError
 from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
 from consentry.rules.records import RECORD_COLUMNS, malformed_sql, typed_columns_sql
 
-__all__ = ["Slice", "has_signals", "plan_units", "quote_path", "records_sql", "signals_sql", "unit_sql"]
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = [
+    "Slice",
+    "has_signals",
+    "plan_units",
+    "quote_path",
+    "records_sql",
+    "register_signals",
+    "signals_sql",
+    "unit_sql",
+]
 
 #: Smallest and largest unit, in bytes of source Parquet; a lake is cut into about 4 units per thread
 MIN_UNIT_BYTES = 32 * 1024 * 1024
@@ -100,6 +113,14 @@ def signals_sql(kinds: dict[str, str]) -> str:
 def has_signals(sources: SourceSet) -> bool:
     """Some Parquet source carries captured signals (the engine then registers the parsing function)."""
     return any("signals" in f.column_kinds() for f in sources.files if f.format is SourceFormat.PARQUET)
+
+
+def register_signals(con: duckdb.DuckDBPyConnection, sources: SourceSet) -> None:
+    """Where a Parquet source carries captured signals, give `con` the function `signals_sql` calls."""
+    if has_signals(sources):
+        from consentry.signals.captured import register_duckdb
+
+        register_duckdb(con)
 
 
 def records_sql(sources: SourceSet, pass_through: tuple[str, ...]) -> str:
