@@ -17,6 +17,8 @@ from consentry.rules import (
     decide_members,
     decide_records,
     is_allowed,
+    latest_event,
+    open_case_at,
 )
 
 __all__ = [
@@ -30,4 +32,6 @@ __all__ = [
     "decide_members",
     "decide_records",
     "is_allowed",
+    "latest_event",
+    "open_case_at",
 ]

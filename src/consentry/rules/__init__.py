@@ -18,7 +18,7 @@ What a well-formed record is lives beside it, in `consentry.rules.records`.
 
 from __future__ import annotations
 
-from consentry.rules.facts import ConsentFacts, Decision, Facts, RecordFacts, adult_cutoff
+from consentry.rules.facts import ConsentFacts, Decision, Facts, RecordFacts, adult_cutoff, latest_event, open_case_at
 from consentry.rules.members import MEMBER_VERDICT_SCHEMA, decide_members, members_sql
 from consentry.rules.order import OTHERWISE, REASONS, VERDICT_COLUMNS, Outcome, Reason, Stage, VerdictKind
 from consentry.rules.records import Dialect
@@ -67,9 +67,11 @@ __all__ = [
     "decide_records",
     "instant_sql",
     "is_allowed",
+    "latest_event",
     "member_cause_sql",
     "member_passes_sql",
     "members_sql",
+    "open_case_at",
     "record_allowed_sql",
     "record_class_sql",
     "record_reason_sql",

@@ -19,7 +19,7 @@ from consentry.store.protocol import ConsentEvent, Member, ObjectionCase
 from consentry.timeutil import iso, utc
 from consentry.vocab import Choice, Mode, ReasonCode, Source
 
-__all__ = ["ConsentFacts", "Decision", "Facts", "RecordFacts", "adult_cutoff"]
+__all__ = ["ConsentFacts", "Decision", "Facts", "RecordFacts", "adult_cutoff", "latest_event", "open_case_at"]
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,8 @@ class ConsentFacts:
     def from_history(
         cls, events: Iterable[ConsentEvent], cases: Iterable[ObjectionCase], purpose: str, at: datetime
     ) -> ConsentFacts:
-        """Facts as of `at` (T and now the same moment) from a member's events and cases.
-
-        The same rules as `Store.state` and `Store.open_case`: the latest event for the purpose
-        with `at` <= T (ties: the higher event id), and the latest-received case covering it open at T.
-        """
-        mine = [e for e in events if e.purpose == purpose and e.at <= at]
-        event = max(mine, key=lambda e: (e.at, e.event_id)) if mine else None
-        open_ = [c for c in cases if purpose in c.purposes and c.open_at(at)]
-        case = max(open_, key=lambda c: (c.received_at, c.case_id)) if open_ else None
+        """Facts as of `at` (T and now the same moment) from a member's events and cases."""
+        event, case = latest_event(events, purpose, at), open_case_at(cases, purpose, at)
         return cls.from_ledger(event, event, case, case)
 
     @classmethod
@@ -130,6 +123,19 @@ class Decision:
         d["reason"] = self.reason.value
         d["at"] = iso(self.at)
         return d
+
+
+def latest_event(events: Iterable[ConsentEvent], purpose: str, at: datetime) -> ConsentEvent | None:
+    """The member's choice in effect at `at`: their latest event for the purpose with `at` <= T, ties broken
+    by the higher event id (the rule of `Store.state`)."""
+    mine = [e for e in events if e.purpose == purpose and e.at <= at]
+    return max(mine, key=lambda e: (e.at, e.event_id)) if mine else None
+
+
+def open_case_at(cases: Iterable[ObjectionCase], purpose: str, at: datetime) -> ObjectionCase | None:
+    """The latest-received case covering the purpose that is open at `at` (the rule of `Store.open_case`)."""
+    open_ = [c for c in cases if purpose in c.purposes and c.open_at(at)]
+    return max(open_, key=lambda c: (c.received_at, c.case_id)) if open_ else None
 
 
 def adult_cutoff(at: datetime, min_age: int) -> date:

@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from consentry.decide import ConsentFacts, Decision, decide, decide_for
+from consentry.decide import ConsentFacts, Decision, decide, decide_for, latest_event, open_case_at
 from consentry.errors import InputError, NotFoundError
 from consentry.pipeline.registry import BuildRecord, builds_for_member
 from consentry.policy import Policy, PolicyVersion
@@ -218,18 +218,15 @@ class _Ledger:
 
     def state(self, purpose: str, at: datetime) -> ConsentEvent | None:
         """Latest event for the purpose with `at` <= T, ties broken by the higher event id."""
-        candidates = [e for e in self.events if e.purpose == purpose and e.at <= at]
-        return max(candidates, key=lambda e: (e.at, e.event_id)) if candidates else None
+        return latest_event(self.events, purpose, at)
 
     def open_case(self, purpose: str, at: datetime) -> ObjectionCase | None:
         """The latest-received case covering the purpose that is open at T."""
-        open_ = [c for c in self.cases if purpose in c.purposes and c.open_at(at)]
-        return max(open_, key=lambda c: (c.received_at, c.case_id)) if open_ else None
+        return open_case_at(self.cases, purpose, at)
 
     def facts(self, purpose: str, at: datetime) -> ConsentFacts:
         """What `decide` needs about this purpose, with `at` and now the same moment."""
-        event, case = self.state(purpose, at), self.open_case(purpose, at)
-        return ConsentFacts.from_ledger(event, event, case, case)
+        return ConsentFacts.from_history(self.events, self.cases, purpose, at)
 
 
 def _purpose_setting(
