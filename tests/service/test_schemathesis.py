@@ -129,3 +129,5 @@ def test_the_contract_is_typed(fuzz_env: dict[str, Any]) -> None:
                 assert op["security"], where
                 write = method != "get"
                 assert write == any("csrfToken" in alternative for alternative in op["security"]), where
+                # Every write can be refused for credentials, CSRF or role, input, and the rate limit.
+                assert not write or {"401", "403", "422", "429"} <= set(op["responses"]), where

@@ -195,7 +195,7 @@ def waive(ctx: ServiceContext, auth: StaffAuth, obligation_id: str, grounds: str
     tags=["staff"],
     summary="Waive a forgetting obligation, with grounds",
     response_model=ObligationOut,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 422, 429),
 )
 def waive_route(obligation_id: str, body: WaiveIn, auth: Reviewer, ctx: Ctx) -> dict[str, Any]:
     """The model will not be retrained for it; the grounds, the staff key and the time are recorded."""
