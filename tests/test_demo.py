@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -14,11 +15,27 @@ from consentry.pipeline import list_builds, stale_builds
 from consentry.pipeline.models import resolve_models
 from consentry.pipeline.obligations import obligations
 from consentry.store import open_store
+from consentry.store.protocol import Store
 
 EUROPE = {
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
     "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "CH", "GB",
 }  # fmt: skip
+
+
+def _settings_page(store: Store, platform: SyntheticPlatform, country: str, at: datetime) -> str:
+    """The settings page of the demo's first open member in `country`, as the demo service shows it at `at`."""
+    from fastapi.testclient import TestClient
+
+    from consentry.service import ServiceConfig, create_app
+
+    member = next(m.member_id for m in platform.members if m.country == country and m.closed_at is None)
+    config = ServiceConfig(secret_key="demo-test-secret-0123456789", demo=True, cookie_secure=False, clock_start=at)
+    with TestClient(create_app(store, config)) as c:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/demo/sign-in").text)
+        assert token is not None
+        c.post("/demo/sign-in", data={"member_id": member, "csrf_token": token.group(1)})
+        return c.get("/settings/data-privacy").text
 
 
 def test_demo_replays_the_story_and_builds(tmp_path: Path) -> None:
@@ -46,6 +63,8 @@ def test_demo_replays_the_story_and_builds(tmp_path: Path) -> None:
     (owed,) = obligations(store)
     assert owed.model.version == "1" and owed.cause == "OPTED_OUT" and owed.member_count == stale[0].stale_members
     assert owed.status == "met" and owed.met_by == resolve_models(store, "feed-ranker@2")[0].model_id
+    assert 'id="notice-banner"' in _settings_page(store, platform, "DE", datetime(2025, 10, 1, tzinfo=UTC))
+    assert 'id="notice-banner"' not in _settings_page(store, platform, "US", datetime(2025, 10, 1, tzinfo=UTC))
     text = out.getvalue()
     assert "NOTICE_PERIOD" in text and "manifest:" in text and "stale build" in text
     assert result.opted_out_member is not None

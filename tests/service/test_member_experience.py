@@ -146,3 +146,10 @@ def test_the_message_template_holds_every_marked_message() -> None:
     }
     template = {m.id for m in read_po((LOCALE_DIR / "messages.pot").open("rb")) if m.id}
     assert found == template, "re-extract the catalogues (docs/i18n.md): " + repr(sorted(found ^ template)[:5])
+
+
+def test_signing_out_is_confirmed_on_the_sign_in_page(svc_store: SqlStore) -> None:
+    with _client(svc_store, "us-alice", datetime(2025, 1, 15, tzinfo=UTC), **{"Accept-Language": "fr"}) as c:
+        r = c.post("/sign-out", follow_redirects=True)
+        assert r.url.path == "/demo/sign-in" and "Vous êtes déconnecté." in r.text
+        assert "Vous êtes déconnecté." not in c.get("/demo/sign-in").text

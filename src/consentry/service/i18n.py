@@ -113,6 +113,8 @@ FLASHES: Mapping[str, str] = {
     "objection_filed": N_("Sent: your objection %(case)s is on its way to our privacy team."),
     "language_saved": N_("The pages are now in %(language)s."),
     "language_automatic": N_("The pages now follow your browser's language."),
+    "signed_out": N_("You are signed out."),
+    "signed_out_everywhere": N_("You are signed out on every device and browser."),
     "case_decided": N_("Case %(case)s decided: %(status)s."),
     "case_extended": N_("Case %(case)s extended: the decision is now due by %(due)s."),
     "case_assigned": N_("Case %(case)s assigned to %(assignee)s."),

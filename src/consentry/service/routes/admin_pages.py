@@ -56,6 +56,7 @@ def sign_out(
     """End the console session: its cookie, even if copied, no longer works."""
     end_session(request, ctx)
     ctx.staff.audit(auth.actor, "console.sign_out")
+    flash(request, "signed_out")
     return RedirectResponse("/admin/sign-in", status_code=303)
 
 
@@ -67,6 +68,7 @@ def sign_out_everywhere(
     ended = ctx.sessions.end_all(SessionKind.STAFF, auth.actor.session_subject, utcnow())
     request.session.clear()
     ctx.staff.audit(auth.actor, "console.sign_out_everywhere", None, "ok", {"sessions": ended})
+    flash(request, "signed_out_everywhere")
     return RedirectResponse("/admin/sign-in", status_code=303)
 
 

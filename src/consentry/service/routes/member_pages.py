@@ -157,6 +157,7 @@ def choose_language(
 def sign_out(request: Request, member: Writer, ctx: Ctx) -> RedirectResponse:
     """End this session: its cookie, even if copied, no longer signs anyone in."""
     end_session(request, ctx)
+    flash(request, "signed_out")
     return RedirectResponse("/", status_code=303)
 
 
@@ -165,4 +166,5 @@ def sign_out_everywhere(request: Request, member: Writer, ctx: Ctx) -> RedirectR
     """End every session of the member, on every device, this one included."""
     ctx.sessions.end_all(SessionKind.MEMBER, member, utcnow())
     request.session.clear()
+    flash(request, "signed_out_everywhere")
     return RedirectResponse("/", status_code=303)
