@@ -16,6 +16,8 @@ pytestmark = pytest.mark.spark
 
 #: manifest fields that name the build or its time
 BUILD_FIELDS = {"created_at", "decided_at", "build_id", "dataset_id"}
+#: fields that hold a build-naming value inside: the lineage run id, and the metadata files (they carry the build id)
+NAMING_FIELDS = {"lineage", "metadata_files"}
 
 
 def _spark(lake: Lake, sources: list[str], name: str, *, scrub: bool) -> Path:
@@ -30,7 +32,10 @@ def _shards(out: Path) -> dict[str, bytes]:
 
 def _manifest(out: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((out / "manifest.json").read_text())
-    return {k: v for k, v in data.items() if k not in BUILD_FIELDS}
+    kept = {k: v for k, v in data.items() if k not in BUILD_FIELDS | NAMING_FIELDS}
+    kept["lineage"] = {k: v for k, v in data["lineage"].items() if k != "run_id"}
+    kept["metadata_files"] = [e["path"] for e in data["metadata_files"]]
+    return kept
 
 
 def _record_ids(out: Path) -> list[str]:
