@@ -103,22 +103,21 @@ def _aligned(
 ) -> tuple[pa.Array, pa.Array]:
     """(cause, evidence time) for every excluded member, in code order (null where this scope has none)."""
     closed, pending = ReasonCode.ACCOUNT_CLOSED.value, ReasonCode.OBJECTION_PENDING.value
-    times = []
-    for cause, event_id, case_id, closed_at in zip(
-        causes.cause.to_pylist(),
-        causes.event_id.to_pylist(),
-        causes.case_id.to_pylist(),
-        causes.closed_at.to_pylist(),
-        strict=True,
-    ):
-        if cause == closed:
-            times.append(closed_at)
-        elif cause == pending:
-            times.append(cases.get(case_id) if case_id is not None else None)
-        else:
-            times.append(events.get(event_id) if event_id is not None else None)
+    event_at = _looked_up(causes.event_id, pa.array(list(events), pa.int64()), pa.array(list(events.values()), _TS))
+    case_at = _looked_up(causes.case_id, pa.array(list(cases), pa.string()), pa.array(list(cases.values()), _TS))
+    closed_at = causes.closed_at.cast(_TS)
+    times = pc.if_else(
+        pc.equal(causes.cause, closed),
+        closed_at,
+        pc.if_else(pc.equal(causes.cause, pending), case_at, event_at),
+    )
     position = pc.index_in(excluded, value_set=causes.member_id)
-    return pc.take(causes.cause, position), pc.take(pa.array(times, _TS), position)
+    return pc.take(causes.cause, position), pc.take(times, position)
+
+
+def _looked_up(keys: pa.Array, known: pa.Array, times: pa.Array) -> pa.Array:
+    """The time of each key among `known` (null for a null or unknown key)."""
+    return pc.take(times, pc.index_in(keys.cast(known.type), value_set=known))
 
 
 def _reduce(store: Store, record: BuildRecord, excluded: pa.Array, cause: pa.Array, evidence: pa.Array) -> BuildLineage:

@@ -121,7 +121,7 @@ def _member_key(t: pa.Table, purposes: pa.Array) -> pa.Array:
     return pc.add(pc.multiply(pc.cast(t.column("code"), pa.int64()), len(purposes)), purpose)
 
 
-def _groups(model: ModelRecord, members: pa.Table, raw: pa.Table, lineage: Lineage) -> list[dict[str, Any]]:
+def _groups(model: ModelRecord, members: pa.Table, keyed: pa.Table, lineage: Lineage) -> list[dict[str, Any]]:
     grouped = members.group_by(_KEYS).aggregate(
         [
             ("code", "list"),
@@ -131,7 +131,6 @@ def _groups(model: ModelRecord, members: pa.Table, raw: pa.Table, lineage: Linea
             ("met_at", "max"),
         ]
     )
-    keyed = _keyed(raw, members)
     builds = {
         (g["purpose"], g["cause"], g["day"]): sorted(g["build_id_distinct"])
         for g in keyed.group_by(_KEYS).aggregate([("build_id", "distinct")]).to_pylist()
@@ -176,8 +175,8 @@ def compute(store: Store, scope: Scope, now: datetime) -> Computed:
             key=lambda n: (n.trained_at, n.model_id),
         )
         members = _met(_per_member(raw), lineage, later)
-        computed.groups += _groups(model, members, raw, lineage)
         keyed = _keyed(raw, members)
+        computed.groups += _groups(model, members, keyed, lineage)
         computed.rows[model.model_id] = pa.table(
             {
                 "build_id": keyed.column("build_id"),
