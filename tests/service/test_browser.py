@@ -10,18 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from consentry.pipeline import build
 from consentry.policy import load_policy
@@ -31,6 +26,7 @@ from consentry.store import SqlStore, open_store
 from consentry.store.protocol import Member
 
 from .conftest import CLOCK, MEMBERS, make_config
+from .serving import serving
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +42,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -77,24 +67,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     lake.write_text("".join(json.dumps(r) + "\n" for r in rows))
     build(store, "genai_training", [lake], root / "out", as_of=CLOCK, scrub=False)
     key = StaffRegistry(store).add_key("browser reviewer", StaffRole.REVIEWER).secret
-    with _serving(create_app(store, make_config(public_lake=lake))) as base:
+    with serving(create_app(store, make_config(public_lake=lake))) as base:
         yield {"base": base, "store": store, "key": key}
     store.close()
-
-
-@contextmanager
-def _serving(app: Any) -> Iterator[str]:
-    """uvicorn serving `app` on a free loopback port, in a thread, until the block ends."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():  # no wall-clock limit: it starts, or its thread ends
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 #: Members of the European Union reading the pages in each language while 2025-11-03 is announced.
@@ -107,7 +82,7 @@ def live_notice(live: dict[str, Any]) -> Iterator[dict[str, Any]]:
     store = live["store"]
     created = datetime(2020, 1, 1, tzinfo=UTC)
     store.add_members([Member(m, c, date(1985, 6, 1), created) for m, c in NOTICE_MEMBERS.values()])
-    with _serving(create_app(store, make_config(clock_start=NOTICE_CLOCK))) as base:
+    with serving(create_app(store, make_config(clock_start=NOTICE_CLOCK))) as base:
         yield {**live, "base": base}
 
 

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from datadiligence import HttpEvaluator
 from datadiligence.rules import TDMRepHeader, XRobotsTagHeader
 from fastapi import FastAPI
@@ -29,6 +25,7 @@ from consentry.signals.client import ServiceSignals, SignalsUnavailable
 from consentry.store import SqlStore
 
 from .conftest import make_config, sign_in
+from .serving import serving
 
 POSTS = [
     ("p-alice", "us-alice", "public"),
@@ -111,25 +108,11 @@ def test_the_public_pages_exist_only_in_the_demo(svc_store: SqlStore) -> None:
     assert _reservation(client.get("/in/de-dora")) == {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(site: FastAPI) -> Iterator[str]:
     """The site on a real uvicorn, loopback only."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(site, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():  # no wall-clock limit: it starts, or its thread ends
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(site) as base:
+        yield base
 
 
 def test_datadiligence_reports_disallowed_for_an_opted_out_members_pages(site: FastAPI, served: str) -> None:
