@@ -43,13 +43,14 @@ def eval_command(
     corpus: Path = typer.Option(..., "--corpus", help="JSONL lines with `text` and gold `spans` [{start,end,label}]."),
     ner: NerBackend = typer.Option(NerBackend.NONE, "--ner", help="Optional NER backend for PERSON."),
 ) -> None:
-    """Per-entity precision, recall and F2, and the leak rate, against a labelled corpus."""
+    """Leak rate, character precision and per-entity figures against a labelled corpus (per `lang` too)."""
     if not corpus.is_file():
         raise fail(f"{corpus}: no such file")
     from consentry.scrub import Scrubber, ScrubConfig
-    from consentry.scrub.evaluation import evaluate, read_gold_corpus
+    from consentry.scrub.evaluation import evaluate_by_language, read_gold_corpus
 
     gold = read_gold_corpus(corpus)
     scrubber = Scrubber(ScrubConfig(ner=ner))
-    report = evaluate(gold, scrubber.detect_batch([g.text for g in gold]))
-    print_json({**report.to_dict(), "scrubber": scrubber.version})
+    report, per_lang = evaluate_by_language(gold, scrubber.detect_batch([g.text for g in gold]))
+    languages = {lang: r.to_dict() for lang, r in per_lang.items() if lang}
+    print_json({**report.to_dict(), **({"languages": languages} if languages else {}), "scrubber": scrubber.version})
