@@ -15,6 +15,7 @@ from consentry.store import database, open_store
 # One table created by each revision after the first.
 LATER_TABLES = {
     "builds",
+    "build_canaries",
     "build_member_chunks",
     "build_deletion_checks",
     "member_image",

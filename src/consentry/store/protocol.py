@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from consentry.policy import Policy
     from consentry.store.builds import BuildRegistry
+    from consentry.store.canaries import CanaryStore
     from consentry.store.models import ModelRegistry
 
 __all__ = [
@@ -245,6 +246,11 @@ class Store(Protocol):
     @property
     def builds(self) -> BuildRegistry:
         """The builds registry: every build, its member set, the last check of its records."""
+        ...
+
+    @property
+    def canaries(self) -> CanaryStore:
+        """Canaries planted in builds and their controls (secret: for the audits only)."""
         ...
 
     @property

@@ -28,6 +28,8 @@ from sqlalchemy import (
 __all__ = [
     "EPOCH",
     "audit_log",
+    "build_canaries",
+    "build_canary_sets",
     "build_deletion_checks",
     "build_member_chunks",
     "builds",
@@ -275,6 +277,34 @@ build_deletion_checks = Table(
     Column("checked_us", BigInteger, nullable=False),
     Column("members", BigInteger, nullable=True),
     Column("records", BigInteger, nullable=True),
+)
+
+#: Per build planted with canaries (migration 0020): the secret seed they were drawn from, the salt of
+#: the commitment in the manifest, the commitment, and how many were planted. Never leaves the store.
+build_canary_sets = Table(
+    "build_canary_sets",
+    metadata,
+    Column("build_id", String(64), ForeignKey("builds.build_id", ondelete="CASCADE"), primary_key=True),
+    Column("seed", String(128), nullable=False),
+    Column("salt", String(128), nullable=False),
+    Column("commitment", String(64), nullable=False),
+    Column("planted", Integer, nullable=False),
+)
+
+#: A build's canaries (migration 0020): planted ones with the member, shard and records they went
+#: into (record_ids: a JSON list), and controls (planted false, no member) never put in any build.
+build_canaries = Table(
+    "build_canaries",
+    metadata,
+    Column("build_id", String(64), ForeignKey("builds.build_id", ondelete="CASCADE"), primary_key=True),
+    Column("canary_id", String(64), primary_key=True),
+    Column("planted", Boolean, nullable=False),
+    Column("member_id", String(255), nullable=True),
+    Column("shard", Integer, nullable=True),
+    Column("text", Text, nullable=False),
+    Column("repeats", Integer, nullable=False),
+    Column("record_ids", Text, nullable=False),
+    Index("ix_build_canaries_member", "member_id"),
 )
 
 #: Model versions trained on registered builds (migration 0011): one row per name and version.

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
     from consentry.policy import Policy
     from consentry.store.builds import SqlBuildRegistry
+    from consentry.store.canaries import SqlCanaryStore
     from consentry.store.models import SqlModelRegistry
 
 # Arrow (members tables, snapshots), the policy models, the builds registry and the file
@@ -96,6 +97,13 @@ class SqlStore(Transactions):
         from consentry.store.builds import SqlBuildRegistry
 
         return SqlBuildRegistry(self._engine)
+
+    @property
+    def canaries(self) -> SqlCanaryStore:
+        """Canaries planted in builds and their controls (secret: for the audits only)."""
+        from consentry.store.canaries import SqlCanaryStore
+
+        return SqlCanaryStore(self._engine)
 
     @property
     def models(self) -> SqlModelRegistry:
