@@ -59,6 +59,12 @@ def build_command(
     spark_conf: list[str] = typer.Option([], "--spark-conf", help="Spark setting key=value (repeatable)."),
     shards: int = typer.Option(1, "--shards", help="Split the output into K cohort shards (1 to 4096; 1: unsharded)."),
     lineage: str | None = typer.Option(None, "--lineage", help=_LINEAGE_HELP),
+    surrogates: str = typer.Option(
+        "store",
+        "--surrogates",
+        help="store: name surrogates under the store's key, the same in every build (default); "
+        "build: names, e-mails, phones and usernames replaced by surrogates consistent within this build only.",
+    ),
 ) -> None:
     """Build a consent-filtered training dataset; prints the build summary as JSON."""
     from consentry.pipeline import build
@@ -84,6 +90,7 @@ def build_command(
             progress=report,
             shards=shards,
             lineage=transport,
+            surrogates=surrogates,
         )
     print_json(result.to_dict())
 

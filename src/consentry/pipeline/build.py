@@ -114,6 +114,7 @@ def build(
     shards: int = 1,
     carry: CarryOver | None = None,
     lineage: LineageConfig | None = None,
+    surrogates: str = "store",
 ) -> BuildResult:
     """Build the training dataset for `purpose` as of `as_of` (default: `now`) into `out`.
 
@@ -122,6 +123,9 @@ def build(
     registry and the manifest. `shards` (1 to 4096) splits the output into
     that many cohort shards (`consentry.pipeline.shards`); `carry` (a partial
     rebuild's original, see `staleness.rebuild`) carries its unchanged shards over.
+    `surrogates` ("store", the default, or "build") chooses the scrubber's surrogates:
+    "build" rewrites names, e-mails, phones and usernames with surrogates consistent
+    within this build under a key of its own (`scrub_step`).
     `lineage` says where its OpenLineage events go (default: nowhere);
     an endpoint that cannot be reached is reported in the result, never raised.
     Raises InputError for bad sources or arguments (naming file and column),
@@ -160,7 +164,7 @@ def build(
         on_rows=written.add,
         build_id=build_id,
         engine=engine,
-        scrub=ScrubStep(pseudonym_key) if scrub else None,
+        scrub=scrub_step(pseudonym_key, surrogates, carry) if scrub else None,
         predecessor=predecessor,
         progress=report,
         shards=shards,
@@ -177,6 +181,24 @@ def build(
             raise
     run.complete(iso(utcnow()) or "", result.out_dir, result.manifest_sha256)
     return replace(result, lineage=run.report())
+
+
+def scrub_step(pseudonym_key: bytes, surrogates: str, carry: CarryOver | None = None) -> ScrubStep:
+    """The build's scrub step. "store": today's default, surrogates of names under the pseudonym key.
+    "build": consistent surrogates under HMAC(pseudonym key, label + a new random salt), the salt
+    recorded in the manifest (a partial rebuild reuses its original's, so carried shards agree)."""
+    from consentry.scrub.config import ScrubConfig, Surrogates
+    from consentry.scrub.operators.pseudonym import scrub_key
+
+    try:
+        scope = Surrogates(surrogates)
+    except ValueError:
+        raise InputError(f"unknown surrogates {surrogates!r}; use store or build", field="--surrogates") from None
+    if scope is Surrogates.STORE:
+        return ScrubStep(pseudonym_key)
+    salt = carry.manifest["scrubber"].get("surrogate_salt") if carry is not None else None
+    salt = salt or secrets.token_hex(16)
+    return ScrubStep(scrub_key(pseudonym_key, salt), config=ScrubConfig.for_surrogates(scope), salt=salt)
 
 
 def _lineage_run(config: LineageConfig, plan: BuildPlan, out: Path) -> LineageRun:
@@ -467,6 +489,7 @@ def _manifest(
         sources=plan.sources.describe(),
         scrubber=(
             {"enabled": True, "version": plan.scrub.version, "config": plan.scrub.config_json()}
+            | ({"surrogate_salt": plan.scrub.salt} if plan.scrub.salt else {})
             if plan.scrub is not None
             else {"enabled": False}
         ),

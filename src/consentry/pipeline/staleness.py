@@ -272,7 +272,19 @@ def rebuild(
         shards=previous.shards,
         carry=carry,
         lineage=lineage,
+        surrogates=_surrogates_of(previous, carry),
     )
+
+
+def _surrogates_of(previous: BuildRecord, carry: CarryOver | None) -> str:
+    """The original's surrogates ("build" when its manifest carries a surrogate salt; "store" if unreadable)."""
+    if carry is not None:
+        return "build" if carry.manifest["scrubber"].get("surrogate_salt") else "store"
+    try:
+        manifest = json.loads((Path(previous.out_dir) / MANIFEST_NAME).read_bytes())
+        return "build" if manifest["scrubber"].get("surrogate_salt") else "store"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "store"
 
 
 def carry_over(store: Store, previous: BuildRecord) -> CarryOver:
@@ -292,7 +304,7 @@ def carry_over(store: Store, previous: BuildRecord) -> CarryOver:
     policy = store.policy().version_at(previous.as_of)
     if (policy.sha256 if policy else None) != manifest["policy"]["sha256"]:
         raise BuildError(f"the policy in force at build {name}'s T has changed since; rebuild it whole")
-    if previous.scrub and _scrubber_now() != manifest["scrubber"]:
+    if previous.scrub and _scrubber_now(manifest["scrubber"].get("surrogate_salt")) != manifest["scrubber"]:
         raise BuildError(f"the scrubber or its configuration changed since build {name}; rebuild it whole")
     return CarryOver(name, where, manifest, build_members(store, name), hashed)
 
@@ -314,9 +326,13 @@ def _check_sources(name: str, recorded: list[dict[str, str]] | None, given: tupl
     return hashed
 
 
-def _scrubber_now() -> dict[str, Any]:
-    """The scrubber's entry in a manifest written now (its version and configuration; the key is not in it)."""
+def _scrubber_now(salt: str | None = None) -> dict[str, Any]:
+    """The scrubber's entry in a manifest written now (its version and configuration; the key is not in it);
+    with `salt`, that of a build with per-build surrogates under that salt."""
     from consentry.pipeline.steps import ScrubStep
+    from consentry.scrub.config import ScrubConfig, Surrogates
 
-    step = ScrubStep(b"\0" * 32, workers=1)
-    return {"enabled": True, "version": step.version, "config": step.config_json()}
+    config = ScrubConfig.for_surrogates(Surrogates.BUILD if salt else Surrogates.STORE)
+    step = ScrubStep(b"\0" * 32, workers=1, config=config)
+    entry = {"enabled": True, "version": step.version, "config": step.config_json()}
+    return entry | ({"surrogate_salt": salt} if salt else {})

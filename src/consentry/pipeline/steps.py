@@ -142,7 +142,7 @@ class ScrubStep:
 
     name = "scrub"
 
-    def __init__(self, key: bytes, *, workers: int | None = None, config: Any = None):
+    def __init__(self, key: bytes, *, workers: int | None = None, config: Any = None, salt: str | None = None):
         try:
             from consentry.scrub import Scrubber, ScrubConfig
         except ImportError as e:
@@ -152,6 +152,7 @@ class ScrubStep:
             ) from None
         self.config = config if config is not None else ScrubConfig.default()
         self.key = key
+        self.salt = salt  # the build's surrogate salt (with per-build surrogates), recorded in the manifest
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.scrubber = Scrubber(self.config, key=key, names=[])
         self.stats = StepStats()

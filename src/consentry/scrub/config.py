@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consentry.scrub.entities import EntityType
 
-__all__ = ["Engine", "NerBackend", "OperatorName", "ScrubConfig"]
+__all__ = ["Engine", "NerBackend", "OperatorName", "ScrubConfig", "Surrogates"]
 
 
 class OperatorName(StrEnum):
@@ -19,6 +19,18 @@ class OperatorName(StrEnum):
     MASK = "mask"  # ****@*****.***
     HASH = "hash"  # <EMAIL:5f1c0a9e2b7d> keyed HMAC, same input → same token within a key
     SURROGATE = "surrogate"  # a realistic fake of the same type and shape
+    PSEUDONYM = "pseudonym"  # a realistic fake, consistent per name token and value under a per-build key
+
+
+class Surrogates(StrEnum):
+    """Which surrogates a build writes for names and contacts."""
+
+    STORE = "store"  # names: surrogates under the store's pseudonym key, the same in every build; contacts tagged
+    BUILD = "build"  # names, e-mails, phones, usernames: consistent surrogates under a key of this build alone
+
+
+#: The entities `Surrogates.BUILD` rewrites with consistent surrogates (other identifiers stay tagged).
+BUILD_SURROGATE_ENTITIES = (EntityType.PERSON, EntityType.EMAIL, EntityType.PHONE, EntityType.USERNAME)
 
 
 class Engine(StrEnum):
@@ -60,6 +72,15 @@ class ScrubConfig(BaseModel):
     def default(cls) -> ScrubConfig:
         """Tags for structured identifiers, surrogates for names: the text stays natural."""
         return cls()
+
+    @classmethod
+    def for_surrogates(cls, surrogates: Surrogates) -> ScrubConfig:
+        """The default configuration, or (BUILD) consistent surrogates for names and contacts."""
+        if surrogates is Surrogates.STORE:
+            return cls()
+        return cls(
+            operators={**_default_operators(), **dict.fromkeys(BUILD_SURROGATE_ENTITIES, OperatorName.PSEUDONYM)}
+        )
 
     def operator_for(self, entity: EntityType) -> OperatorName:
         """The operator applied to findings of `entity` (tag when not configured)."""

@@ -5,6 +5,7 @@ Operators are small classes looked up by name; detectors never transform text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from abc import ABC, abstractmethod
@@ -12,8 +13,17 @@ from abc import ABC, abstractmethod
 from consentry.scrub.config import OperatorName
 from consentry.scrub.detectors.lexicon import load_lexicon
 from consentry.scrub.entities import EntityType
+from consentry.scrub.operators.pseudonym import PseudonymNames, pseudonym_apply
 
-__all__ = ["HashOperator", "MaskOperator", "Operator", "SurrogateOperator", "TagOperator", "build_operators"]
+__all__ = [
+    "HashOperator",
+    "MaskOperator",
+    "Operator",
+    "PseudonymOperator",
+    "SurrogateOperator",
+    "TagOperator",
+    "build_operators",
+]
 
 
 class Operator(ABC):
@@ -121,6 +131,42 @@ class SurrogateOperator(_Keyed, Operator):
         return "".join(out)
 
 
+@functools.cache
+def _pseudonym_names() -> PseudonymNames:
+    """The lexicon's names usable as surrogates (no common words, no surname look-alikes), built once."""
+    lex = load_lexicon()
+
+    def usable(n: str) -> bool:
+        return n.isalpha() and n.lower() not in lex.common and n.lower() not in lex.surname_lookalikes
+
+    given = sorted(n for n in lex.given if usable(n))
+    family = sorted(n for n in lex.family if usable(n))
+    return PseudonymNames(given, family, frozenset(lex.family - lex.given))
+
+
+class PseudonymOperator(Operator):
+    """A realistic surrogate, consistent per name token and per value under the key (a build's scrub key).
+
+    See `consentry.scrub.operators.pseudonym`: names token by token from the lexicon's
+    lists, e-mails as given.family@example.<tld>, phones and other values shape-preserving.
+    """
+
+    name = OperatorName.PSEUDONYM
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._names: PseudonymNames | None = None  # built on first use: a scrubber that never uses it pays nothing
+
+    def _lists(self) -> PseudonymNames:
+        if self._names is None:
+            self._names = _pseudonym_names()
+        return self._names
+
+    def apply(self, value: str, entity: EntityType) -> str:
+        """The consistent surrogate of `value`."""
+        return pseudonym_apply(self._key, self._lists(), value, entity)
+
+
 def build_operators(key: bytes, mask_char: str = "*") -> dict[OperatorName, Operator]:
     """One instance of every operator, by name."""
     return {
@@ -128,4 +174,5 @@ def build_operators(key: bytes, mask_char: str = "*") -> dict[OperatorName, Oper
         OperatorName.MASK: MaskOperator(mask_char),
         OperatorName.HASH: HashOperator(key),
         OperatorName.SURROGATE: SurrogateOperator(key),
+        OperatorName.PSEUDONYM: PseudonymOperator(key),
     }
