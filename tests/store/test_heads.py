@@ -20,6 +20,7 @@ LATER_TABLES = {
     "build_deletion_checks",
     "member_image",
     "models",
+    "model_audits",
     "model_builds",
     "model_obligation_waivers",
     "service_rate_limits",

@@ -48,10 +48,20 @@ def list_command() -> None:
 def show_command(
     model: str = typer.Argument(..., help="A model id, NAME@VERSION, or a NAME (every version)."),
 ) -> None:
-    """A model's versions with their builds and the members and records behind them."""
+    """A model's versions with their builds, the members and records behind them, and whether each is releasable."""
+    from consentry.audit.release import release_status
     from consentry.pipeline.models import show_model
 
-    print_json([s.to_dict() for s in show_model(open_store(), model)])
+    store = open_store()
+    shown = show_model(store, model)
+    status = release_status(store, [s.model for s in shown])
+    print_json(
+        [
+            s.to_dict()
+            | {"releasable": status[s.model.model_id].releasable, "release": status[s.model.model_id].to_dict()}
+            for s in shown
+        ]
+    )
 
 
 @app.command("obligations")

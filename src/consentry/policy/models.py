@@ -18,6 +18,9 @@ from consentry.vocab import PUBLISHED_SIGNAL_CATEGORIES, Control, LegalBasis, Mo
 
 __all__ = [
     "DEFAULT_FORGET_WITHIN_DAYS",
+    "DEFAULT_MAX_EXPOSURE",
+    "DEFAULT_MAX_EXTRACTION_RATE",
+    "AuditSettings",
     "DatasetSettings",
     "ObjectionSettings",
     "PolicyDocument",
@@ -31,6 +34,11 @@ __all__ = [
 #: Days to retrain a model without data its owner took back, when a purpose does not say
 #: (docs/policy.md: the one-month limit for answering a request to erase or object).
 DEFAULT_FORGET_WITHIN_DAYS = 30
+#: The highest canary exposure (bits) a memorisation audit passes when a purpose does not say:
+#: the canary ranks among the top 1/1024 of its format's candidates (docs/audit.md).
+DEFAULT_MAX_EXPOSURE = 10.0
+#: The highest share of extraction probes completing a member's true value, when a purpose does not say.
+DEFAULT_MAX_EXTRACTION_RATE = 0.05
 
 PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -81,6 +89,17 @@ class WebContentSettings(_Strict):
         return kinds
 
 
+class AuditSettings(_Strict):
+    """A purpose's model audits: whether a passed memorisation audit is required, and its thresholds."""
+
+    #: A model version trained for the purpose is releasable only after a passed memorisation audit
+    required: bool = False
+    #: The highest exposure (bits) any planted canary may have
+    max_exposure: float = Field(DEFAULT_MAX_EXPOSURE, ge=0, le=1000)
+    #: The highest share of extraction probes on members in the builds that may complete the true value
+    max_extraction_rate: float = Field(DEFAULT_MAX_EXTRACTION_RATE, ge=0, le=1)
+
+
 class PurposeRule(_Strict):
     """What a version says about one purpose."""
 
@@ -129,6 +148,8 @@ class PurposeRule(_Strict):
 
     # Third-party content and rights holders' signals (absent: web content not eligible, every signal honoured).
     web_content: WebContentSettings | None = None
+    # Model audits (absent: no audit required; docs/audit.md).
+    audit: AuditSettings | None = None
 
     @property
     def web_eligible(self) -> bool:

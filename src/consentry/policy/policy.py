@@ -238,7 +238,7 @@ def _resolve_version(policy: str, spec: VersionSpec, groups: Mapping[str, frozen
 _OPTIONAL_BLOCKS = ("datasets", "notice", "receipts")
 #: Optional purpose blocks added after versions were first published: left out of the canonical
 #: form while empty, so a version that does not use them keeps its SHA-256.
-_OPTIONAL_PURPOSE_BLOCKS = ("signals", "forget_within_days", "web_content")
+_OPTIONAL_PURPOSE_BLOCKS = ("signals", "forget_within_days", "web_content", "audit")
 
 
 def _canonical(spec: VersionSpec, region_modes: Mapping[str, Mapping[str, Mode]]) -> str:

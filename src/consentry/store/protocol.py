@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from consentry.policy import Policy
+    from consentry.store.audits import AuditReports
     from consentry.store.builds import BuildRegistry
     from consentry.store.canaries import CanaryStore
     from consentry.store.models import ModelRegistry
@@ -256,6 +257,11 @@ class Store(Protocol):
     @property
     def models(self) -> ModelRegistry:
         """The models registry: model versions, the builds they were trained on, waived obligations."""
+        ...
+
+    @property
+    def model_audits(self) -> AuditReports:
+        """Memorisation and forgetting audits stored against model versions."""
         ...
 
     @property

@@ -43,6 +43,7 @@ __all__ = [
     "member_languages",
     "members",
     "metadata",
+    "model_audits",
     "model_builds",
     "model_obligation_waivers",
     "models",
@@ -342,6 +343,23 @@ model_obligation_waivers = Table(
     Column("grounds", Text, nullable=False),
     Column("members", Text, nullable=False),
     Index("ix_model_obligation_waivers_model", "model_id"),
+)
+
+#: Audit reports stored against model versions (migration 0021): memorisation and forgetting
+#: audits, the thresholds applied, whether the model passed, and the whole JSON report.
+model_audits = Table(
+    "model_audits",
+    metadata,
+    Column("audit_id", String(64), primary_key=True),
+    Column("model_id", String(64), ForeignKey("models.model_id", ondelete="CASCADE"), nullable=False),
+    Column("baseline_model_id", String(64), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("policy_version", String(64), nullable=True),
+    Column("thresholds", Text, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("report", Text, nullable=False),
+    Index("ix_model_audits_model", "model_id", "kind", "created_us"),
 )
 
 #: Rate limits shared by every worker: per key (e.g. "ip:203.0.113.9"), the theoretical arrival

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from consentry.policy import Policy
+    from consentry.store.audits import SqlAuditReports
     from consentry.store.builds import SqlBuildRegistry
     from consentry.store.canaries import SqlCanaryStore
     from consentry.store.models import SqlModelRegistry
@@ -111,6 +112,13 @@ class SqlStore(Transactions):
         from consentry.store.models import SqlModelRegistry
 
         return SqlModelRegistry(self._engine)
+
+    @property
+    def model_audits(self) -> SqlAuditReports:
+        """Memorisation and forgetting audits stored against model versions."""
+        from consentry.store.audits import SqlAuditReports
+
+        return SqlAuditReports(self._engine)
 
     # ------------------------------------------------------------------ policy versions
 

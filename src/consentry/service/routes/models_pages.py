@@ -1,4 +1,4 @@
-"""The staff console's obligations page (/admin/obligations): forgetting obligations by due date, waive with grounds."""
+"""The staff console's obligations page (/admin/obligations): obligations by due date, waive; models' release."""
 
 from __future__ import annotations
 
@@ -25,18 +25,21 @@ Reviewer = Annotated[StaffAuth, staff_writer(StaffRole.REVIEWER)]
 @router.get("/obligations")
 def obligations(request: Request, auth: Viewer, ctx: Ctx) -> Response:
     """Every obligation by due date: overdue ones marked, met and waived ones with what discharged them."""
+    from consentry.audit.release import release_status
     from consentry.pipeline.obligations import OPEN_STATUSES
     from consentry.pipeline.obligations import obligations as compute
 
     ctx.staff.audit(auth.actor, "view:obligations")
     now = ctx.now()
     found = compute(ctx.store, as_of=now)
+    models = ctx.store.models.all()
     return page(
         request,
         "admin/obligations.html",
         pending=[o for o in found if o.status in OPEN_STATUSES],
         settled=[o for o in found if o.status not in OPEN_STATUSES],
-        models=ctx.store.models.all(),
+        models=models,
+        release=release_status(ctx.store, models, now),
         now=now,
         staff=auth.actor,
         can_review=auth.actor.role is StaffRole.REVIEWER,
