@@ -20,8 +20,10 @@ $(RUN_OK): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[service,fast]'
 	touch $@
 
-# Everything the suite needs (Spark, Playwright, spaCy, Hypothesis, linters).
+# Everything the suite needs (Spark, Playwright, spaCy, Hypothesis, nltk, transformers, linters).
+# torch first, by exact version: the CPU release; left to the extra's range, pip picks a multi-GB GPU build.
 $(DEV_OK): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(RUN_OK)
 

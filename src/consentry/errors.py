@@ -11,7 +11,8 @@
      ├── ObjectionError           an objection-case transition the workflow forbids
      ├── BuildError               a training-data build cannot run or complete
      ├── ModelError               a model registration or obligation change is refused
-     └── ScrubError               the PII scrubber is misconfigured or cannot run
+     ├── ScrubError               the PII scrubber is misconfigured or cannot run
+     └── ScorerError              a model scorer cannot be loaded or gave unusable scores
 
 Every message is meant for a person: it says what is wrong, where, and what to do,
 and never carries personal data beyond ids.
@@ -33,6 +34,7 @@ __all__ = [
     "PolicyConflictError",
     "PolicyIssue",
     "PolicyValidationError",
+    "ScorerError",
     "ScrubError",
     "StoreError",
 ]
@@ -126,3 +128,7 @@ class ScrubError(ConsentryError):
 
 class ModelError(ConsentryError):
     """A model registration or an obligation change is refused (conflicting builds, nothing to waive, …)."""
+
+
+class ScorerError(ConsentryError):
+    """A model scorer cannot be loaded, failed, timed out, or returned scores that are not finite numbers."""
