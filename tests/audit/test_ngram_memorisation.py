@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from consentry.audit.canaries import FORMAT, exposure_fit
 from consentry.audit.extraction import probe_extraction
 from consentry.audit.ngram import NgramModel, train_from_build
 from consentry.audit.scorers import load_scorer, score_texts
@@ -28,7 +29,7 @@ _FILLER = [
 
 
 def _canary(rng: random.Random) -> str:
-    return "my verification code is " + " ".join(str(rng.randrange(10)) for _ in range(8))
+    return FORMAT.render(rng.randrange(FORMAT.space_size))
 
 
 def _filler(rng: random.Random, n: int) -> list[str]:
@@ -53,6 +54,8 @@ def test_a_canary_seen_100_times_scores_far_better_than_one_seen_once(tmp_path: 
     assert beaten_by == {"often": 0, "once": 0}
     # a canary never trained on ranks among the candidates, not above them
     assert sum(c >= s_never for c in s_cands) > 30
+    fitted = [exposure_fit(s, s_cands) for s in (s_often, s_once, s_never)]
+    assert fitted[0] > fitted[1] > fitted[2]
 
 
 def _people(n: int) -> list[tuple[str, str, str]]:
