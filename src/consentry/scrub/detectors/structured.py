@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from consentry.errors import ScrubError
+from consentry.scrub.cache import cache_key, cached_build
 from consentry.scrub.config import Engine
 from consentry.scrub.detectors.base import Detector, Pattern
 from consentry.scrub.detectors.patterns import PATTERNS
@@ -56,17 +57,43 @@ class _Prefilter:
             exprs.append("|".join(re.escape(w) for w in words).encode("ascii"))
             ids.append(len(patterns) + i)
             all_flags.append(hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS)
-        self._db = hyperscan.Database()
-        try:
-            self._db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=all_flags)
-        except hyperscan.error as e:  # pragma: no cover - the catalogue is tested to compile
-            raise ScrubError(f"hyperscan cannot compile the pattern catalogue: {e}") from None
+        self._db, self.from_cache = _compile_cached(exprs, ids, all_flags)
 
     def candidates(self, text: str) -> list[int]:
         """Ids of the patterns that may match `text` (a superset of those that do)."""
         hits: list[int] = []
         self._db.scan(text.encode("utf-8"), match_event_handler=_collect, context=hits)
         return hits
+
+
+def _compile_cached(exprs: list[bytes], ids: list[int], flags: list[int]) -> tuple[Any, bool]:
+    """The Hyperscan database of these expressions, from the on-disk cache when it holds it.
+
+    Keyed by the scrubber release, Hyperscan's version and every expression, id and flag, so a
+    changed catalogue or configuration never loads a stale database (see `consentry.scrub.cache`).
+    """
+    import hyperscan
+
+    from consentry.scrub.scrubber import SCRUBBER_RELEASE
+
+    parts = [f"{i}\x00{f}\x00".encode() + e for e, i, f in zip(exprs, ids, flags, strict=True)]
+    key = cache_key("hyperscan", SCRUBBER_RELEASE, getattr(hyperscan, "__version__", "?"), *parts)
+
+    def build() -> tuple[Any, bytes]:
+        db = hyperscan.Database()
+        try:
+            db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+        except hyperscan.error as e:  # pragma: no cover - the catalogue is tested to compile
+            raise ScrubError(f"hyperscan cannot compile the pattern catalogue: {e}") from None
+        return db, hyperscan.dumpb(db)
+
+    def load(payload: bytes) -> Any:
+        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        db.scan(b"", match_event_handler=_collect, context=[])  # a database that cannot scan is rebuilt
+        return db
+
+    return cached_build("hyperscan", key, build, load)
 
 
 def _ascii_cue_words(p: Pattern) -> tuple[str, ...]:
