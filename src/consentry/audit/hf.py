@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ class HfScorer:
     def __init__(self, directory: Path):
         torch, transformers = _import("torch"), _import("transformers")
         self.name = f"hf:{directory.name}"
+        with suppress(AttributeError):  # its own bars would interleave with the audit's
+            transformers.utils.logging.disable_progress_bar()
         try:
             self._tok = transformers.AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
             self._model = transformers.AutoModelForCausalLM.from_pretrained(str(directory), local_files_only=True)
