@@ -65,6 +65,10 @@ def build_command(
         help="store: name surrogates under the store's key, the same in every build (default); "
         "build: names, e-mails, phones and usernames replaced by surrogates consistent within this build only.",
     ),
+    canaries: int = typer.Option(
+        0, "--canaries", help="Plant N secret canaries for the memorisation audit (kept in the store only)."
+    ),
+    canary_repeats: int = typer.Option(1, "--canary-repeats", help="Insert each canary R times (default 1)."),
 ) -> None:
     """Build a consent-filtered training dataset; prints the build summary as JSON."""
     from consentry.pipeline import build
@@ -91,6 +95,8 @@ def build_command(
             shards=shards,
             lineage=transport,
             surrogates=surrogates,
+            canaries=canaries,
+            canary_repeats=canary_repeats,
         )
     print_json(result.to_dict())
 

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import consentry
 from consentry.decide import decide_members
 from consentry.errors import BuildError, InputError
+from consentry.pipeline.canaries import plant_canaries
 from consentry.pipeline.engines import DEFAULT_MEMORY_LIMIT, BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.lineage_run import LineageConfig, LineageRun, run_info
@@ -72,12 +73,16 @@ class BuildResult:
     rebuilt_shards: tuple[int, ...] | None = None
     #: where the build's OpenLineage events went and how each delivery went (`LineageRun.report`)
     lineage: dict[str, Any] | None = None
+    #: the manifest's `canaries` (how many planted, the commitment); None without canaries
+    canaries: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary."""
         sharded: dict[str, Any] = {"shards": self.shards} if self.shards > 1 else {}
         if self.rebuilt_shards is not None:
             sharded["rebuilt_shards"] = list(self.rebuilt_shards)
+        if self.canaries is not None:
+            sharded["canaries"] = self.canaries
         return sharded | {
             "build_id": self.build_id,
             "out": str(self.out_dir),
@@ -115,6 +120,8 @@ def build(
     carry: CarryOver | None = None,
     lineage: LineageConfig | None = None,
     surrogates: str = "store",
+    canaries: int = 0,
+    canary_repeats: int = 1,
 ) -> BuildResult:
     """Build the training dataset for `purpose` as of `as_of` (default: `now`) into `out`.
 
@@ -126,6 +133,8 @@ def build(
     `surrogates` ("store", the default, or "build") chooses the scrubber's surrogates:
     "build" rewrites names, e-mails, phones and usernames with surrogates consistent
     within this build under a key of its own (`scrub_step`).
+    `canaries` plants that many canaries, each `canary_repeats` times, and a
+    rebuild of a build with canaries plants them again (`consentry.pipeline.canaries`).
     `lineage` says where its OpenLineage events go (default: nowhere);
     an endpoint that cannot be reached is reported in the result, never raised.
     Raises InputError for bad sources or arguments (naming file and column),
@@ -169,6 +178,7 @@ def build(
         progress=report,
         shards=shards,
         carry=carry,
+        canaries=plant_canaries(store, canaries, canary_repeats, predecessor, engine),
     )
     run = _lineage_run(lineage or LineageConfig(), plan, target.out)
     with target:
@@ -245,7 +255,9 @@ def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgre
                     pending = _record(plan, target, {}, None, decided.members.num_rows)
                     early = EarlyRegistration(store, pending, decided.members)
                 allowed = written.total = decided.counts.get(ReasonCode.ALLOWED.value, 0)
-                files = _engine_write(plan, eng, target.temp, allowed)
+                if plan.canaries is not None:  # planted in Python: the engine does not write OUT itself
+                    plan.canaries.bind(decided.members)
+                files = None if plan.canaries is not None else _engine_write(plan, eng, target.temp, allowed)
                 if files is None:
                     files = _write(plan, eng.included(), target.temp, allowed)
                 sealed = files
@@ -258,6 +270,9 @@ def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgre
             early.abandon()  # nothing is in place yet: leave no pending row behind
         raise
     try:
+        if plan.canaries is not None:  # secret: in the store only, with the pending build they belong to
+            store.canaries.record(*plan.canaries.records(plan.build_id))
+            result = replace(result, canaries=plan.canaries.summary(plan.build_id))
         target.commit()
     except BaseException:
         store.builds.discard_pending(record.build_id)  # OUT is as it was: nothing to reconcile later
@@ -393,6 +408,7 @@ def _write(plan: BuildPlan, reader: pa.RecordBatchReader, directory: Path, allow
     if plan.scrub is not None and allowed < INLINE_SCRUB_ROWS:
         plan.scrub.workers = 1  # a process pool costs more than it saves on small builds
     steps: list[Step] = [plan.scrub] if plan.scrub is not None else []
+    steps += [plan.canaries] if plan.canaries is not None else []
     steps += [Project(schema), Rechunk(ROW_GROUP_ROWS)]
     writer = ShardWriter(directory, schema)
     done = 0
@@ -494,4 +510,5 @@ def _manifest(
             else {"enabled": False}
         ),
         shards=shards,
+        canaries=plan.canaries.summary(plan.build_id) if plan.canaries is not None else None,
     )

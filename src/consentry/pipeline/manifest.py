@@ -85,6 +85,8 @@ class BuildManifest:
     lineage: Mapping[str, Any] | None = None
     #: files written beside the shards (croissant.json, README.md): path, bytes, sha256
     metadata_files: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    #: canaries planted (how many, and the salted SHA-256 commitment to them); absent without canaries
+    canaries: Mapping[str, Any] | None = None
 
     @staticmethod
     def file_entries(files: Iterable[ShardFile]) -> list[Mapping[str, Any]]:
@@ -96,10 +98,11 @@ class BuildManifest:
         return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
 
     def to_json(self) -> bytes:
-        """The manifest as canonical JSON bytes (an unsharded build's has no `shards`)."""
+        """The manifest as canonical JSON bytes (without `shards` when unsharded, without `canaries` when none)."""
         data = asdict(self)
-        if data["shards"] is None:
-            del data["shards"]
+        for optional in ("shards", "canaries"):
+            if data[optional] is None:
+                del data[optional]
         return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
     def write(self, directory: Path) -> str:

@@ -83,6 +83,8 @@ def write_shards(
     decided = replace(decided, members=members)
     digests = shard_digests(members, plan.shards)
     only = plan.carry.affected(members, plan.shards, digests) if plan.carry is not None else None
+    if plan.canaries is not None:
+        plan.canaries.bind(members, only)
     total = decided.counts.get(ReasonCode.ALLOWED.value, 0)
     if only is not None:
         kept = members.filter(pc.is_in(members.column("shard"), pa.array(sorted(only), pa.int32())))
@@ -91,7 +93,7 @@ def write_shards(
     written.total = total
     plan.report(BuildStage.WRITE, 0, total)
     staged = None
-    if plan.scrub is None:
+    if plan.scrub is None and plan.canaries is None:  # canaries are planted in Python: the engine's rows, streamed
         (target.work / "unsharded").mkdir()
         staged = eng.write_output(target.work / "unsharded", None)
     if staged is not None:  # the engine wrote the rows itself: split its files
@@ -104,7 +106,9 @@ def write_shards(
         schema, stream, on_rows = output_schema(reader.schema), iter(reader), written.add
         if plan.scrub is not None and total < INLINE_SCRUB_ROWS:
             plan.scrub.workers = 1  # a process pool costs more than it saves on small builds
-    outputs = write_sharded(stream, target.temp, schema, plan.shards, scrub=plan.scrub, only=only, on_rows=on_rows)
+    outputs = write_sharded(
+        stream, target.temp, schema, plan.shards, scrub=plan.scrub, plant=plan.canaries, only=only, on_rows=on_rows
+    )
     if plan.carry is not None and only is not None:
         plan.carry.copy_into(target.temp, [s for s in range(plan.shards) if s not in only])
     return decided, ShardSplit(outputs, only, digests)

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from consentry.errors import BuildError, InputError
-from consentry.pipeline.steps import Project, ScrubStep
+from consentry.pipeline.steps import Project, ScrubStep, Step
 from consentry.pipeline.writer import PartFiles, ShardFile, file_sha256
 from consentry.vocab import ReasonCode
 
@@ -155,19 +155,23 @@ def write_sharded(
     k: int,
     *,
     scrub: ScrubStep | None = None,
+    plant: Step | None = None,
     only: frozenset[int] | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> dict[int, ShardOutput]:
     """Split the build's rows (output columns, plus `_member_id` when scrubbing) into shard directories.
 
     Writes every shard, or those in `only`, each with at least one file; the
-    rows are scrubbed by `scrub` after the split. Returns what each shard got.
+    rows are scrubbed by `scrub` after the split, then go through `plant` (canaries;
+    one batch out for each in). Returns what each shard got.
     """
     shards = sorted(only) if only is not None else list(range(k))
     tags: deque[int] = deque()
     stream = _regroup(batches, k, group_rows(k), only, tags)
     if scrub is not None:
         stream = scrub.run(stream)
+    if plant is not None:
+        stream = plant.run(stream)
     project = Project(schema)
     outputs = {s: ShardOutput() for s in shards}
     parts: dict[int, PartFiles] = {}

@@ -29,6 +29,7 @@ from consentry.policy import Policy
 from consentry.vocab import ReasonCode
 
 if TYPE_CHECKING:
+    from consentry.pipeline.canaries import PlantCanaries
     from consentry.pipeline.shards import CarryOver
     from consentry.pipeline.steps import ScrubStep
 
@@ -83,6 +84,8 @@ class BuildPlan:
     #: cohort shards of the output (1: the unsharded layout); a partial rebuild's original, to carry shards from
     shards: int = 1
     carry: CarryOver | None = None
+    #: the step planting canaries after the scrubber (consentry.pipeline.canaries); None: no canaries
+    canaries: PlantCanaries | None = None
 
     def report(self, stage: BuildStage, done: int = 0, total: int = 0) -> None:
         """Tell `progress` where the build stands."""
