@@ -74,16 +74,15 @@ def scrub_file(src: Path, dst: Path, scrubber: Scrubber, detect_only: bool) -> d
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             for batch in _batches(src):
                 texts = [o["text"] for o in batch]
-                res = scrubber.scrub_batch(texts)
-                for ent, n in res.counts.items():
+                scrubbed_texts, bad, found_counts = scrubber.scrub_values(texts)  # no Arrow round trip
+                for ent, n in found_counts.items():
                     counts[ent.value] = counts.get(ent.value, 0) + n
-                bad = res.failed.to_pylist()
                 found = (
                     scrubber.detect_batch([t if not b else "" for t, b in zip(texts, bad, strict=True)])
                     if detect_only
                     else [[] for _ in texts]
                 )
-                for obj, scrubbed, is_bad, spans in zip(batch, res.texts.to_pylist(), bad, found, strict=True):
+                for obj, scrubbed, is_bad, spans in zip(batch, scrubbed_texts, bad, found, strict=True):
                     lines += 1
                     failed += is_bad
                     if detect_only:

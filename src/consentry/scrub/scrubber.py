@@ -83,17 +83,34 @@ class Scrubber:
         return self.detect_batch([text])[0]
 
     def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """`detect` for a batch (batch-aware detectors such as spaCy run once over it)."""
-        per_text: list[list[Finding]] = [[] for _ in texts]
+        """`detect` for a batch (batch-aware detectors such as spaCy run once over it).
+
+        Per-text work is paid where a detector found something: texts without findings
+        share no list building, filtering or overlap resolution.
+        """
         views = [detection_view(t) for t in texts]
+        per_text: list[list[Finding]] | None = None
         for det in self.detectors:
-            for i, found in enumerate(det.detect_batch(views)):
-                per_text[i].extend(found)
+            found = det.detect_batch(views)
+            if per_text is None:
+                per_text = [list(fs) for fs in found]
+            else:
+                for i, fs in enumerate(found):
+                    if fs:
+                        per_text[i].extend(fs)
+        if per_text is None:
+            return [[] for _ in texts]
         enabled = self.cfg.entities
-        return [resolve_overlaps([f for f in fs if f.entity in enabled]) for fs in per_text]
+        every = len(enabled) == len(EntityType)
+        return [
+            fs if not fs or (every and len(fs) == 1) else resolve_overlaps([f for f in fs if f.entity in enabled])
+            for fs in per_text
+        ]
 
     def apply(self, text: str, findings: Sequence[Finding]) -> str:
         """`text` with every finding rewritten by its entity's operator."""
+        if not findings:
+            return text
         parts: list[str] = []
         pos = 0
         for f in findings:
@@ -111,6 +128,12 @@ class Scrubber:
     def scrub_batch(self, texts: TextsLike) -> ScrubResult:
         """Scrub a batch; a text that cannot be scrubbed comes back null with failed=True."""
         values = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
+        out, failed, counts = self.scrub_values(values)
+        return ScrubResult(pa.array(out, type=pa.string()), pa.array(failed, type=pa.bool_()), counts)
+
+    def scrub_values(self, values: Sequence[object]) -> tuple[list[str | None], list[bool], dict[EntityType, int]]:
+        """`scrub_batch` on plain Python values: scrubbed texts (None where failed or None in
+        input), failure flags and counts per entity."""
         out: list[str | None] = [None] * len(values)
         failed = [False] * len(values)
         good: list[int] = []
@@ -129,13 +152,16 @@ class Scrubber:
             if findings is None:
                 failed[i] = True
                 continue
+            if not findings:
+                out[i] = text
+                continue
             try:
                 out[i] = self.apply(text, findings)
             except Exception:  # an operator bug must not leak the text: exclude it
                 failed[i] = True
                 continue
             counts.update(f.entity for f in findings)
-        return ScrubResult(pa.array(out, type=pa.string()), pa.array(failed, type=pa.bool_()), dict(counts))
+        return out, failed, dict(counts)
 
     def _readable(self, value: object) -> str | None:
         """The text as valid Unicode within the size limit, or None when it cannot be scrubbed."""
@@ -146,6 +172,8 @@ class Scrubber:
                 return None
         if not isinstance(value, str) or len(value) > self.cfg.max_text_chars:
             return None
+        if value.isascii():
+            return value
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates

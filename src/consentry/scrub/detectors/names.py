@@ -87,14 +87,18 @@ class LexiconPersonDetector(Detector):
         """Person-name findings in `text`: scored capitalised runs, then the runs chained to a
         found name ("Møller, Price and Dixon"), later mentions of a found name's tokens, and
         lower-case names after a strong cue."""
-        runs = self._runs(text)
         out: list[Finding] = []
         pending: list[list[tuple[int, int]]] = []
-        for run in runs:
-            found = self._score_run(text, run)
-            out.extend(found)
-            if not found:
-                pending.append(run)
+        kinds_of = self._kinds.get
+        for run in self._runs(text):
+            kinds = "".join([kinds_of(text[s:e]) or self._kind(text[s:e]) for s, e in run])
+            if kinds.strip("ST"):  # a run of stop words and titles alone holds no name
+                found = self._score_run(text, run, kinds)
+                if found:
+                    out.extend(found)
+                    continue
+                if len(run) <= 3 and "S" not in kinds and "T" not in kinds:
+                    pending.append(run)  # may be chained to a found name later
         if out and pending:
             out.extend(self._chained_and_repeated(text, out, pending))
         out.extend(self._lowercase(text))
@@ -107,7 +111,7 @@ class LexiconPersonDetector(Detector):
         tokens = {text[s:e].rstrip(".") for f in found for s, e in _token_spans(text, f.start, f.end)}
         tokens = {t for t in tokens if len(t) >= 3 and t.lower() not in self.lex.common}
         starts, ends = {f.start for f in found}, {f.end for f in found}
-        candidates = [r for r in pending if len(r) <= 3 and self._could_be_name(text, r)]
+        candidates = [r for r in pending if self._could_be_name(text, r)]
         out: list[Finding] = []
         for _ in range(3):  # a chain grows from a found name a link at a time
             rest = []
@@ -129,33 +133,43 @@ class LexiconPersonDetector(Detector):
         return out
 
     def _could_be_name(self, text: str, run: list[tuple[int, int]]) -> bool:
-        kinds = [self._kind(text[a:b]) for a, b in run]
-        return not (any(k in "ST" for k in kinds) or self._not_a_name(text, run) or _org_next(text, run[-1][1]))
+        """A run of no stop word or title (checked by the caller) that is neither a place nor
+        followed by an organisation word."""
+        return not (self._not_a_name(text, run) or _org_next(text, run[-1][1]))
 
     def _lowercase(self, text: str) -> list[Finding]:
-        def is_name(word: str) -> bool:
-            w = word.title()
-            return word not in self.lex.common and (w in self.lex.given or w in self.lex.family or w in self.extra)
-
         return [
             Finding(s, e, EntityType.PERSON, 0.7, self.name, "lowercase_after_cue", None, "lexicon name after cue")
-            for s, e in lowercase_name_spans(text, is_name)
+            for s, e in lowercase_name_spans(text, self._lowercase_name)
         ]
 
+    def _lowercase_name(self, word: str) -> bool:
+        w = word.title()
+        return word not in self.lex.common and (w in self.lex.given or w in self.lex.family or w in self.extra)
+
     def _runs(self, text: str) -> list[list[tuple[int, int]]]:
+        """Capitalised tokens grouped into runs: joined by one space, or by particles ("de la"),
+        and never across a sentence end (a token ending in "." that is not a title)."""
         runs: list[list[tuple[int, int]]] = []
         cur: list[tuple[int, int]] = []
+        prev = ""
+        end = 0
         for m in _TOKEN.finditer(text):
             s, e = m.span()
-            if cur:
-                prev = text[cur[-1][0] : cur[-1][1]]
-                sentence_end = prev.endswith(".") and len(prev) > 2 and prev[:-1] not in TITLES
-                gap = "" if sentence_end else text[cur[-1][1] : s]
-                if gap == " " or (gap.strip() and all(w in _PARTICLES for w in gap.split()) and gap[0] == " "):
+            if cur and not (prev[-1] == "." and len(prev) > 2 and prev[:-1] not in TITLES):
+                if s == end + 1 and text[end] == " ":
                     cur.append((s, e))
+                    prev, end = m.group(), e
                     continue
+                gap = text[end:s]
+                if gap.strip() and gap[0] == " " and all(w in _PARTICLES for w in gap.split()):
+                    cur.append((s, e))
+                    prev, end = m.group(), e
+                    continue
+            if cur:
                 runs.append(cur)
             cur = [(s, e)]
+            prev, end = m.group(), e
         if cur:
             runs.append(cur)
         return runs
@@ -218,10 +232,10 @@ class LexiconPersonDetector(Detector):
         parts = [p for p in _PARTS.split(word) if len(p) > 1]
         return len(parts) > 1 and any(p in lex.given or p in lex.family for p in parts)
 
-    def _score_run(self, text: str, run: list[tuple[int, int]]) -> list[Finding]:
+    def _score_run(self, text: str, run: list[tuple[int, int]], kinds: str) -> list[Finding]:
+        """Findings for the parts of a run between its stop words and titles (`kinds`, one letter a token)."""
         if self._not_a_name(text, run):
             return []
-        kinds = [self._kind(text[s:e]) for s, e in run]
         out: list[Finding] = []
         i = 0
         while i < len(run):
@@ -232,7 +246,7 @@ class LexiconPersonDetector(Detector):
             while j < len(run) and kinds[j] not in "ST":
                 j += 1
             titled = i > 0 and kinds[i - 1] == "T"
-            f = self._finding(text, run[i:j], "".join(kinds[i:j]), titled)
+            f = self._finding(text, run[i:j], kinds[i:j], titled)
             if f is not None:
                 out.append(f)
             i = j

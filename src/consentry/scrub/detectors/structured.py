@@ -130,6 +130,13 @@ class PatternDetector(Detector):
         self._late_extend = frozenset(
             p.name for p in self.patterns if p.extend is not None and all(r.after == 0 for r in p.context)
         )
+        #: Patterns found on their own (no validator, context, extension or group): name -> the finding's
+        #: score and explanation, computed once. A score under the threshold would keep no match at all.
+        self._plain = {
+            p.name: (max(0.0, min(1.0, p.score)), f"base {p.score:.2f}")
+            for p in self.patterns
+            if p.validator is None and not p.context and not p.require_context and p.extend is None and p.group is None
+        }
         self._prefilter = _Prefilter(self.patterns) if use_hs and self.patterns else None
         self.engine = Engine.HYPERSCAN if self._prefilter else Engine.PYTHON
 
@@ -151,7 +158,24 @@ class PatternDetector(Detector):
             pats = self.patterns
         out: list[Finding] = []
         for p in pats:
-            out.extend(self._run(p, text))
+            plain = self._plain.get(p.name)
+            if plain is None:
+                out.extend(self._run(p, text))
+            elif plain[0] >= self.min_score:
+                out.extend(self._run_plain(p, text, *plain))
+        return out
+
+    def _run_plain(self, p: Pattern, text: str, score: float, note: str) -> list[Finding]:
+        """`_run` for a pattern whose every match is a finding of the same score."""
+        out: list[Finding] = []
+        strip = p.strip_trailing
+        for m in p.compiled.finditer(text):
+            start, end = m.span()
+            if strip:
+                while end > start and text[end - 1] in strip:
+                    end -= 1
+            if end > start:
+                out.append(Finding(start, end, p.entity, score, self.name, p.name, None, note))
         return out
 
     def _run(self, p: Pattern, text: str) -> list[Finding]:
