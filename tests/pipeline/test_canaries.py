@@ -46,8 +46,10 @@ def _planted(p: Platform, build_id: str) -> list[CanaryRecord]:
     return [c for c in p.store.canaries.canaries_for_builds([build_id]) if c.planted]
 
 
-def _member_of(rid: str) -> str:
-    return f"m{int(rid[1:].split('-')[0]):03d}"
+def _owners(src: Path) -> dict[str, str]:
+    """record_id -> member_id in the lake."""
+    table = pq.read_table(src, columns=["record_id", "member_id"])
+    return dict(zip(table.column("record_id").to_pylist(), table.column("member_id").to_pylist(), strict=True))
 
 
 def _strip(text: str) -> str:
@@ -76,7 +78,7 @@ def test_a_build_plants_n_canaries_r_times_into_one_members_records_and_keeps_th
     assert {r: _strip(x) for r, x in rows.items()} == plain_rows
     for c in planted:
         assert c.repeats == 3 and c.shard == 0 and c.record_ids
-        assert {_member_of(r) for r in c.record_ids} == {c.member_id}
+        assert {_owners(src)[r] for r in c.record_ids} == {c.member_id}
         copies = {r: x.split("\n").count(c.text) for r, x in rows.items() if c.text in x}
         assert set(copies) == set(c.record_ids) and sum(copies.values()) == 3
     controls = [c for c in stored if not c.planted]
