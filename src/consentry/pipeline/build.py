@@ -178,7 +178,7 @@ def build(
         progress=report,
         shards=shards,
         carry=carry,
-        canaries=plant_canaries(store, canaries, canary_repeats, predecessor, engine),
+        canaries=plant_canaries(store, canaries, canary_repeats, predecessor),
     )
     run = _lineage_run(lineage or LineageConfig(), plan, target.out)
     with target:

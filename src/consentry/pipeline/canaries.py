@@ -10,6 +10,9 @@ copy each (a member with fewer records than R gets several copies per record).
 Record ids, record and member counts, the member set and its digest are the
 same as without canaries; only the text of those records changes. Planting
 comes after the scrubber, so the canary's digits are never taken for PII.
+Either engine plants them: the rows come back from it (`Engine.included`) and
+are planted in Python, so a build with canaries never takes the engine's own
+write of OUT (with Spark, scrubbing then runs in the driver's processes too).
 
 A rebuild plants its predecessor's canaries again, with the same ids and
 texts, for the members it still includes: a member it excludes takes their
@@ -56,9 +59,7 @@ class CanaryRequest:
     controls: tuple[CanaryRecord, ...] = ()
 
 
-def canary_request(
-    store: Store, count: int, repeats: int, predecessor: str | None, engine: str
-) -> CanaryRequest | None:
+def canary_request(store: Store, count: int, repeats: int, predecessor: str | None) -> CanaryRequest | None:
     """The canaries a build plants (None: none), checked: InputError naming the option at fault."""
     if not 0 <= count <= MAX_CANARIES:
         raise InputError(f"must be 0 to {MAX_CANARIES}, not {count}", field="--canaries")
@@ -72,9 +73,6 @@ def canary_request(
         )
     if earlier is None and not count:
         return None
-    if engine != "local":
-        what = f"build {predecessor} has canaries, which" if earlier is not None else "--canaries"
-        raise InputError(f"{what} can only be planted by the local engine; build with --engine local", field="--engine")
     if earlier is None:
         return CanaryRequest(new_seed(), count, repeats)
     assert predecessor is not None
@@ -86,11 +84,9 @@ def canary_request(
     )
 
 
-def plant_canaries(
-    store: Store, count: int, repeats: int, predecessor: str | None, engine: str
-) -> PlantCanaries | None:
+def plant_canaries(store: Store, count: int, repeats: int, predecessor: str | None) -> PlantCanaries | None:
     """The step planting a build's canaries (see `canary_request`), or None when it plants none."""
-    request = canary_request(store, count, repeats, predecessor, engine)
+    request = canary_request(store, count, repeats, predecessor)
     return PlantCanaries(request) if request is not None else None
 
 
