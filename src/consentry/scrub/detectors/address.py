@@ -173,7 +173,7 @@ ADDRESS_PATTERNS: tuple[Pattern, ...] = (
         rf"(?<![\w.-])(?:{_LEAD}{_NUM},?[ ]{{1,2}}(?i:{_PREFIX_TYPES})[ ]{{1,2}}{_WORDS}(?:,?[ ]{{1,2}}{_NUM})?"
         rf"|(?i:{_PREFIX_TYPES})[ ]{{1,2}}{_WORDS},?[ ]{{1,2}}{_NUM})(?!\w)",
         0.96,
-        rf"(?i:{_PREFIX_TYPES})",
+        rf"(?<![\w.-])(?i:{_PREFIX_TYPES})[ ]",  # every match has the street type after a boundary, then a space
     ),
     _street(
         "street_type_word",

@@ -1,8 +1,9 @@
 """Structured identifiers in one compiled pass: Hyperscan prefilter, Python `re` for exact spans.
 
-Hyperscan (when importable) scans each text once with every pattern compiled in
-prefilter mode, reporting which patterns *may* match; only those are then run
-with Python's `re` for exact spans. Without Hyperscan every pattern runs with
+Hyperscan (when importable) scans each text once with every pattern's loosened
+form (`loosen`: exact where Hyperscan can compile it, prefilter mode where not),
+reporting which patterns *may* match; only those are then run with Python's `re`
+for exact spans. Without Hyperscan every pattern runs with
 `re`. Both paths therefore produce the same findings (tested).
 """
 
@@ -16,6 +17,7 @@ from consentry.errors import ScrubError
 from consentry.scrub.cache import cache_key, cached_build
 from consentry.scrub.config import Engine
 from consentry.scrub.detectors.base import Detector, Pattern
+from consentry.scrub.detectors.loosen import loosen, unbounded
 from consentry.scrub.detectors.patterns import PATTERNS
 from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding
@@ -33,31 +35,20 @@ def hyperscan_available() -> bool:
 
 
 class _Prefilter:
-    """A Hyperscan database answering 'which patterns may match this text?'."""
+    """A Hyperscan database answering 'which patterns may match this text?'.
+
+    Each pattern is scanned for by its loosened form (`loosen`: lookarounds made consuming or
+    dropped), compiled exactly when Hyperscan can, else in prefilter mode; either way it
+    matches wherever the pattern does, so a pattern it does not report cannot match.
+    """
 
     def __init__(self, patterns: Sequence[Pattern]) -> None:
         import hyperscan
 
-        flags = (
-            hyperscan.HS_FLAG_PREFILTER
-            | hyperscan.HS_FLAG_SINGLEMATCH
-            | hyperscan.HS_FLAG_UTF8
-            | hyperscan.HS_FLAG_UCP
-            | hyperscan.HS_FLAG_ALLOWEMPTY
-        )
-        exprs, ids, all_flags = [], [], []
-        for i, p in enumerate(patterns):
-            extra = hyperscan.HS_FLAG_CASELESS if p.flags & 2 else 0  # re.IGNORECASE == 2
-            exprs.append((p.hint or p.regex).encode("utf-8"))
-            ids.append(i)
-            all_flags.append(flags | extra)
         self.word_checked = frozenset(i for i, p in enumerate(patterns) if _ascii_cue_words(p))
-        for i in sorted(self.word_checked):  # id n+i: a cue word of pattern i occurs (caseless, anywhere)
-            words = _ascii_cue_words(patterns[i])
-            exprs.append("|".join(re.escape(w) for w in words).encode("ascii"))
-            ids.append(len(patterns) + i)
-            all_flags.append(hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS)
-        self._db, self.from_cache = _compile_cached(exprs, ids, all_flags)
+        parts = [f"{p.hint or p.regex}\x00{p.flags}\x00{_ascii_cue_words(p)}" for p in patterns]
+        key = cache_key("hyperscan", _release(), getattr(hyperscan, "__version__", "?"), _EXPRESSIONS_VERSION, *parts)
+        self._db, self.from_cache = cached_build("hyperscan", key, lambda: _compile(patterns), _load)
 
     def candidates(self, text: str) -> list[int]:
         """Ids of the patterns that may match `text` (a superset of those that do)."""
@@ -66,34 +57,63 @@ class _Prefilter:
         return hits
 
 
-def _compile_cached(exprs: list[bytes], ids: list[int], flags: list[int]) -> tuple[Any, bool]:
-    """The Hyperscan database of these expressions, from the on-disk cache when it holds it.
+#: Bumped whenever the way expressions are derived for Hyperscan changes (part of the cache key).
+_EXPRESSIONS_VERSION = "loosen-1"
 
-    Keyed by the scrubber release, Hyperscan's version and every expression, id and flag, so a
-    changed catalogue or configuration never loads a stale database (see `consentry.scrub.cache`).
-    """
-    import hyperscan
 
+def _release() -> str:
     from consentry.scrub.scrubber import SCRUBBER_RELEASE
 
-    parts = [f"{i}\x00{f}\x00".encode() + e for e, i, f in zip(exprs, ids, flags, strict=True)]
-    key = cache_key("hyperscan", SCRUBBER_RELEASE, getattr(hyperscan, "__version__", "?"), *parts)
+    return SCRUBBER_RELEASE
 
-    def build() -> tuple[Any, bytes]:
-        db = hyperscan.Database()
-        try:
-            db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
-        except hyperscan.error as e:  # pragma: no cover - the catalogue is tested to compile
-            raise ScrubError(f"hyperscan cannot compile the pattern catalogue: {e}") from None
-        return db, hyperscan.dumpb(db)
 
-    def load(payload: bytes) -> Any:
-        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
-        db.scan(b"", match_event_handler=_collect, context=[])  # a database that cannot scan is rebuilt
-        return db
+def _compiles(expr: bytes, flags: int) -> bool:
+    import hyperscan
 
-    return cached_build("hyperscan", key, build, load)
+    try:
+        hyperscan.Database().compile(expressions=[expr], ids=[0], elements=1, flags=[flags])
+    except hyperscan.error:
+        return False
+    return True
+
+
+def _compile(patterns: Sequence[Pattern]) -> tuple[Any, bytes]:
+    """The database of every pattern's scan expression and every cue-word check, and its bytes."""
+    import hyperscan
+
+    hs = hyperscan
+    exact = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP | hs.HS_FLAG_ALLOWEMPTY
+    exprs, ids, all_flags = [], [], []
+    for i, p in enumerate(patterns):
+        flags = exact | (hyperscan.HS_FLAG_CASELESS if p.flags & re.IGNORECASE else 0)
+        loose = loosen(p.hint or p.regex)
+        chosen = next((e for e in (loose, unbounded(loose)) if _compiles(e.encode("utf-8"), flags)), None)
+        if chosen is None:  # too large even so: Hyperscan's own approximation
+            chosen, flags = p.hint or p.regex, flags | hyperscan.HS_FLAG_PREFILTER
+        exprs.append(chosen.encode("utf-8"))
+        ids.append(i)
+        all_flags.append(flags)
+    for i, p in enumerate(patterns):  # id n+i: a cue word of pattern i occurs (caseless, anywhere)
+        if words := _ascii_cue_words(p):
+            exprs.append("|".join(re.escape(w) for w in words).encode("ascii"))
+            ids.append(len(patterns) + i)
+            all_flags.append(hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS)
+    db = hyperscan.Database()
+    try:
+        db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=all_flags)
+    except hyperscan.error as e:  # pragma: no cover - the catalogue is tested to compile
+        raise ScrubError(f"hyperscan cannot compile the pattern catalogue: {e}") from None
+    return db, hyperscan.dumpb(db)
+
+
+def _load(payload: bytes) -> Any:
+    """A database from its bytes, ready to scan (one that cannot scan raises, and is rebuilt)."""
+    import hyperscan
+
+    db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+    db.scratch = hyperscan.Scratch(db)
+    db.scan(b"", match_event_handler=_collect, context=[])
+    return db
 
 
 def _ascii_cue_words(p: Pattern) -> tuple[str, ...]:
