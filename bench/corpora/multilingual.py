@@ -286,11 +286,10 @@ class MultilingualCorpus:
         if slot == "address":
             return ", ".join(line.strip() for line in f.address().splitlines()), "STREET_ADDRESS"
         if slot == "dob":
-            d = f.date_of_birth(minimum_age=18, maximum_age=80)
-            month = _MONTHS[lang].split()[d.month - 1]
-            return self.rng.choice(_DATE_FORMATS[lang]).format(d=d.day, m=d.month, y=d.year, month=month), (
-                "DATE_OF_BIRTH"
-            )
+            # drawn from the seed, not from Faker's date_of_birth (relative to today: not reproducible)
+            y, m, d = self.rng.randint(1945, 2006), self.rng.randint(1, 12), self.rng.randint(1, 28)
+            month = _MONTHS[lang].split()[m - 1]
+            return self.rng.choice(_DATE_FORMATS[lang]).format(d=d, m=m, y=y, month=month), "DATE_OF_BIRTH"
         if slot == "id":
             return self._national_id(lang)
         raise KeyError(slot)

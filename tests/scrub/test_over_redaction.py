@@ -1,0 +1,63 @@
+"""Over-redaction: ordinary words read as names must not be redacted, and the names beside them still are."""
+
+from __future__ import annotations
+
+import pytest
+
+from consentry.scrub import Scrubber
+from consentry.scrub.detectors.lexicon import load_lexicon
+
+#: Texts with no personal data in the members' languages: any finding is a false positive.
+NEGATIVES = [
+    "Season two starts next week!",
+    "Reason: the venue changed at the last minute.",
+    "Lessons learned from shipping fast. Mistakes were made.",
+    "Musicians, Bakers and Carpenters welcome at the open day.",
+    "Designers, Developers and Testers all welcome at the meetup.",
+    "Alles Gute zum neuen Job!",
+    "Unser Büro ist umgezogen. Kommt vorbei!",
+    "Danke für die Einladung, bis morgen.",
+    "Bises à tous, à demain.",
+    "Ciao a tutti, ci vediamo lunedì.",
+    "Groeten uit Utrecht!",
+    "Abraço a todos e boa semana.",
+]
+
+
+@pytest.fixture(scope="module")
+def scrubber() -> Scrubber:
+    return Scrubber(key=b"test")
+
+
+def test_ordinary_words_are_not_redacted(scrubber: Scrubber) -> None:
+    found = {
+        t: [t[f.start : f.end] for f in fs] for t, fs in zip(NEGATIVES, scrubber.detect_batch(NEGATIVES), strict=True)
+    }
+    assert {t: f for t, f in found.items() if f} == {}
+    slides = "Slides: https://example.org/deck"
+    assert [(f.entity.value, slides[f.start : f.end]) for f in scrubber.detect(slides)] == [
+        ("URL", "https://example.org/deck")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Kannst du die Rechnung schicken? Gruß, Kirstin Mende", "Kirstin Mende"),
+        ("Kun je de factuur sturen? Groet, Jill Smit", "Jill Smit"),
+        ("Puoi mandare la fattura? Ciao, Adriana Segni", "Adriana Segni"),
+        ("Bedankt Jinthe van den Velden voor de presentatie!", "Jinthe van den Velden"),
+        ("Thanks Anna Fernandez for the great panel!", "Anna Fernandez"),
+    ],
+)
+def test_the_name_beside_a_greeting_is_still_found_and_the_greeting_is_not(
+    scrubber: Scrubber, text: str, name: str
+) -> None:
+    persons = [text[f.start : f.end] for f in scrubber.detect(text) if f.entity.value == "PERSON"]
+    assert persons == [name]
+
+
+def test_name_particles_are_never_common_words() -> None:
+    common = load_lexicon().common
+    assert not {"van", "von", "der", "den", "de", "da", "di", "del", "dos", "du", "le", "la"} & common
+    assert {"gruß", "groet", "bises", "ciao", "abraço", "unser", "alles"} <= common
