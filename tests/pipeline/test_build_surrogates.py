@@ -3,6 +3,7 @@ another build, other surrogates; the default keeps today's output."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,9 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from consentry.errors import InputError
-from consentry.pipeline import build, read_manifest
+from consentry.pipeline import build, read_manifest, rebuild
 from consentry.pipeline.build import scrub_step
-from pipeline.lake import AS_OF, GENAI, KEY, Platform, record, write_parquet
+from consentry.store.protocol import Member, NewEvent
+from consentry.vocab import Choice, Source
+from pipeline.lake import AS_OF, GENAI, KEY, Platform, record, t, write_parquet
 
 TEXTS = [
     ("p-1", "ok_us", "Thanks Anna Weber for the talk, mail anna.weber@example.com"),
@@ -48,3 +51,24 @@ def test_the_default_keeps_store_surrogates_and_no_salt(platform: Platform) -> N
     assert step.salt is None and step.key == KEY and step.config.operator_for("PERSON") == "surrogate"
     with pytest.raises(InputError, match="--surrogates"):
         scrub_step(KEY, "random")
+
+
+def test_a_partial_rebuild_keeps_the_original_salt_and_a_whole_rebuild_draws_a_new_one(platform: Platform) -> None:
+    p = platform
+    p.store.add_members(Member(f"m{i:03d}", "US", date(1980, 1, 1), t("2024-01-01"), None) for i in range(12))
+    rows = [record(f"x{i}", f"m{i:03d}", text=f"Thanks Anna Weber, post {i}") for i in range(12)]
+    src = write_parquet(p.root / "lake.parquet", rows)
+    first = build(p.store, GENAI, [src], p.root / "v1", as_of=AS_OF, key=KEY, surrogates="build", shards=4)
+    p.store.record(NewEvent("m005", GENAI, Choice.DENY, t("2024-12-01"), Source.SETTINGS))
+    second = rebuild(p.store, first.build_id, p.root / "v2", key=KEY, only_affected_shards=True)
+    whole = rebuild(p.store, first.build_id, p.root / "v3", key=KEY)
+    m1, m2, m3 = (read_manifest(r.out_dir) for r in (first, second, whole))
+    assert second.rebuilt_shards and m2["scrubber"]["surrogate_salt"] == m1["scrubber"]["surrogate_salt"]
+    assert m3["scrubber"]["config"]["operators"]["PERSON"] == "pseudonym"
+    assert m3["scrubber"]["surrogate_salt"] != m1["scrubber"]["surrogate_salt"]
+    texts = [
+        text
+        for path in sorted(second.out_dir.rglob("*.parquet"))
+        for text in pq.read_table(path).column("text").to_pylist()
+    ]
+    assert len(texts) == 11 and len({text.rsplit(",", 1)[0] for text in texts}) == 1  # one surrogate, every shard
