@@ -87,6 +87,7 @@ def test_seed_choice_is_a_permutation_fixed_by_the_seed() -> None:
     assert sorted(order) == keys and order != keys
     assert order == seed_choice(seed, "members", reversed(keys))
     assert order != seed_choice(b"j" * 32, "members", keys)
+    assert seed_choice(seed, "members", keys, 7) == order[:7]
 
 
 def test_the_commitment_binds_the_canaries_and_hides_them_behind_the_salt() -> None:

@@ -23,6 +23,7 @@ it can tell them from candidates.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import json
 import math
@@ -131,9 +132,14 @@ def draw_values(
     return values
 
 
-def seed_choice(seed: bytes, label: str, keys: Iterable[str]) -> list[str]:
-    """`keys` sorted by their HMAC under `seed` and `label`: deterministic, unpredictable without the seed."""
-    return sorted(keys, key=lambda k: hmac.new(seed, f"{label}\x00{k}".encode(), hashlib.sha256).digest())
+def seed_choice(seed: bytes, label: str, keys: Iterable[str], n: int | None = None) -> list[str]:
+    """`keys` sorted by their HMAC under `seed` and `label` (the first `n` only, if given): deterministic,
+    unpredictable without the seed."""
+
+    def rank(k: str) -> bytes:
+        return hmac.new(seed, f"{label}\x00{k}".encode(), hashlib.sha256).digest()
+
+    return sorted(keys, key=rank) if n is None else heapq.nsmallest(n, keys, key=rank)
 
 
 def commitment(texts: Iterable[str], salt: bytes) -> str:

@@ -23,7 +23,6 @@ they were (their files are the predecessor's).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -33,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.audit.canaries import FORMAT, commitment, draw_values, new_seed
+from consentry.audit.canaries import FORMAT, commitment, draw_values, new_seed, seed_choice
 from consentry.errors import InputError
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
 from consentry.store.canaries import CanaryRecord, CanarySet
@@ -154,11 +153,7 @@ class PlantCanaries:
                 f"{req.count} canaries need as many members with allowed records; the build has {len(records)}",
                 field="--canaries",
             )
-
-        def rank(member: str) -> bytes:
-            return hmac.new(req.seed, f"member\x00{member}".encode(), hashlib.sha256).digest()
-
-        members = heapq.nsmallest(req.count, records, key=rank)
+        members = seed_choice(req.seed, "member", records, req.count)
         values = draw_values(req.seed, "planted", req.count)
         controls = draw_values(req.seed, "control", req.count, exclude=values)
         planted = [
