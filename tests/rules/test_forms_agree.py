@@ -22,8 +22,10 @@ from consentry.pipeline.engines import split_causes, split_tally
 from consentry.rules import (
     CLASS_COUNTS,
     RECORD_CLASSES,
+    SIGNAL_CLASSES,
     VERDICT_COLUMNS,
     VerdictKind,
+    class_counts,
     class_reason_sql,
     class_tally_sql,
     decide_members,
@@ -89,9 +91,18 @@ def check_split_forms(s: Scenario, con: duckdb.DuckDBPyConnection, expected: lis
 
 
 def check_tally(s: Scenario, con: duckdb.DuckDBPyConnection, expected: list[str]) -> None:
-    """The engines' counting: records per member and class (CLASS_COUNTS), then `class_tally_sql`."""
+    """The engines' counting: records per member and class (CLASS_COUNTS), then `class_tally_sql`.
+
+    Without signals on any record, also with the signals classes not counted (`class_counts(SIGNAL_CLASSES)`).
+    """
+    _check_tally(s, con, expected, CLASS_COUNTS)
+    if all(r["_signals"] is None for r in s.records):
+        _check_tally(s, con, expected, class_counts(SIGNAL_CLASSES))
+
+
+def _check_tally(s: Scenario, con: duckdb.DuckDBPyConnection, expected: list[str], aggregates: tuple[str, ...]) -> None:
     record_class = record_class_sql(s.policy, PURPOSE, at=s.at, now=s.now, records="r")
-    counts = ", ".join(CLASS_COUNTS)
+    counts = ", ".join(aggregates)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE g AS SELECT member_id, {counts} "
         f"FROM (SELECT member_id, {record_class} AS c FROM records r) GROUP BY member_id"

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_COUNTS",
     "RECORD_CLASSES",
+    "SIGNAL_CLASSES",
     "class_cause_sql",
+    "class_counts",
     "class_reason_sql",
     "class_tally_sql",
     "decide_records",
@@ -65,8 +67,24 @@ def _classes(r: Reason) -> tuple[str, ...]:
 #: the reason code, so an engine may count records per member and class before it has the verdicts.
 RECORD_CLASSES = (*(c for r in _RECORD_ENTRIES for c in _classes(r)), "OK")
 
-#: Per class, the count of a member's records in it: aggregates over rows with member_id and class `c`
-CLASS_COUNTS = tuple(f"count_if(c = '{c}') AS {c}" for c in RECORD_CLASSES)
+#: The classes only captured rights holders' signals can give: records of sources without signals never have them
+SIGNAL_CLASSES = tuple(
+    c for r in _RECORD_ENTRIES if r.code is ReasonCode.RESERVED_BY_RIGHTS_HOLDER for c in _classes(r)
+)
+
+
+def class_counts(impossible: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Per class, the count of a member's records in it: aggregates over rows with member_id and class `c`.
+
+    A class in `impossible` (one the sources cannot give, e.g. `SIGNAL_CLASSES`
+    for sources without captured signals) is the constant 0, not an aggregate:
+    counting costs a pass over every row per class.
+    """
+    return tuple(f"0::BIGINT AS {c}" if c in impossible else f"count_if(c = '{c}') AS {c}" for c in RECORD_CLASSES)
+
+
+#: Every class counted (`class_counts`)
+CLASS_COUNTS = class_counts()
 
 
 def _runs() -> Iterator[tuple[str | None, list[Reason]]]:

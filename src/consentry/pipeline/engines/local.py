@@ -9,7 +9,8 @@ reason. Two passes over the sources:
 1. an aggregate, started before the verdicts are known (`start`, beside the
    ledger snapshot): each member's records counted per class
    (`record_class_sql`: the first record-level condition that holds), reading
-   no texts when the files' statistics show them null-free; joined to the
+   no texts when the files' statistics show them null-free, and not counting
+   the signals classes when no source carries signals; joined to the
    verdicts (`class_reason_sql`), one row per member gives the counts per
    reason and the allowed records per member;
 2. the allowed records in source order (files sorted by path, rows as
@@ -44,12 +45,13 @@ from consentry.pipeline.engines.local_sql import (
     quote_path,
     records_sql,
     register_signals,
+    signals_possible,
     unit_sql,
 )
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
-from consentry.rules import CLASS_COUNTS, class_tally_sql, record_allowed_sql, record_class_sql
+from consentry.rules import SIGNAL_CLASSES, class_counts, class_tally_sql, record_allowed_sql, record_class_sql
 
 __all__ = ["LocalEngine", "quote_path", "records_sql"]
 
@@ -115,7 +117,9 @@ class LocalEngine:
         except duckdb.Error as e:
             raise _engine_error(e) from None
         classes = f"SELECT member_id, {record_class} AS c FROM r"
-        sql = f"CREATE TEMP TABLE f AS SELECT member_id, {', '.join(CLASS_COUNTS)} FROM ({classes}) GROUP BY member_id"
+        # sources without captured signals give no record a signals class: those are 0, not counted
+        counts = class_counts(() if signals_possible(plan.sources) else SIGNAL_CLASSES)
+        sql = f"CREATE TEMP TABLE f AS SELECT member_id, {', '.join(counts)} FROM ({classes}) GROUP BY member_id"
         pool = ThreadPoolExecutor(1, thread_name_prefix="consentry-count")
         self._grouped = pool.submit(self.con.execute, sql)
         pool.shutdown(wait=False)

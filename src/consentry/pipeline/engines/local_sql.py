@@ -34,6 +34,7 @@ __all__ = [
     "quote_path",
     "records_sql",
     "register_signals",
+    "signals_possible",
     "signals_sql",
     "unit_sql",
 ]
@@ -113,6 +114,24 @@ def signals_sql(kinds: dict[str, str]) -> str:
 def has_signals(sources: SourceSet) -> bool:
     """Some Parquet source carries captured signals (the engine then registers the parsing function)."""
     return any("signals" in f.column_kinds() for f in sources.files if f.format is SourceFormat.PARQUET)
+
+
+def signals_possible(sources: SourceSet) -> bool:
+    """Some record may carry a signals verdict: a Parquet source has signals, or a staged file has a non-null one.
+
+    Staged files say so in their Parquet statistics; a file without them counts as possible.
+    """
+    if has_signals(sources):
+        return True
+    for path in sources.staged:
+        meta = pq.read_metadata(path)
+        column = meta.schema.names.index("_signals")
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            stats = group.column(column).statistics
+            if stats is None or not stats.has_null_count or stats.null_count != group.num_rows:
+                return True
+    return False
 
 
 def register_signals(con: duckdb.DuckDBPyConnection, sources: SourceSet) -> None:
