@@ -17,7 +17,7 @@ import queue
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ __all__ = [
     "commit_files",
     "commit_shards",
     "file_sha256",
+    "part_facts",
     "recover_output",
 ]
 
@@ -227,41 +228,60 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def commit_shards(staging: Sequence[Path], directory: Path) -> list[ShardFile]:
+def _engine_parts(stage: Path) -> list[Path]:
+    """An engine's ``part-<n>.parquet`` files in `stage`, in the order of n (none if it is not a directory)."""
+    if not stage.is_dir():
+        return []
+    numbered = ((int(m.group(1)), p) for p in stage.iterdir() if (m := _ENGINE_PART.match(p.name)))
+    return [p for _, p in sorted(numbered)]
+
+
+def part_facts(stage: Path) -> dict[Path, tuple[int, str]]:
+    """Rows (from the footer) and SHA-256 of each engine part file in `stage`, once the engine has closed them.
+
+    An engine that writes its directories one after another hands these to
+    `commit_shards`, so each file is hashed while it is still in the page
+    cache and beside the rest of the write, not read again after it.
+    """
+    return {p: (pq.ParquetFile(p).metadata.num_rows, file_sha256(p)) for p in _engine_parts(stage)}
+
+
+def commit_shards(
+    staging: Sequence[Path], directory: Path, facts: Mapping[Path, tuple[int, str]] | None = None
+) -> list[ShardFile]:
     """Move an engine's ``part-<n>.parquet`` files from the `staging` directories into `directory` as shards.
 
     The directories in the order given, the files of each in the order of n
-    (see `commit_files`). An engine that wrote no file at all is an error.
+    (see `commit_files`; `facts` as there). An engine that wrote no file at all is an error.
     """
-    found: list[Path] = []
-    for stage in staging:
-        if stage.is_dir():
-            numbered = ((int(m.group(1)), p) for p in stage.iterdir() if (m := _ENGINE_PART.match(p.name)))
-            found += [p for _, p in sorted(numbered)]
+    found = [p for stage in staging for p in _engine_parts(stage)]
     if not found:
         raise BuildError(f"the engine wrote no output file into {', '.join(str(s) for s in staging)}")
-    return commit_files(found, directory)
+    return commit_files(found, directory, facts)
 
 
-def commit_files(found: Sequence[Path], directory: Path) -> list[ShardFile]:
+def commit_files(
+    found: Sequence[Path], directory: Path, facts: Mapping[Path, tuple[int, str]] | None = None
+) -> list[ShardFile]:
     """Move Parquet files, in the order given, into `directory` as ``part-NNNNN.parquet`` shards.
 
     They are hashed (in parallel; hashlib releases the GIL) and counted from
-    their footers. Files without rows are dropped, unless no file has any: an
-    empty build has one empty shard.
+    their footers, unless `facts` already holds a file's rows and SHA-256
+    (`part_facts`, taken once the engine closed it). Files without rows are
+    dropped, unless no file has any: an empty build has one empty shard.
     """
-    rows = [pq.ParquetFile(p).metadata.num_rows for p in found]
+    known = facts or {}
+    rows = [known[p][0] if p in known else pq.ParquetFile(p).metadata.num_rows for p in found]
     kept = [(p, n) for p, n in zip(found, rows, strict=True) if n] or [(found[0], 0)]
-    moved: list[tuple[str, Path, int]] = []
+    moved: list[tuple[str, Path, int, str | None]] = []
     for k, (path, n) in enumerate(kept):
         name = f"part-{k:05d}.parquet"
         os.replace(path, directory / name)
-        moved.append((name, directory / name, n))
-    with ThreadPoolExecutor(max_workers=min(len(moved), os.cpu_count() or 1)) as pool:
-        digests = list(pool.map(file_sha256, (p for _, p, _ in moved)))
-    return [
-        ShardFile(name, n, path.stat().st_size, digest) for (name, path, n), digest in zip(moved, digests, strict=True)
-    ]
+        moved.append((name, directory / name, n, known[path][1] if path in known else None))
+    todo = [p for _, p, _, digest in moved if digest is None]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+        hashed = dict(zip(todo, pool.map(file_sha256, todo), strict=True))
+    return [ShardFile(name, n, path.stat().st_size, digest or hashed[path]) for name, path, n, digest in moved]
 
 
 def _fsync_tree(directory: Path) -> None:

@@ -50,7 +50,7 @@ from consentry.pipeline.engines.local_sql import (
 )
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN
-from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards
+from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards, part_facts
 from consentry.rules import SIGNAL_CLASSES, class_counts, class_tally_sql, record_allowed_sql, record_class_sql
 
 __all__ = ["LocalEngine", "quote_path", "records_sql"]
@@ -247,8 +247,8 @@ class LocalEngine:
         staging = self.plan.work_dir / "shards"
         staging.mkdir(parents=True, exist_ok=True)
         dirs = [staging / f"{n:05d}" for n in range(len(units))]
-        self._write_units(units, dirs)
-        return commit_shards(dirs, directory)
+        facts = self._write_units(units, dirs)
+        return commit_shards(dirs, directory, facts)
 
     def _workers(self, units: int) -> int:
         """How many units to write side by side: one a core, as many as the memory limit holds (at least one)."""
@@ -256,13 +256,18 @@ class LocalEngine:
         need = _UNIT_BYTES + _HASH_BYTES_PER_MEMBER * self._keys.num_rows
         return max(1, min(self._threads, units, int(self._memory_bytes // need)))
 
-    def _write_units(self, units: list[tuple[str, str]], dirs: list[Path]) -> None:
-        """COPY every unit into its directory, `threads` at a time, a thread each; the first error stops the rest."""
+    def _write_units(self, units: list[tuple[str, str]], dirs: list[Path]) -> dict[Path, tuple[int, str]]:
+        """COPY every unit into its directory, `threads` at a time, a thread each; the first error stops the rest.
+
+        Each unit's files are counted and hashed by its thread as soon as its
+        COPY has closed them (`part_facts`): beside the other units' writes.
+        """
         workers = self._workers(len(units))
         options = _COPY_OPTIONS.format(rows=self.plan.batch_rows, size=TARGET_SHARD_BYTES)
         todo = iter(range(len(units)))
         lock = threading.Lock()
         failed = threading.Event()
+        facts: dict[Path, tuple[int, str]] = {}
         db = self._write_database()
         cons = [self._unit_cursor(db) for _ in range(workers)]
 
@@ -276,6 +281,7 @@ class LocalEngine:
                 copy = f"COPY ({self._included_sql(sql, with_member=False)}) TO {quote_path(dirs[n])} ({options})"
                 try:
                     row = con.execute(copy).fetchone()
+                    facts.update(part_facts(dirs[n]))
                     if self.plan.on_rows is not None and row is not None:
                         self.plan.on_rows(int(row[0]))
                 except duckdb.Error as e:
@@ -305,6 +311,7 @@ class LocalEngine:
             if isinstance(err, duckdb.Error):
                 raise _engine_error(err) from None
             raise err
+        return facts
 
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
