@@ -173,13 +173,26 @@ class LocalEngine:
         return units or [(empty, "the sources")]
 
     def _write_database(self) -> duckdb.DuckDBPyConnection:
-        """The write's DuckDB: one thread per query (the units run side by side instead), the memory limit shared."""
+        """The write's DuckDB: one thread per query (the units run side by side instead), the memory limit shared.
+
+        The allowed members and their keys are copied into it once, as table
+        `k`: every unit builds its hash table from DuckDB's own storage, not
+        by scanning (and converting) the Arrow table again.
+        """
         if self._keys is None:
             raise BuildError("the local engine writes only after deciding")
         db = duckdb.connect(config={"threads": 1})
         register_signals(db, self.plan.sources)
         db.execute(f"SET memory_limit = '{self._memory_bytes}B'")
         db.execute(f"SET temp_directory = {quote_path(self._spill)}")
+        db.register("allowed_keys", self._keys)
+        # One row of NULLs, which no record joins: DuckDB writes a column it knows to be null-free as a
+        # REQUIRED Parquet column, and member_key has always been an optional one (the same bytes as before)
+        db.execute(
+            "CREATE TABLE k AS SELECT member_id, member_key FROM allowed_keys "
+            "UNION ALL SELECT CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR)"
+        )
+        db.unregister("allowed_keys")
         return db
 
     def _unit_cursor(self, db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -197,7 +210,6 @@ class LocalEngine:
         con.execute("SET preserve_insertion_order = true")
         # IN lists as filters, not a join (cheaper here); the join order and sides as written
         con.execute("SET disabled_optimizers = 'in_clause,join_order,build_side_probe_side'")
-        con.register("k", self._keys)
         return con
 
     def included(self) -> pa.RecordBatchReader:
