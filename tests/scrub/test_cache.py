@@ -75,7 +75,7 @@ def test_switched_off_or_unwritable_still_builds(tmp_path: Path, monkeypatch: py
 @pytest.mark.skipif(not hyperscan_available(), reason="hyperscan wheel not installed")
 def test_cached_hyperscan_database_finds_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONSENTRY_SCRUB_CACHE", str(tmp_path))
-    entities = frozenset(EntityType)
+    entities = frozenset({EntityType.EMAIL, EntityType.PHONE, EntityType.IP_ADDRESS})  # small: quick to compile
     first = PatternDetector(entities, Engine.HYPERSCAN)
     second = PatternDetector(entities, Engine.HYPERSCAN)
     assert first._prefilter is not None and second._prefilter is not None
@@ -84,5 +84,5 @@ def test_cached_hyperscan_database_finds_the_same(tmp_path: Path, monkeypatch: p
     path.write_bytes(path.read_bytes()[:-100] + b"\0" * 100)  # corrupt: checksum fails, rebuilt
     third = PatternDetector(entities, Engine.HYPERSCAN)
     assert third._prefilter is not None and not third._prefilter.from_cache
-    text = "mail ada@example.org or call +44 20 7946 0958, 221B Baker Street"
+    text = "mail ada@example.org or call +44 20 7946 0958 from 192.168.10.20"
     assert first.detect(text) == second.detect(text) == third.detect(text) != []
