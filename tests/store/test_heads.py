@@ -18,6 +18,7 @@ LATER_TABLES = {
     "build_canaries",
     "build_member_chunks",
     "build_deletion_checks",
+    "build_member_index",
     "member_image",
     "models",
     "model_audits",

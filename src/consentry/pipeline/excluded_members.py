@@ -8,8 +8,12 @@ one set of verdicts serve every build of the same purpose and T.
 Everything after the verdicts works on the *excluded* members alone (those
 some cause excludes now, a small part of the members): each is given a code,
 its position in the sorted array `Lineage.excluded`, and each build is reduced
-to the codes of its members among them (`BuildLineage.codes`), read from its
-member set once.
+to the codes of its members among them (`BuildLineage.codes`). The reduction
+probes the build's member index (sorted 64-bit member codes,
+consentry.store.member_index) with the excluded members' codes; it reads the
+member set instead when the store's members do not all have distinct codes (or
+the index cannot be trusted), with the same result. A build without an index
+(registered before indexes existed) gets one from its member set on first use.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from consentry.pipeline.registry import BuildRecord
+from consentry.store.member_index import MemberIndex, codes_distinct, member_codes
 from consentry.store.protocol import Store
 from consentry.vocab import ReasonCode
 
@@ -63,7 +70,8 @@ class _Causes:
     closed_at: pa.Array
 
 
-def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime) -> _Causes:
+def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime) -> tuple[_Causes, pa.ChunkedArray]:
+    """The causes of one purpose and T, and the ids of every member (the snapshot's)."""
     import duckdb
 
     from consentry.decide import decide_members
@@ -85,7 +93,7 @@ def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime) ->
         ).to_arrow_table()
     finally:
         con.close()
-    return _Causes(*(table.column(i).combine_chunks() for i in range(5)))
+    return _Causes(*(table.column(i).combine_chunks() for i in range(5))), snapshot.column("member_id")
 
 
 def _evidence_times(store: Store, causes: Iterable[_Causes]) -> tuple[dict[int, datetime], dict[str, datetime]]:
@@ -120,20 +128,55 @@ def _looked_up(keys: pa.Array, known: pa.Array, times: pa.Array) -> pa.Array:
     return pc.take(times, pc.index_in(keys.cast(known.type), value_set=known))
 
 
-def _reduce(store: Store, record: BuildRecord, excluded: pa.Array, cause: pa.Array, evidence: pa.Array) -> BuildLineage:
-    """One build's member set reduced to its excluded members: codes, records, cause and its time."""
-    members = store.builds.members(record.build_id)
-    position = pc.index_in(members.column("member_id"), value_set=excluded)
-    keep = pc.is_valid(position)
-    codes = pc.filter(position, keep).combine_chunks()
+@dataclass(frozen=True)
+class _Probe:
+    """The excluded members' codes, sorted (`codes`, with `order` back to member order); None: not trusted."""
+
+    codes: npt.NDArray[np.uint64]
+    order: npt.NDArray[np.intp]
+
+
+def _probe(excluded: pa.Array, every_member: pa.ChunkedArray) -> _Probe | None:
+    """The codes to probe member indexes with, if every member's code is distinct (else None: read member sets)."""
+    if not codes_distinct(member_codes(every_member)):
+        return None
+    codes = member_codes(excluded)
+    order = np.argsort(codes, kind="stable")
+    return _Probe(codes[order], order)
+
+
+def _index_of(store: Store, build_id: str) -> MemberIndex:
+    """The build's member index; computed from its member set and kept, if it has none yet."""
+    index = store.builds.member_index(build_id)
+    return index if index is not None else store.builds.save_member_index(build_id, store.builds.members(build_id))
+
+
+def _held(store: Store, record: BuildRecord, excluded: pa.Array, probe: _Probe | None) -> tuple[pa.Array, pa.Array]:
+    """(codes of the build's excluded members, ascending; their records in the build)."""
+    index = _index_of(store, record.build_id) if probe is not None else None
+    if probe is None or index is None or not index.usable:
+        members = store.builds.members(record.build_id)
+        position = pc.index_in(members.column("member_id"), value_set=excluded)
+        keep = pc.is_valid(position)
+        return pc.filter(position, keep).combine_chunks(), pc.filter(members.column("records"), keep).combine_chunks()
+    at, records = index.probe(probe.codes)
+    codes = probe.order[at]
+    ascending = np.argsort(codes, kind="stable")
+    return pa.array(codes[ascending].astype(np.int32), pa.int32()), pa.array(records[ascending], pa.int64())
+
+
+def _reduce(
+    store: Store, record: BuildRecord, excluded: pa.Array, probe: _Probe | None, cause: pa.Array, evidence: pa.Array
+) -> BuildLineage:
+    """One build reduced to its excluded members: codes, records, cause and its time."""
+    codes, records = _held(store, record, excluded, probe)
     decided = pa.scalar(record.decided_at or record.created_at, _TS)
     at = pc.take(evidence, codes)
     cause_at = pc.if_else(pc.fill_null(pc.greater(at, decided), False), at, decided)
-    records = pc.filter(members.column("records"), keep).combine_chunks()
     return BuildLineage(record, codes, records, pc.take(cause, codes), cause_at)
 
 
-def stale_lineage(store: Store, builds: Iterable[BuildRecord], now: datetime) -> Lineage:
+def stale_lineage(store: Store, builds: Iterable[BuildRecord], now: datetime, *, use_index: bool = True) -> Lineage:
     """Every build reduced to its members whom a cause excludes at `now`, with the cause and its time.
 
     A cause's time is the effective time (`at`) of the ledger event behind it
@@ -142,21 +185,26 @@ def stale_lineage(store: Store, builds: Iterable[BuildRecord], now: datetime) ->
     moment, the earliest it could have arisen. No cause is dated before the
     build that holds the data was decided. (Members are never deleted, so
     every member of a build is among those the verdicts decide.)
+
+    `use_index=False` reads every build's member set instead of its member
+    index (the reference the index is tested against; the result is the same).
     """
     records = list(builds)
     scopes = sorted({(r.purpose, r.as_of) for r in records})
-    causes = {s: _scope_causes(store, s[0], s[1], now) for s in scopes}
+    found = {s: _scope_causes(store, s[0], s[1], now) for s in scopes}
+    causes = {s: c for s, (c, _) in found.items()}
     ids = [c.member_id for c in causes.values()]
     excluded: pa.Array = pc.unique(pa.concat_arrays([*ids, pa.array([], pa.string())]))
     excluded = pc.take(excluded, pc.sort_indices(excluded))
+    probe = _probe(excluded, next(iter(found.values()))[1]) if found and use_index else None
     events, cases = _evidence_times(store, causes.values())
     aligned = {s: _aligned(excluded, c, events, cases) for s, c in causes.items()}
 
     def reduce(record: BuildRecord) -> BuildLineage:
         cause, evidence = aligned[(record.purpose, record.as_of)]
-        return _reduce(store, record, excluded, cause, evidence)
+        return _reduce(store, record, excluded, probe, cause, evidence)
 
-    # Reading and probing member sets releases the GIL (Parquet, Arrow): builds side by side
+    # Reading indexes or member sets and probing them releases the GIL (SQL, NumPy, Arrow): builds side by side
     with ThreadPoolExecutor(max_workers=min(4, len(records) or 1), thread_name_prefix="consentry-lineage") as pool:
         out = {bl.build.build_id: bl for bl in pool.map(reduce, records)}
     return Lineage(excluded, out)

@@ -268,12 +268,14 @@ def obligations(
     return [o for o in found if o.status == "overdue"] if overdue else found
 
 
-def _computed(store: Store, model: str | None, now: datetime) -> tuple[list[Obligation], Computed]:
-    """Every obligation at `now` (of `model`'s versions, when given), by due date, and the member rows."""
+def _computed(
+    store: Store, model: str | None, now: datetime, *, rows: bool = False
+) -> tuple[list[Obligation], Computed]:
+    """Every obligation at `now` (of `model`'s versions, when given), by due date, and the member rows if `rows`."""
     scope = scope_of(store, model, now)
     if not scope.models:
         return [], Computed([], {})
-    computed = compute(store, scope, now)
+    computed = compute(store, scope, now, rows=rows)
     groups = list(computed.groups)
     groups += _deletion_groups(scope, store, now)
     models = {m.model_id: m for m in scope.models}
@@ -296,7 +298,7 @@ def obligation_members(store: Store, *, model: str | None = None, as_of: datetim
     retrained on. Deleted records (counted, not listed by member) are not here.
     """
     now = utc(as_of) if as_of is not None else utcnow()
-    found, computed = _computed(store, model, now)
+    found, computed = _computed(store, model, now, rows=True)
     still_open = {
         (o.model.model_id, o.purpose, o.cause, _day(o.arose_at)): o for o in found if o.status in OPEN_STATUSES
     }

@@ -21,9 +21,17 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from consentry.store.database import store_error
+from consentry.store.database import WRITE, store_error
+from consentry.store.member_index import MemberIndex, decode_index, encode_index
 from consentry.store.member_sets import decode, encode, shard_of_member
-from consentry.store.schema import build_deletion_checks, build_member_chunks, builds, to_us, us_to_dt
+from consentry.store.schema import (
+    build_deletion_checks,
+    build_member_chunks,
+    build_member_index,
+    builds,
+    to_us,
+    us_to_dt,
+)
 from consentry.timeutil import iso
 
 __all__ = ["PENDING", "BuildRecord", "BuildRegistry", "SqlBuildRegistry"]
@@ -117,6 +125,14 @@ class BuildRegistry(Protocol):
         """The member set of a build: member_id, records (and shard, if sharded), by member_id (empty if unknown)."""
         ...
 
+    def member_index(self, build_id: str) -> MemberIndex | None:
+        """The build's member index (consentry.store.member_index); None if it has none stored."""
+        ...
+
+    def save_member_index(self, build_id: str, members: pa.Table) -> MemberIndex:
+        """Compute the index of a build's member set, keep it unless one is already kept, and return it."""
+        ...
+
     def record_deletions(self, build_id: str, checked_at: datetime, deleted: dict[str, int] | None) -> None:
         """Keep the result of checking a build's records against its sources (None: could not be checked)."""
         ...
@@ -124,6 +140,17 @@ class BuildRegistry(Protocol):
     def deletions(self, build_id: str) -> tuple[datetime | None, dict[str, int] | None]:
         """When the build's records were last checked, and {"members", "records"} deleted by then."""
         ...
+
+
+#: Bytes per stored part of a member index (a part is well below every database's limit on one value)
+INDEX_PART_BYTES = 64 << 20
+
+
+def _index_parts(build_id: str, data: bytes) -> list[dict[str, Any]]:
+    return [
+        {"build_id": build_id, "part": i, "data": data[start : start + INDEX_PART_BYTES]}
+        for i, start in enumerate(range(0, max(len(data), 1), INDEX_PART_BYTES))
+    ]
 
 
 def _record(row: Any) -> BuildRecord:
@@ -156,9 +183,9 @@ class SqlBuildRegistry:
         self._engine = engine
 
     @contextmanager
-    def _begin(self) -> Iterator[Connection]:
+    def _begin(self, *, write: bool = False) -> Iterator[Connection]:
         try:
-            with self._engine.begin() as conn:
+            with self._engine.connect().execution_options(**(WRITE if write else {})) as conn, conn.begin():
                 yield conn
         except SQLAlchemyError as e:
             raise store_error(e) from None
@@ -185,10 +212,12 @@ class SqlBuildRegistry:
             "shards": record.shards,
         }
         chunks = [{"build_id": record.build_id, "first_member_id": f, "data": d} for f, d in encode(members)]
+        index = _index_parts(record.build_id, encode_index(members))
         with self._begin() as conn:
             conn.execute(builds.insert().values(**values))
             if chunks:
                 conn.execute(build_member_chunks.insert(), chunks)
+            conn.execute(build_member_index.insert(), index)
 
     def update_pending(self, record: BuildRecord) -> None:
         """Set a pending build's final counts, manifest digest, member count and creation time."""
@@ -209,6 +238,7 @@ class SqlBuildRegistry:
         pending = sa.select(builds.c.build_id).where(builds.c.build_id == build_id, builds.c.status == PENDING)
         with self._begin() as conn:
             conn.execute(build_member_chunks.delete().where(build_member_chunks.c.build_id.in_(pending)))
+            conn.execute(build_member_index.delete().where(build_member_index.c.build_id.in_(pending)))
             conn.execute(builds.delete().where(builds.c.build_id == build_id, builds.c.status == PENDING))
 
     def mark_complete(self, build_id: str) -> None:
@@ -280,6 +310,31 @@ class SqlBuildRegistry:
                 sa.select(chunks.first_member_id, chunks.data).where(chunks.build_id == build_id)
             ).all()
         return decode(data for _, data in sorted(parts, key=lambda p: str(p[0])))
+
+    def member_index(self, build_id: str) -> MemberIndex | None:
+        """The build's member index (consentry.store.member_index); None if it has none stored."""
+        index = build_member_index.c
+        with self._begin() as conn:
+            parts = (
+                conn.execute(sa.select(index.data).where(index.build_id == build_id).order_by(index.part))
+                .scalars()
+                .all()
+            )
+        if not parts:
+            return None
+        return decode_index(parts[0] if len(parts) == 1 else b"".join(parts))
+
+    def save_member_index(self, build_id: str, members: pa.Table) -> MemberIndex:
+        """Compute the index of a build's member set, keep it unless one is already kept, and return it."""
+        data = encode_index(members)
+        with self._begin(write=True) as conn:
+            kept = conn.execute(
+                sa.select(build_member_index.c.part).where(build_member_index.c.build_id == build_id).limit(1)
+            ).first()
+            known = conn.execute(sa.select(builds.c.build_id).where(builds.c.build_id == build_id)).first()
+            if kept is None and known is not None:
+                conn.execute(build_member_index.insert(), _index_parts(build_id, data))
+        return decode_index(data)
 
     def record_deletions(self, build_id: str, checked_at: datetime, deleted: dict[str, int] | None) -> None:
         """Keep the result of checking a build's records against its sources (None: could not be checked)."""

@@ -55,7 +55,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The head revisions of the migrations in MIGRATIONS_DIR, so that opening an up-to-date
 #: store needs no Alembic import. Add a new migration's revision here (and drop the one it
 #: revises): tests/store/test_heads.py holds this equal to what Alembic computes.
-SCHEMA_HEADS = frozenset({"0006", "0009", "0015", "0018", "0020", "0021"})
+SCHEMA_HEADS = frozenset({"0006", "0009", "0015", "0018", "0019", "0020", "0021"})
 
 #: Execution options of a connection that will write (SQLite: BEGIN IMMEDIATE).
 WRITE: dict[str, Any] = {"consentry_write": True}

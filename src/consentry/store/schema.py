@@ -32,6 +32,7 @@ __all__ = [
     "build_canary_sets",
     "build_deletion_checks",
     "build_member_chunks",
+    "build_member_index",
     "builds",
     "case_assignments",
     "consent_events",
@@ -266,6 +267,16 @@ build_member_chunks = Table(
     metadata,
     Column("build_id", String(64), ForeignKey("builds.build_id", ondelete="CASCADE"), primary_key=True),
     Column("first_member_id", String(255), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: A build's member index (migration 0019; consentry.store.member_index): its members as sorted 64-bit
+#: codes with their records, in parts of at most INDEX_PART_BYTES; written with the member set, or on first use.
+build_member_index = Table(
+    "build_member_index",
+    metadata,
+    Column("build_id", String(64), ForeignKey("builds.build_id", ondelete="CASCADE"), primary_key=True),
+    Column("part", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
 )
 
