@@ -162,3 +162,9 @@ def test_snapshot_matches_naive_model(
             if not any(r == d for _, _, _, r, d in opened):  # a same-instant decide is ambiguous by design
                 assert row["at_case_id"] == open_case(m, p, at_day)
                 assert row["now_case_id"] == open_case(m, p, now_day)
+
+    # Several moments from one read of the ledger: each the snapshot of its moment alone (one after `now` too)
+    for p in PURPOSES:
+        moments = [day(at_day), day(7 - at_day), day(8)]
+        several = store.snapshots(p, moments, now=day(now_day))
+        assert [s.to_pylist() for s in several] == [store.snapshot(p, m, now=day(now_day)).to_pylist() for m in moments]

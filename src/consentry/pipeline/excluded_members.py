@@ -70,14 +70,23 @@ class _Causes:
     closed_at: pa.Array
 
 
-def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime) -> tuple[_Causes, pa.ChunkedArray]:
-    """The causes of one purpose and T, and the ids of every member (the snapshot's)."""
+def _all_causes(store: Store, scopes: list[tuple[str, datetime]], now: datetime) -> dict[tuple[str, datetime], _Causes]:
+    """The causes of each purpose and T; one read of the ledger per purpose serves all its moments."""
+    out = {}
+    for purpose in sorted({p for p, _ in scopes}):
+        moments = [t for p, t in scopes if p == purpose]
+        for t, snapshot in zip(moments, store.snapshots(purpose, moments, now), strict=True):
+            out[(purpose, t)] = _scope_causes(store, purpose, t, now, snapshot)
+    return out
+
+
+def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime, snapshot: pa.Table) -> _Causes:
+    """The causes of one purpose and T, from its snapshot."""
     import duckdb
 
     from consentry.decide import decide_members
     from consentry.rules import member_cause_sql
 
-    snapshot = store.snapshot(purpose, as_of, now)
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -93,7 +102,7 @@ def _scope_causes(store: Store, purpose: str, as_of: datetime, now: datetime) ->
         ).to_arrow_table()
     finally:
         con.close()
-    return _Causes(*(table.column(i).combine_chunks() for i in range(5))), snapshot.column("member_id")
+    return _Causes(*(table.column(i).combine_chunks() for i in range(5)))
 
 
 def _evidence_times(store: Store, causes: Iterable[_Causes]) -> tuple[dict[int, datetime], dict[str, datetime]]:
@@ -136,9 +145,9 @@ class _Probe:
     order: npt.NDArray[np.intp]
 
 
-def _probe(excluded: pa.Array, every_member: pa.ChunkedArray) -> _Probe | None:
+def _probe(excluded: pa.Array, store: Store) -> _Probe | None:
     """The codes to probe member indexes with, if every member's code is distinct (else None: read member sets)."""
-    if not codes_distinct(member_codes(every_member)):
+    if not codes_distinct(member_codes(store.members_table().column("member_id"))):
         return None
     codes = member_codes(excluded)
     order = np.argsort(codes, kind="stable")
@@ -191,12 +200,11 @@ def stale_lineage(store: Store, builds: Iterable[BuildRecord], now: datetime, *,
     """
     records = list(builds)
     scopes = sorted({(r.purpose, r.as_of) for r in records})
-    found = {s: _scope_causes(store, s[0], s[1], now) for s in scopes}
-    causes = {s: c for s, (c, _) in found.items()}
+    causes = _all_causes(store, scopes, now)
     ids = [c.member_id for c in causes.values()]
     excluded: pa.Array = pc.unique(pa.concat_arrays([*ids, pa.array([], pa.string())]))
     excluded = pc.take(excluded, pc.sort_indices(excluded))
-    probe = _probe(excluded, next(iter(found.values()))[1]) if found and use_index else None
+    probe = _probe(excluded, store) if causes and use_index else None
     events, cases = _evidence_times(store, causes.values())
     aligned = {s: _aligned(excluded, c, events, cases) for s, c in causes.items()}
 

@@ -327,6 +327,10 @@ class Store(Protocol):
         """SNAPSHOT_SCHEMA rows for every member, as of `at` and as recorded by `now`."""
         ...
 
+    def snapshots(self, purpose: str, ats: Sequence[datetime], now: datetime | None = None) -> list[pa.Table]:
+        """`snapshot` at each of `ats` (in that order), from one read of the purpose's events and the members."""
+        ...
+
     def maintain_member_image(self) -> bool:
         """Rewrite the member image if the last members read found it missing or far behind; True if written."""
         ...

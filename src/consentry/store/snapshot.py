@@ -28,7 +28,7 @@ from consentry.store.members import MEMBERS_SCHEMA, sorted_by_member_id
 from consentry.store.protocol import SNAPSHOT_SCHEMA
 from consentry.timeutil import ARROW_TS
 
-__all__ = ["SQLITE_CHUNK_ROWS", "build_snapshot", "fetch_members", "latest_per_member"]
+__all__ = ["SQLITE_CHUNK_ROWS", "build_snapshot", "build_snapshots", "fetch_members", "latest_per_member"]
 
 #: (name, type, quoted): quoted columns are non-null strings that may hold any text;
 #: unquoted ones are numbers or plain codes, NULL rendered as an empty field.
@@ -96,26 +96,43 @@ def build_snapshot(
 
     `fast=False` fetches row by row (the reference the CSV paths are tested against).
     """
-    upto = max(at_us, now_us)
+    return build_snapshots(c, purpose, [at_us], now_us, members, fast=fast)[0]
+
+
+def build_snapshots(
+    c: Connection, purpose: str, ats_us: list[int], now_us: int, members: pa.Table, *, fast: bool = True
+) -> list[pa.Table]:
+    """`build_snapshot` at each of `ats_us`, fetching the purpose's events and cases once for all of them.
+
+    The fetch reaches the latest moment asked; each snapshot keeps only the rows up to its own,
+    so each is the snapshot `build_snapshot` gives for its moment alone.
+    """
+    upto = max([*ats_us, now_us])
     # Events in (member, at, id) order: any collation keeps a member's rows together.
     ev = _fetch(c, _EVENTS_SQL, (purpose, upto), _EVENTS_COLS, fast=fast)
     cases = _fetch(c, _CASES_SQL, (purpose, upto), _CASES_COLS, fast=fast)
     ids = members.column("member_id").combine_chunks()
-    cols: dict[str, Any] = {name: members.column(name) for name in MEMBERS_SCHEMA.names}
     runs = _Runs(ev.column("member_id"), ids)
-    for prefix, t in (("at", at_us), ("now", now_us)):
-        pick = runs.latest(pc.less_equal(ev.column("at_us"), t))
-        for name in ("choice", "source", "event_id"):
-            cols[f"{prefix}_{name}"] = ev.column(name).take(pick)
     case_runs = _Runs(cases.column("member_id"), ids)
     decided = cases.column("decided_us")
-    for prefix, t in (("at", at_us), ("now", now_us)):
+
+    def columns(prefix: str, t: int) -> dict[str, Any]:
+        pick = runs.latest(pc.less_equal(ev.column("at_us"), t))
+        cols = {f"{prefix}_{name}": ev.column(name).take(pick) for name in ("choice", "source", "event_id")}
         open_ = pc.and_(
             pc.less_equal(cases.column("received_us"), t),
             pc.or_kleene(pc.is_null(decided), pc.greater(decided, t)),
         )
         cols[f"{prefix}_case_id"] = cases.column("case_id").take(case_runs.latest(open_))
-    return pa.table([cols[f.name] for f in SNAPSHOT_SCHEMA], schema=SNAPSHOT_SCHEMA)
+        return cols
+
+    now = columns("now", now_us)
+    out = []
+    for at_us in ats_us:
+        cols: dict[str, Any] = {name: members.column(name) for name in MEMBERS_SCHEMA.names}
+        cols |= columns("at", at_us) | now
+        out.append(pa.table([cols[f.name] for f in SNAPSHOT_SCHEMA], schema=SNAPSHOT_SCHEMA))
+    return out
 
 
 class _Runs:

@@ -358,6 +358,14 @@ class SqlStore(Transactions):
         with self._read(consistent=True) as c:
             return build_snapshot(c, purpose, to_us(utc(at)), now_us, self._members_arrow(c))
 
+    def snapshots(self, purpose: str, ats: Sequence[datetime], now: datetime | None = None) -> list[pa.Table]:
+        """`snapshot` at each of `ats` (in that order), from one read of the purpose's events and the members."""
+        from consentry.store.snapshot import build_snapshots
+
+        now_us = to_us(utc(now) if now is not None else utcnow())
+        with self._read(consistent=True) as c:
+            return build_snapshots(c, purpose, [to_us(utc(a)) for a in ats], now_us, self._members_arrow(c))
+
     def head(self) -> tuple[int, str]:
         """(number of events, hash of the last event) — "0"*64 for an empty ledger."""
         with self._read() as c:
