@@ -150,7 +150,7 @@ def _probe(excluded: pa.Array, store: Store) -> _Probe | None:
     if not codes_distinct(member_codes(store.members_table().column("member_id"))):
         return None
     codes = member_codes(excluded)
-    order = np.argsort(codes, kind="stable")
+    order = np.argsort(codes)  # distinct: every member's code is
     return _Probe(codes[order], order)
 
 

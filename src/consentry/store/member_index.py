@@ -118,7 +118,7 @@ def encode_index(members: pa.Table) -> bytes:
     """The stored index of a member set (member_id, records, …): format byte, unique flag, records width, arrays."""
     codes = member_codes(members.column("member_id"))
     records = pc.fill_null(members.column("records"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    order = np.argsort(codes, kind="stable")
+    order = np.argsort(codes)  # distinct codes need no stable sort (equal ones make the index unusable)
     codes, records = codes[order], records[order]
     usable = not bool(np.any(codes[1:] == codes[:-1]))
     top = int(records.max()) if len(records) else 0
