@@ -31,7 +31,7 @@ def test_the_audit_block_is_optional_with_defaults_and_checked(tmp_path: Path, r
     without, with_block = policy.versions[-2], policy.versions[-1]
     assert without.spec.purposes[GENAI].audit is None and '"audit"' not in without.canonical_json
     block = with_block.spec.purposes[GENAI].audit
-    assert block is not None and (block.required, block.max_exposure, block.max_extraction_rate) == (True, 10.0, 0.05)
+    assert block is not None and (block.required, block.max_exposure, block.max_extraction_rate) == (True, 10.0, 0.2)
     # the versions written before the block keep their digests
     assert [v.sha256 for v in policy.versions[:3]] == [v.sha256 for v in reference_policy.versions]
     for bad in ({"max_extraction_rate": 1.5}, {"required": "sometimes"}, {"max_exposure": 3, "colour": "red"}):
@@ -56,7 +56,7 @@ def test_a_required_audit_decides_release_and_lowered_limits_judge_stored_report
     p.store.publish(policy_with_audit(p.root, {"required": True, "max_exposure": 12}))
     t = thresholds_for(p.store, model)
     assert (t.required, t.max_exposure, t.max_extraction_rate, t.policy_version, t.purposes) == (
-        True, 12.0, 0.05, "2026-01-01", (GENAI,)
+        True, 12.0, 0.2, "2026-01-01", (GENAI,)
     )  # fmt: skip
     status = release_status(p.store, [model])[model.model_id]
     assert not status.releasable and "none has run" in status.reason

@@ -48,6 +48,12 @@ _COMMANDS = {
         Kind.GROUP,
         "Models trained on builds, and the forgetting obligations withdrawals open against them.",
     ),
+    "audit": LazyEntry(
+        "consentry.cli.audit",
+        "app",
+        Kind.GROUP,
+        "Audit trained models: memorisation of planted canaries and members' data, and forgetting.",
+    ),
     "staff": LazyEntry(
         "consentry.cli.serve",
         "staff_app",

@@ -37,8 +37,9 @@ DEFAULT_FORGET_WITHIN_DAYS = 30
 #: The highest canary exposure (bits) a memorisation audit passes when a purpose does not say:
 #: the canary ranks among the top 1/1024 of its format's candidates (docs/audit.md).
 DEFAULT_MAX_EXPOSURE = 10.0
-#: The highest share of extraction probes completing a member's true value, when a purpose does not say.
-DEFAULT_MAX_EXTRACTION_RATE = 0.05
+#: The highest share of extraction probes completing a member's true value, when a purpose does not say:
+#: four times what chance gives with the probe's 20 candidates per value (1/21, docs/audit.md).
+DEFAULT_MAX_EXTRACTION_RATE = 0.2
 
 PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
