@@ -70,6 +70,11 @@ def test_demo_replays_the_story_and_builds(tmp_path: Path) -> None:
     assert result.opted_out_member is not None
     assert f"/in/{result.opted_out_member}" in text and "Content-Usage: train-ai=n" in text
     assert "forgetting obligations" in text and "met (v2)" in text
+    # the story ends with a memorisation audit of version 2, an n-gram model trained on the rebuild
+    (audit,) = store.model_audits.for_model(resolve_models(store, "feed-ranker@2")[0].model_id)
+    summary = audit.report["summary"]
+    assert summary["planted"] > 0 and summary["median_exposure"] > summary["control_median_exposure"] + 5
+    assert f"audit {audit.audit_id}" in text and (tmp_path / "demo" / "audit" / "report.html").is_file()
     # shared web articles whose sites reserved them are left out, counted per signal kind
     assert "RESERVED_BY_RIGHTS_HOLDER" in text
     reserved = re.search(r"reserved by their rights holders, per signal: (.*)", text)

@@ -25,6 +25,9 @@ from consentry.vocab import Choice, ReasonCode, Source
 __all__ = ["BUILD_AS_OF", "run_build_step"]
 
 BUILD_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
+#: Canaries the build plants (secret, in the store), each this many times, for the closing memorisation audit
+CANARIES = 40
+CANARY_REPEATS = 5
 
 
 def write_lake(platform: SyntheticPlatform, directory: Path, records: int) -> pa.Table:
@@ -74,18 +77,28 @@ def _examples(lake: pa.Table, out: Path, console: Console, n: int = 3) -> None:
 
 
 def run_build_step(store: Store, platform: SyntheticPlatform, directory: Path, console: Console, records: int) -> None:
-    """Build genai_training as of 2025-12-01, show what went in and why, train a model on it, make both stale,
-    then retrain on a rebuild."""
+    """Build genai_training as of 2025-12-01 with canaries, show what went in and why, train a model on it, make
+    both stale, retrain on a rebuild, and audit what the retrained model memorised."""
     lake = write_lake(platform, directory / "lake", records)
     out = directory / "builds" / "genai_training-2025-12-01"
-    with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:  # fmt: skip
+    with Progress(
+        TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("build: reading sources", total=None)
 
         def report(p: BuildProgress) -> None:
             progress.update(task, description=f"build: {p.stage.value}", completed=p.done, total=p.total or None)
 
-        result = build(store, "genai_training", [str(directory / "lake")], out, as_of=BUILD_AS_OF, progress=report)
+        result = build(
+            store,
+            "genai_training",
+            [str(directory / "lake")],
+            out,
+            as_of=BUILD_AS_OF,
+            progress=report,
+            canaries=CANARIES,
+            canary_repeats=CANARY_REPEATS,
+        )
     console.print(_reason_table(result))
     reserved = {k: v for k, v in result.counts.get("reserved_by_signal", {}).items() if v}
     if reserved:
@@ -94,13 +107,20 @@ def run_build_step(store: Store, platform: SyntheticPlatform, directory: Path, c
     pii = ", ".join(f"{k} {v:,}" for k, v in sorted(result.pii.items(), key=lambda kv: -kv[1]))
     console.print(f"PII replaced: {pii or 'none'}")
     console.print(f"manifest: {escape(str(result.manifest_path))} (sha256 {result.manifest_sha256[:16]}…)")
+    console.print(
+        f"canaries: {CANARIES} planted, {CANARY_REPEATS} times each; the manifest holds only their commitment"
+    )
     console.print("[bold]scrubbed examples[/]")
     _examples(lake, out, console)
     from consentry.demo.models_step import retrain, train_first
 
     train_first(store, get_build(store, result.build_id), console)
     _withdraw(store, lake, out, console)
-    retrain(store, result.build_id, directory / "builds" / "genai_training-2025-12-01-retrained", console)
+    retrained = directory / "builds" / "genai_training-2025-12-01-retrained"
+    model_ref = retrain(store, result.build_id, retrained, console)
+    from consentry.demo.audit_step import run_audit_step
+
+    run_audit_step(store, model_ref, retrained, directory / "audit", console)
 
 
 def _withdraw(store: Store, lake: pa.Table, out: Path, console: Console, n: int = 25) -> None:

@@ -37,8 +37,8 @@ def _table(store: Store, title: str) -> Table:
     return table
 
 
-def retrain(store: Store, build_id: str, out: Path, console: Console) -> None:
-    """Show the obligations the withdrawals opened, retrain on a rebuild, and show them met."""
+def retrain(store: Store, build_id: str, out: Path, console: Console) -> str:
+    """Show the obligations the withdrawals opened, retrain on a rebuild, and show them met; the new version."""
     from consentry.pipeline import rebuild
 
     console.print(_table(store, "forgetting obligations (`consentry models obligations`)"))
@@ -46,3 +46,4 @@ def retrain(store: Store, build_id: str, out: Path, console: Console) -> None:
     record, _ = register_model(store, MODEL, "2", [result.build_id], uri="s3://models/feed-ranker/2")
     console.print(f"model [bold]{MODEL}[/] version 2 retrained on the rebuild {result.build_id} ({record.model_id})")
     console.print(_table(store, "after retraining: met, checked against the new build's member set"))
+    return f"{MODEL}@2"
