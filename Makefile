@@ -70,6 +70,7 @@ bench: setup
 	$(BIN)/python bench/ledger.py --quick
 	$(BIN)/python bench/build.py --quick
 	$(BIN)/python bench/scrub.py --quick
+	$(BIN)/python bench/memorisation.py --quick
 
 clean:
 	rm -rf $(VENV) .consentry .consentry-demo .pytest_cache .mypy_cache .ruff_cache tests/a11y/node_modules

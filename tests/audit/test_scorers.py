@@ -142,6 +142,9 @@ def test_python_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_hf_directory_without_a_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScorerError, match="holds no loadable causal LM"):
         load_scorer(f"hf:{tmp_path}")
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2", "n_layer": ')
+    with pytest.raises(ScorerError, match="holds no loadable causal LM"):
+        load_scorer(f"hf:{tmp_path}")
 
 
 def _endpoint() -> FastAPI:

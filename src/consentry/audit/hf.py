@@ -39,7 +39,7 @@ class HfScorer:
         try:
             self._tok = transformers.AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
             self._model = transformers.AutoModelForCausalLM.from_pretrained(str(directory), local_files_only=True)
-        except (OSError, ValueError, KeyError) as e:
+        except Exception as e:  # a foreign directory can fail in any of transformers' loaders
             raise ScorerError(
                 f"hf: {directory} holds no loadable causal LM and tokenizer ({type(e).__name__}): "
                 "save both there with save_pretrained"
