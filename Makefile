@@ -15,9 +15,9 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# What the demo and the service need.
+# What the demo and the service need (the demo ends with a memorisation audit: nltk, scipy).
 $(RUN_OK): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install -q -e '.[service,fast]'
+	$(BIN)/pip install -q -e '.[service,fast,audit]'
 	touch $@
 
 # Everything the suite needs (Spark, Playwright, spaCy, Hypothesis, nltk, transformers, linters).

@@ -24,16 +24,20 @@ from consentry.policy import check_policy, load_policy_text
 from consentry.policy.yaml_reader import MAX_DEPTH, MAX_NODES, MAX_POLICY_BYTES
 from policy.test_loader import MINIMAL
 
+#: An expanded alias bomb or an unbounded nesting costs minutes of CPU; a bounded reader answers in
+#: well under a second. The margin is for CPU time inflated by a loaded machine (seen: 1.04 s at load 50).
+CPU_BOUND_S = 5.0
+
 
 @contextmanager
-def within_a_cpu_second() -> Iterator[None]:
+def within_the_cpu_bound() -> Iterator[None]:
     start = time.process_time()
     yield
-    assert time.process_time() - start < 1.0
+    assert time.process_time() - start < CPU_BOUND_S
 
 
 def _issues(text: str) -> list[str]:
-    with within_a_cpu_second(), pytest.raises(PolicyValidationError) as err:
+    with within_the_cpu_bound(), pytest.raises(PolicyValidationError) as err:
         load_policy_text(text, "p.yaml")
     return [str(i) for i in err.value.issues]
 
@@ -55,12 +59,12 @@ def test_a_nine_level_alias_bomb_is_refused_at_the_line_it_passes_the_limit() ->
     assert issues[0].startswith("p.yaml:5: (yaml): the document expands to more than 20,000 nodes, the limit")
 
 
-def test_the_same_bomb_through_the_cli_is_one_line_within_a_cpu_second(tmp_path: Path) -> None:
+def test_the_same_bomb_through_the_cli_is_one_line_within_the_cpu_bound(tmp_path: Path) -> None:
     path = tmp_path / "bomb.yaml"
     path.write_text(_bomb(9, width=10), encoding="utf-8")
     start = time.process_time()
     result = CliRunner().invoke(app, ["policy", "validate", str(path)])
-    assert time.process_time() - start < 1.0
+    assert time.process_time() - start < CPU_BOUND_S
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         f"{path}:5: (yaml): the document expands to more than {MAX_NODES:,} nodes, the limit"
@@ -98,7 +102,7 @@ def test_an_oversized_file_is_refused_without_reading_it_whole(tmp_path: Path) -
         f.write("policy: p\n")
         for i in range(2_000_000):
             f.write(f"# comment line {i}\n")
-    with within_a_cpu_second():
+    with within_the_cpu_bound():
         policy, issues = check_policy(path)
     assert policy is None
     (issue,) = issues
@@ -151,7 +155,7 @@ def test_fuzzed_yaml_with_aliases_and_nesting_loads_or_reports_located_issues(va
         load_policy_text(text, "f.yaml")
     except PolicyValidationError as e:
         assert e.issues and all(i.file == "f.yaml" and i.field and i.message for i in e.issues)
-    assert time.process_time() - start < 1.0
+    assert time.process_time() - start < CPU_BOUND_S
 
 
 def test_the_reference_policy_is_well_inside_every_bound() -> None:
