@@ -362,6 +362,8 @@ def _verdicts(store: Store, plan: BuildPlan) -> pa.Table:
     """Every member's verdict for the purpose, as of T, decided now (the snapshot is dropped on return)."""
     snapshot = store.snapshot(plan.purpose, plan.as_of, plan.now)
     store.maintain_member_image()  # the next build reads the members from it
+    if plan.scrub is not None:  # members' countries: the region hints of the scrubber's local rules
+        plan.scrub.set_countries(snapshot)
     return decide_members(plan.policy, plan.purpose, snapshot, at=plan.as_of, now=plan.now)
 
 
@@ -461,6 +463,16 @@ def _pii(plan: BuildPlan) -> dict[str, int]:
     return dict(sorted(plan.scrub.stats.entities.items()))
 
 
+def _languages(plan: BuildPlan) -> dict[str, dict[str, int]] | None:
+    """Records scrubbed and findings, per language code the scrubber read them in (None unscrubbed)."""
+    if plan.scrub is None:
+        return None
+    from consentry.scrub.local_rules import count_order
+
+    stats = plan.scrub.stats.languages
+    return {k: {"records": stats[k]["records"], "detections": stats[k]["detections"]} for k in count_order(stats)}
+
+
 def _manifest(
     plan: BuildPlan,
     counts: dict[str, Any],
@@ -511,4 +523,5 @@ def _manifest(
         ),
         shards=shards,
         canaries=plan.canaries.summary(plan.build_id) if plan.canaries is not None else None,
+        languages=_languages(plan),
     )

@@ -87,6 +87,8 @@ class BuildManifest:
     metadata_files: Sequence[Mapping[str, Any]] = field(default_factory=list)
     #: canaries planted (how many, and the salted SHA-256 commitment to them); absent without canaries
     canaries: Mapping[str, Any] | None = None
+    #: a scrubbed build's records and detections per language code; absent when unscrubbed
+    languages: Mapping[str, Mapping[str, int]] | None = None
 
     @staticmethod
     def file_entries(files: Iterable[ShardFile]) -> list[Mapping[str, Any]]:
@@ -98,9 +100,9 @@ class BuildManifest:
         return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
 
     def to_json(self) -> bytes:
-        """The manifest as canonical JSON bytes (without `shards` when unsharded, without `canaries` when none)."""
+        """The manifest as canonical JSON bytes (without `shards` when unsharded, `canaries` when none, `languages` when unscrubbed)."""
         data = asdict(self)
-        for optional in ("shards", "canaries"):
+        for optional in ("shards", "canaries", "languages"):
             if data[optional] is None:
                 del data[optional]
         return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()

@@ -36,6 +36,8 @@ class StepStats:
     dropped: Counter[ReasonCode] = field(default_factory=Counter)
     entities: Counter[str] = field(default_factory=Counter)
     dropped_members: Counter[str] = field(default_factory=Counter)
+    #: per language code of the scrubbed records: {"records": n, "detections": m}
+    languages: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 class Step(Protocol):
@@ -128,9 +130,13 @@ def _init_worker(config_json: str, key: bytes) -> None:
     _WORKER = Scrubber(ScrubConfig.model_validate_json(config_json), key=key, names=[])
 
 
-def _scrub_in_worker(texts: pa.Array) -> tuple[pa.Array, pa.Array, dict[str, int]]:
-    res = _WORKER.scrub_batch(texts)
-    return res.texts, res.failed, {str(getattr(k, "value", k)): int(v) for k, v in res.counts.items()}
+_Scrubbed = tuple[pa.Array, pa.Array, dict[str, int], dict[str, dict[str, int]]]
+
+
+def _scrub_in_worker(texts: pa.Array, countries: list[str | None] | None = None) -> _Scrubbed:
+    res = _WORKER.scrub_batch(texts, countries)
+    counts = {str(getattr(k, "value", k)): int(v) for k, v in res.counts.items()}
+    return res.texts, res.failed, counts, res.languages
 
 
 class ScrubStep:
@@ -156,6 +162,19 @@ class ScrubStep:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.scrubber = Scrubber(self.config, key=key, names=[])
         self.stats = StepStats()
+        self._countries: pa.Table | None = None  # member_id, country: the local rules' region hints
+
+    def set_countries(self, members: pa.Table) -> None:
+        """Each member's country (columns member_id, country), read as the region hint of its records."""
+        known = members.select(["member_id", "country"]).filter(pc.is_valid(members.column("country")))
+        self._countries = known if known.num_rows else None
+
+    def _hints(self, batch: pa.RecordBatch) -> list[str | None] | None:
+        """The country of each row's member, when the build knows members' countries."""
+        if self._countries is None or MEMBER_COLUMN not in batch.schema.names:
+            return None
+        at = pc.index_in(batch.column(MEMBER_COLUMN).cast(pa.string()), value_set=self._countries.column("member_id"))
+        return self._countries.column("country").take(at).to_pylist()  # type: ignore[no-any-return]
 
     @property
     def version(self) -> str:
@@ -170,9 +189,9 @@ class ScrubStep:
         """Yield batches with scrubbed text and the failed rows removed."""
         if self.workers <= 1:
             for batch in batches:
-                res = self.scrubber.scrub_batch(batch.column("text"))
+                res = self.scrubber.scrub_batch(batch.column("text"), self._hints(batch))
                 counts = {str(getattr(k, "value", k)): int(v) for k, v in res.counts.items()}
-                yield self._apply(batch, res.texts, res.failed, counts)
+                yield self._apply(batch, res.texts, res.failed, counts, res.languages)
             return
         yield from self._run_pool(batches)
 
@@ -183,9 +202,9 @@ class ScrubStep:
         cfg = self.config.model_dump_json()
         initializer, initargs = worker_initializer(_init_worker, cfg, self.key)  # workers die with the build
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
-            window: list[tuple[pa.RecordBatch, Future[tuple[pa.Array, pa.Array, dict[str, int]]]]] = []
+            window: list[tuple[pa.RecordBatch, Future[_Scrubbed]]] = []
             for batch in batches:
-                window.append((batch, pool.submit(_scrub_in_worker, batch.column("text"))))
+                window.append((batch, pool.submit(_scrub_in_worker, batch.column("text"), self._hints(batch))))
                 if len(window) > 2 * self.workers:
                     done, fut = window.pop(0)
                     yield self._apply(done, *fut.result())
@@ -193,10 +212,17 @@ class ScrubStep:
                 yield self._apply(done, *fut.result())
 
     def _apply(
-        self, batch: pa.RecordBatch, texts: pa.Array, failed: pa.Array, counts: dict[str, int]
+        self,
+        batch: pa.RecordBatch,
+        texts: pa.Array,
+        failed: pa.Array,
+        counts: dict[str, int],
+        languages: dict[str, dict[str, int]] | None = None,
     ) -> pa.RecordBatch:
         self.stats.rows_in += batch.num_rows
         self.stats.entities.update(counts)
+        for lang, tally in (languages or {}).items():
+            self.stats.languages.setdefault(lang, Counter()).update(tally)
         failed = pc.fill_null(failed, True)  # unknown outcome: fail closed
         if isinstance(texts, pa.ChunkedArray):
             texts = texts.combine_chunks()

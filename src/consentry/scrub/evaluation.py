@@ -19,7 +19,7 @@ from typing import Protocol
 
 from consentry.errors import InputError
 from consentry.jsonl import read_jsonl
-from consentry.scrub.entities import EntityType
+from consentry.scrub.entities import EntityType, scored_as
 
 __all__ = [
     "GOLD_LABELS",
@@ -192,13 +192,13 @@ def _score_text(report: EvalReport, scores: dict[str, EntityScore], g: GoldText,
     for s, e, ent in pii:
         sc = scores[ent.value]
         sc.gold += 1
-        sc.found += any(f.entity == ent and _overlaps((s, e), (f.start, f.end)) for f in preds)
+        sc.found += any(scored_as(f.entity) == ent and _overlaps((s, e), (f.start, f.end)) for f in preds)
         sc.gold_chars += e - s
         sc.leaked_chars += (e - s) - sum(pred_mask[s:e])
     for f in preds:
-        sc = scores[str(f.entity)]
+        sc = scores[scored_as(f.entity)]
         sc.predicted += 1
-        sc.correct += any(ent == f.entity and _overlaps((s, e), (f.start, f.end)) for s, e, ent in pii)
+        sc.correct += any(ent == scored_as(f.entity) and _overlaps((s, e), (f.start, f.end)) for s, e, ent in pii)
         sc.predicted_chars += f.end - f.start
         sc.correct_chars += sum(gold_mask[f.start : f.end])
     if not pii:

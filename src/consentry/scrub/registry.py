@@ -58,3 +58,14 @@ def build_detectors(cfg: ScrubConfig, names: Sequence[str] = ()) -> list[Detecto
     if missing:
         raise ScrubError(f"no detector finds {', '.join(missing)}; remove them from the scrub configuration")
     return detectors
+
+
+def _register_local_rules() -> None:
+    """The languages' local rules (national ids, local phones, formats and names): `consentry.scrub.local_rules`."""
+    from consentry.scrub.local_rules import LOCAL_FACTORIES
+
+    for name, factory in LOCAL_FACTORIES.items():
+        register(name, factory)
+
+
+_register_local_rules()

@@ -8,16 +8,25 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import pyarrow as pa
 
 from consentry.scrub.config import ScrubConfig
 from consentry.scrub.detectors.lexicon import load_lexicon
+from consentry.scrub.detectors.localized import LocalizedDetector
 from consentry.scrub.detectors.patterns import PATTERNS
 from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding, resolve_overlaps
+from consentry.scrub.languages import UNDETERMINED, LanguageIdentifier
+from consentry.scrub.local_rules import (
+    LOCAL_FACTORIES,
+    Countries,
+    count_languages,
+    detect_localized,
+    local_rules_digest,
+)
 from consentry.scrub.operators import build_operators
 from consentry.scrub.registry import build_detectors
 from consentry.workers import worker_initializer
@@ -48,6 +57,8 @@ class ScrubResult:
     texts: pa.StringArray
     failed: pa.BooleanArray
     counts: dict[EntityType, int]
+    #: per language code, records scrubbed and findings in them: {"de": {"records": 3, "detections": 5}}
+    languages: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class Scrubber:
@@ -64,6 +75,7 @@ class Scrubber:
         self.names = tuple(names)
         self.detectors = build_detectors(self.cfg, self.names)
         self._operators = build_operators(self.key, self.cfg.mask_char)
+        self._languages = LanguageIdentifier()
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Scrubber, (self.cfg, self.key, self.names))
@@ -76,22 +88,35 @@ class Scrubber:
         for p in PATTERNS:
             h.update(f"{p.name}\x00{p.regex}\x00{p.score}\n".encode())
         h.update(f"{len(lex.given)}/{len(lex.family)}/{len(lex.common)}/{len(lex.surname_lookalikes)}".encode())
+        h.update(f"local:{','.join(LOCAL_FACTORIES)}:{local_rules_digest()}".encode())
         return f"{SCRUBBER_RELEASE}+{h.hexdigest()[:10]}"
 
-    def detect(self, text: str) -> list[Finding]:
-        """Non-overlapping findings in `text`, in order, of the enabled entities."""
-        return self.detect_batch([text])[0]
+    def detect(self, text: str, country: str | None = None) -> list[Finding]:
+        """Non-overlapping findings in `text`, in order, of the enabled entities.
 
-    def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """`detect` for a batch (batch-aware detectors such as spaCy run once over it).
+        `country` (the member's, ISO 3166 alpha-2) is the region hint of the local rules."""
+        return self.detect_batch([text], None if country is None else [country])[0]
+
+    def detect_batch(self, texts: Sequence[str], countries: Countries = None) -> list[list[Finding]]:
+        """`detect` for a batch (batch-aware detectors such as spaCy run once over it)."""
+        return self.detect_languages(texts, countries)[0]
+
+    def detect_languages(
+        self, texts: Sequence[str], countries: Countries = None
+    ) -> tuple[list[list[Finding]], list[str]]:
+        """`detect_batch`, and the language code each text was read in (`consentry.scrub.languages`).
 
         Per-text work is paid where a detector found something: texts without findings
         share no list building, filtering or overlap resolution.
         """
         views = [detection_view(t) for t in texts]
+        languages = self._languages.identify_batch(views, countries)
         per_text: list[list[Finding]] | None = None
         for det in self.detectors:
-            found = det.detect_batch(views)
+            if isinstance(det, LocalizedDetector):  # its rules: the language's and the member's country's
+                found = detect_localized(det, views, languages, countries)
+            else:
+                found = det.detect_batch(views)
             if per_text is None:
                 per_text = [list(fs) for fs in found]
             else:
@@ -99,13 +124,13 @@ class Scrubber:
                     if fs:
                         per_text[i].extend(fs)
         if per_text is None:
-            return [[] for _ in texts]
+            return [[] for _ in texts], languages
         enabled = self.cfg.entities
         every = len(enabled) == len(EntityType)
         return [
             fs if not fs or (every and len(fs) == 1) else resolve_overlaps([f for f in fs if f.entity in enabled])
             for fs in per_text
-        ]
+        ], languages
 
     def apply(self, text: str, findings: Sequence[Finding]) -> str:
         """`text` with every finding rewritten by its entity's operator."""
@@ -125,15 +150,23 @@ class Scrubber:
         """One text, scrubbed (raises on input that cannot be scrubbed)."""
         return self.apply(text, self.detect(text))
 
-    def scrub_batch(self, texts: TextsLike) -> ScrubResult:
-        """Scrub a batch; a text that cannot be scrubbed comes back null with failed=True."""
+    def scrub_batch(self, texts: TextsLike, countries: Countries = None) -> ScrubResult:
+        """Scrub a batch; a text that cannot be scrubbed comes back null with failed=True.
+
+        `countries`, when given, holds each text's member's country (the local rules' region hint)."""
         values = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
-        out, failed, counts = self.scrub_values(values)
-        return ScrubResult(pa.array(out, type=pa.string()), pa.array(failed, type=pa.bool_()), counts)
+        out, failed, counts, languages = self._scrub(values, countries)
+        texts_out, failed_out = pa.array(out, type=pa.string()), pa.array(failed, type=pa.bool_())
+        return ScrubResult(texts_out, failed_out, counts, languages)
 
     def scrub_values(self, values: Sequence[object]) -> tuple[list[str | None], list[bool], dict[EntityType, int]]:
         """`scrub_batch` on plain Python values: scrubbed texts (None where failed or None in
         input), failure flags and counts per entity."""
+        return self._scrub(values, None)[:3]
+
+    def _scrub(
+        self, values: Sequence[object], countries: Countries
+    ) -> tuple[list[str | None], list[bool], dict[EntityType, int], dict[str, dict[str, int]]]:
         out: list[str | None] = [None] * len(values)
         failed = [False] * len(values)
         good: list[int] = []
@@ -148,12 +181,16 @@ class Scrubber:
                 good.append(i)
                 clean.append(text)
         counts: Counter[EntityType] = Counter()
-        for i, text, findings in zip(good, clean, self._detect_safely(clean), strict=True):
+        hints = None if countries is None else [countries[i] for i in good]
+        detected, languages = self._detect_safely(clean, hints)
+        done: list[tuple[str, int]] = []
+        for i, text, findings, lang in zip(good, clean, detected, languages, strict=True):
             if findings is None:
                 failed[i] = True
                 continue
             if not findings:
                 out[i] = text
+                done.append((lang, 0))
                 continue
             try:
                 out[i] = self.apply(text, findings)
@@ -161,7 +198,8 @@ class Scrubber:
                 failed[i] = True
                 continue
             counts.update(f.entity for f in findings)
-        return out, failed, dict(counts)
+            done.append((lang, len(findings)))
+        return out, failed, dict(counts), count_languages(done)
 
     def _readable(self, value: object) -> str | None:
         """The text as valid Unicode within the size limit, or None when it cannot be scrubbed."""
@@ -180,17 +218,24 @@ class Scrubber:
             return None
         return value
 
-    def _detect_safely(self, texts: list[str]) -> list[list[Finding] | None]:
+    def _detect_safely(
+        self, texts: list[str], countries: Countries
+    ) -> tuple[list[list[Finding] | None], list[str]]:
         try:
-            return list(self.detect_batch(texts))
+            found, languages = self.detect_languages(texts, countries)
+            return list(found), languages
         except Exception:  # isolate the text that breaks a detector; the others proceed
             results: list[list[Finding] | None] = []
-            for t in texts:
+            langs: list[str] = []
+            for j, t in enumerate(texts):
                 try:
-                    results.append(self.detect(t))
+                    one, lang = self.detect_languages([t], None if countries is None else [countries[j]])
+                    results.append(one[0])
+                    langs.append(lang[0])
                 except Exception:
                     results.append(None)
-            return results
+                    langs.append(UNDETERMINED)
+            return results, langs
 
 
 _WORKER: Scrubber | None = None

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -44,7 +45,7 @@ import pyarrow.parquet as pq
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided, split_causes, split_tally
 from consentry.pipeline.engines.spark_io import quoted, records_frame
-from consentry.pipeline.engines.spark_scrub import FAILED, ScrubInArrow, ScrubTally, member_key_of
+from consentry.pipeline.engines.spark_scrub import FAILED, LANGUAGE_KEY, ScrubInArrow, ScrubTally, member_key_of
 from consentry.pipeline.engines.spark_tally import class_tally
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
@@ -462,6 +463,9 @@ def _fill_stats(stats: StepStats, tally: Mapping[str, int], written: int) -> Non
             stats.dropped_members[member] += int(n)
         elif key.startswith("entity:"):
             stats.entities[key[len("entity:") :]] += int(n)
+        elif key.startswith(LANGUAGE_KEY):  # "language:<code>:<records|detections>"
+            lang, _, what = key[len(LANGUAGE_KEY) :].rpartition(":")
+            stats.languages.setdefault(lang, Counter())[what] += int(n)
 
 
 def _collect(frame: DataFrame) -> pa.Table:

@@ -18,12 +18,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["FAILED", "ScrubInArrow", "ScrubTally", "entity_key", "member_key_of"]
+__all__ = ["FAILED", "LANGUAGE_KEY", "ScrubInArrow", "ScrubTally", "entity_key", "member_key_of"]
 
 #: accumulator keys: FAILED, "entity:<TYPE>", "member:<member_id>" (rows of that member that failed)
 FAILED = "failed"
 _ENTITY = "entity:"
 _MEMBER = "member:"
+#: accumulator keys "language:<code>:records" and "language:<code>:detections"
+LANGUAGE_KEY = "language:"
 
 _SCRUBBERS: dict[tuple[str, bytes], Any] = {}
 
@@ -85,6 +87,9 @@ class ScrubInArrow:
             res = scrubber.scrub_batch(batch.column("text"))
             for entity, n in res.counts.items():
                 local[entity_key(entity)] += int(n)
+            for lang, tally in res.languages.items():
+                for what, n in tally.items():
+                    local[f"{LANGUAGE_KEY}{lang}:{what}"] += int(n)
             failed = pc.fill_null(res.failed, True)  # unknown outcome: fail closed
             texts = res.texts.combine_chunks() if isinstance(res.texts, pa.ChunkedArray) else res.texts
             idx = batch.schema.get_field_index("text")

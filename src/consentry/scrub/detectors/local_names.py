@@ -1,0 +1,111 @@
+"""Person names after a language's name cues, with its particles and accents.
+
+"mit Jürgen Müller", "avec Jean-Luc de la Fontaine", "con Ana María García López",
+"com João da Silva", "met Pieter van der Berg", "Giulia D'Angelo", "Rahul ji".
+A name is a run of capitalised words (accents, hyphens and an elided D'/L' prefix
+allowed) joined by single spaces or by the profile's particles. It is kept when
+a cue of the profile stands right before it (or a cue such as "ji" right after)
+and the shipped lexicon knows one of its words, or, with no cue, when particles
+join it and the lexicon knows its first word: capitalised nouns ("mit Freunden")
+are not names.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from consentry.scrub.detectors.lexicon import Lexicon, load_lexicon
+from consentry.scrub.detectors.localized import LocalizedDetector
+from consentry.scrub.entities import EntityType
+from consentry.scrub.findings import Finding
+from consentry.scrub.languages import LanguageProfile
+
+__all__ = ["LocalNameDetector"]
+
+_UP = r"[A-ZÀ-ÖØ-ÞĀ-Ž]"
+_LOW = r"[a-zß-öø-ÿā-ž]"
+_TOKEN = rf"(?:[DLdl]['’])?{_UP}{_LOW}{{1,30}}(?:-{_UP}{_LOW}{{1,30}})?"
+_PIECE = re.compile(rf"(?:[DLdl]['’])?({_UP}{_LOW}+)")
+
+
+@functools.cache
+def _name_regex(particles: tuple[str, ...]) -> re.Pattern[str]:
+    joins = "|".join(re.escape(p) for p in sorted(particles, key=len, reverse=True))
+    join = rf"[ ](?:(?:{joins})[ ]|(?:{joins})(?=[A-Z]))*" if joins else "[ ]"
+    return re.compile(rf"(?<![\w'’-]){_TOKEN}(?:{join}{_TOKEN}){{0,4}}(?![\w'’-])")
+
+
+@functools.cache
+def _cue_regexes(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    b = "|".join(re.escape(w) for w in sorted(before, key=len, reverse=True))
+    a = "|".join(re.escape(w) for w in sorted(after, key=len, reverse=True))
+    return (
+        re.compile(rf"(?:^|(?<=[\s(\"'“«,]))(?i:{b})[ ,:]{{1,2}}$" if b else r"(?!)"),
+        re.compile(rf"^[ ,]{{1,2}}(?i:{a})(?!\w)" if a else r"(?!)"),
+    )
+
+
+class LocalNameDetector(LocalizedDetector):
+    """Names after (or before) a profile's cue words, and particle-joined names the lexicon knows."""
+
+    name = "local_names"
+    entities = frozenset({EntityType.PERSON})
+
+    def __init__(self, min_score: float = 0.5, lexicon: Lexicon | None = None) -> None:
+        self.min_score = min_score
+        self._own_lexicon = lexicon
+        self.lex = lexicon or load_lexicon()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LocalNameDetector, (self.min_score, self._own_lexicon))
+
+    def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
+        """Cued or particle-joined names under `profiles`' cues and particles."""
+        out: list[Finding] = []
+        for p in profiles:
+            before, after = _cue_regexes(p.cues_before, p.cues_after)
+            particles = tuple(x for x in p.particles if x.strip())
+            for m in _name_regex(particles).finditer(text):
+                f = self._judge(text, m.start(), m.end(), before, after, p.code)
+                if f is not None:
+                    out.append(f)
+        return out
+
+    def _judge(
+        self, text: str, start: int, end: int, before: re.Pattern[str], after: re.Pattern[str], code: str
+    ) -> Finding | None:
+        pieces = list(_PIECE.finditer(text, start, end))
+        while len(pieces) > 1 and not self._known(pieces[0].group(1)):  # "Kal Rahul ji": a capitalised word first
+            pieces.pop(0)
+        start = pieces[0].start()
+        words = [w.group(1) for w in pieces]
+        known = [w for w in words if self._known(w)]
+        if not known or words[0].lower() in self.lex.common:
+            return None
+        cued = before.search(text[max(0, start - 24) : start]) or after.match(text[end : end + 12])
+        joined = len(text[start:end].split()) > len(words) or "'" in text[start:end] or "’" in text[start:end]
+        if cued:
+            score, note = 0.85, f"{code} name cue"
+        elif joined and self._known(words[0]) and len(words) >= 2:
+            score, note = 0.8, f"{code} name with particles"
+        else:
+            return None
+        if score < self.min_score:
+            return None
+        return Finding(
+            start,
+            end,
+            EntityType.PERSON,
+            score,
+            self.name,
+            f"name_{code}",
+            None,
+            f"{note}; {len(known)} of {len(words)} words known",
+        )
+
+    def _known(self, word: str) -> bool:
+        parts = word.split("-")
+        return any(p in self.lex.given or p in self.lex.family for p in parts)

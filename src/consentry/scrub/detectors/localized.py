@@ -1,0 +1,42 @@
+"""Detectors whose rules depend on the record's language: the hook the scrubber calls them through.
+
+A `LocalizedDetector` is asked, per text, with the language profiles that apply to
+it (`consentry.scrub.languages.profiles_for`) and the phone region (the member's
+country, else the language's). Called without them (`detect`), it applies every
+profile's rules and no region: the rules for an undecided language.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+
+from consentry.scrub.detectors.base import Detector
+from consentry.scrub.findings import Finding
+from consentry.scrub.languages import LanguageProfile, load_profiles
+
+__all__ = ["LocalizedDetector", "words_before", "words_regex"]
+
+
+class LocalizedDetector(Detector):
+    """A detector applying the local rules of the language profiles it is given."""
+
+    @abstractmethod
+    def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
+        """Findings in `text` under `profiles`' rules, phone numbers read in `region`."""
+
+    def detect(self, text: str) -> list[Finding]:
+        """Findings under every profile's rules (an undecided language), no phone region."""
+        return self.detect_local(text, tuple(load_profiles().values()), None)
+
+
+def words_regex(words: Iterable[str], flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    """A regex matching any of `words` as whole words (longest first)."""
+    alts = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alts})(?!\w)", flags)
+
+
+def words_before(rx: re.Pattern[str], text: str, start: int, window: int = 40) -> bool:
+    """True when `rx` matches within `window` characters before `start`."""
+    return rx.search(text, max(0, start - window), start) is not None

@@ -1,0 +1,198 @@
+"""Languages: which language a record is written in, and which local rules that selects.
+
+Every record gets one language code: ``de``, ``fr``, ``es``, ``pt-BR``, ``it``, ``nl``,
+``en-IN`` (Indian English and Hinglish), ``en`` (other English) or ``und`` (undecided).
+`LanguageIdentifier` decides it with lingua (models shipped in its wheel, built once with
+only these languages, in low-accuracy mode); Devanagari script or Hinglish function words
+decide ``en-IN`` first. Texts of `LONG_TEXT` characters or more are read in lingua's
+low-accuracy mode (trigrams only: about three times faster, and as accurate on long text);
+shorter ones in its high-accuracy mode, which short text needs. A text too short to
+decide, or one lingua cannot tell apart, takes the language of the member's country
+(the region hint) when there is one, else ``und``.
+
+The code chooses the *local rules* (national identifiers, phone region, address and date
+formats, name cues): those of its `LanguageProfile`, plus those of the member's country's
+profiles. ``und`` applies every profile's rules, so an undecided record is never checked
+against fewer rules than a decided one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "ENGLISH",
+    "LANGUAGES",
+    "LONG_TEXT",
+    "MIN_LETTERS",
+    "UNDETERMINED",
+    "LanguageIdentifier",
+    "LanguageProfile",
+    "load_profiles",
+    "profiles_for",
+    "region_for",
+]
+
+UNDETERMINED = "und"
+ENGLISH = "en"
+#: Every language code a record can get, in the manifest's order.
+LANGUAGES: tuple[str, ...] = ("de", "fr", "es", "pt-BR", "it", "nl", "en-IN", ENGLISH, UNDETERMINED)
+
+#: Countries whose members write English when they write no other language we profile.
+_ENGLISH_COUNTRIES = frozenset({"US", "GB", "IE", "CA", "AU", "NZ", "ZA", "SG"})
+#: Fewer letters than this and lingua is not asked: the text is undecidable.
+MIN_LETTERS = 12
+#: From this many characters on, lingua's low-accuracy mode reads the text.
+LONG_TEXT = 120
+_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+_LETTER = re.compile(r"[^\W\d_]")
+#: Hinglish function words: two different ones in a text decide ``en-IN``.
+_HINGLISH = re.compile(
+    r"(?<!\w)(?:hai|hain|nahi|nahin|kya|kyun|kyu|mera|meri|mere|aap|aapka|tum|tera|yaar|bhai|bhaiya|ji|karo|"
+    r"karna|kar|tha|thi|kaise|acha|accha|achha|theek|thik|matlab|abhi|bahut|raha|rahi|rahe|wala|wali|hum|"
+    r"humko|mujhe|tujhe|kal|aaj|batao|bolo|dekho|chalo|sahab|didi|bilkul)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class LanguageProfile:
+    """One language's local rules: its phone region, national identifiers' country, name and date words."""
+
+    code: str
+    lingua: str
+    region: str
+    countries: frozenset[str]
+    cues_before: tuple[str, ...]
+    cues_after: tuple[str, ...]
+    particles: tuple[str, ...]
+    months: tuple[str, ...]
+    birth_words: tuple[str, ...]
+    day_first: bool
+    postcode: str
+
+
+@functools.cache
+def load_profiles() -> dict[str, LanguageProfile]:
+    """The shipped profiles (``scrub/data/languages.json``), by language code."""
+    raw: dict[str, Any] = json.loads(
+        resources.files("consentry.scrub").joinpath("data/languages.json").read_text("utf-8")
+    )
+    out: dict[str, LanguageProfile] = {}
+    for code, d in raw.items():
+        if code.startswith("_"):
+            continue
+        out[code] = LanguageProfile(
+            code=code,
+            lingua=d["lingua"],
+            region=d["region"],
+            countries=frozenset(d["countries"]),
+            cues_before=tuple(d["cues_before"]),
+            cues_after=tuple(d["cues_after"]),
+            particles=tuple(d["particles"]),
+            months=tuple(d["months"]),
+            birth_words=tuple(d["birth_words"]),
+            day_first=bool(d["day_first"]),
+            postcode=d["postcode"],
+        )
+    return out
+
+
+def _country_codes(country: str | None) -> list[str]:
+    """The profile codes whose countries include `country` (ISO 3166 alpha-2, any case)."""
+    if not country:
+        return []
+    c = country.strip().upper()
+    return [p.code for p in load_profiles().values() if c in p.countries]
+
+
+def profiles_for(language: str, country: str | None = None) -> tuple[LanguageProfile, ...]:
+    """The profiles whose rules apply to a record in `language` by a member in `country`.
+
+    ``und`` gets every profile; ``en`` none of its own; the member's country adds its profiles.
+    """
+    profiles = load_profiles()
+    if language == UNDETERMINED:
+        return tuple(profiles.values())
+    codes = [language] if language in profiles else []
+    codes += [c for c in _country_codes(country) if c not in codes]
+    return tuple(profiles[c] for c in codes)
+
+
+def region_for(language: str, country: str | None) -> str | None:
+    """The phone region: the member's country when known, else the language's region (none for en/und)."""
+    if country and len(country.strip()) == 2 and country.strip().isalpha():
+        return country.strip().upper()
+    profile = load_profiles().get(language)
+    return profile.region if profile is not None else None
+
+
+class LanguageIdentifier:
+    """Decides each record's language code; lingua's detector is built once, on first use."""
+
+    def __init__(self, min_letters: int = MIN_LETTERS) -> None:
+        self.min_letters = min_letters
+        self._detectors: tuple[Any, Any] | None = None
+        self._names: dict[str, str] = {}
+
+    def _lingua(self, long: bool) -> Any:
+        """lingua's detector for short (high accuracy) or long (low accuracy) text, both built once."""
+        if self._detectors is None:
+            from lingua import Language, LanguageDetectorBuilder
+
+            profiles = load_profiles()
+            self._names = {p.lingua: p.code for p in profiles.values()}
+            self._names["ENGLISH"] = ENGLISH
+            languages = [getattr(Language, name) for name in sorted(self._names)]
+            builder = LanguageDetectorBuilder.from_languages(*languages).with_minimum_relative_distance(0.1)
+            self._detectors = (builder.build(), builder.with_low_accuracy_mode().build())
+        return self._detectors[1 if long else 0]
+
+    def identify(self, text: str, country: str | None = None) -> str:
+        """The language code of `text`; `country` (the member's) decides when the text cannot."""
+        if _DEVANAGARI.search(text) or _hinglish(text):
+            return "en-IN"
+        letters = len(_LETTER.findall(text, 0, 400))
+        found = None
+        if letters >= self.min_letters:
+            found = self._lingua(len(text) >= LONG_TEXT).detect_language_of(text)
+        if found is None:
+            return _fallback(country)
+        code = self._names.get(found.name, UNDETERMINED)
+        if code == ENGLISH and "en-IN" in _country_codes(country):
+            return "en-IN"
+        return code
+
+    def identify_batch(self, texts: Sequence[str], countries: Sequence[str | None] | None = None) -> list[str]:
+        """`identify` for each text, with its member's country (or none)."""
+        if countries is None:
+            return [self.identify(t) for t in texts]
+        return [self.identify(t, c) for t, c in zip(texts, countries, strict=True)]
+
+
+def _hinglish(text: str) -> bool:
+    """Two different Hinglish function words in the text."""
+    first = None
+    for m in _HINGLISH.finditer(text):
+        word = m.group().lower()
+        if first is None:
+            first = word
+        elif word != first:
+            return True
+    return False
+
+
+def _fallback(country: str | None) -> str:
+    """An undecidable text's language: its member's country's, else ``und``."""
+    codes = _country_codes(country)
+    if len(codes) == 1:
+        return codes[0]
+    if country and country.strip().upper() in _ENGLISH_COUNTRIES:
+        return ENGLISH
+    return UNDETERMINED

@@ -1,0 +1,97 @@
+"""The languages' local rules in the scrubber: their detector factories and the per-record dispatch.
+
+The registry builds these detectors like any other (`LOCAL_FACTORIES`); the
+scrubber identifies each record's language once (`LanguageIdentifier`) and hands
+every `LocalizedDetector` the profiles and phone region that language and the
+member's country select (`detect_localized`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeAlias
+
+from consentry.scrub.config import ScrubConfig
+from consentry.scrub.detectors.base import Detector
+from consentry.scrub.detectors.local_formats import LocalFormatDetector
+from consentry.scrub.detectors.local_names import LocalNameDetector
+from consentry.scrub.detectors.local_phones import LocalPhoneDetector
+from consentry.scrub.detectors.localized import LocalizedDetector
+from consentry.scrub.detectors.national_ids import SCHEMES, NationalIdDetector
+from consentry.scrub.entities import EntityType
+from consentry.scrub.findings import Finding
+from consentry.scrub.languages import LANGUAGES, load_profiles, profiles_for, region_for
+
+__all__ = ["LOCAL_FACTORIES", "Countries", "count_languages", "count_order", "detect_localized", "local_rules_digest"]
+
+#: Each text's member's country (ISO 3166 alpha-2, or None), or None when no text has one.
+Countries: TypeAlias = "Sequence[str | None] | None"
+
+
+def _national_ids(cfg: ScrubConfig, names: Sequence[str]) -> Detector | None:
+    det = NationalIdDetector(cfg.entities, cfg.min_score)
+    return det if det.entities else None
+
+
+def _phones(cfg: ScrubConfig, names: Sequence[str]) -> Detector | None:
+    return LocalPhoneDetector(cfg.min_score) if EntityType.PHONE in cfg.entities else None
+
+
+def _formats(cfg: ScrubConfig, names: Sequence[str]) -> Detector | None:
+    det = LocalFormatDetector(cfg.entities, cfg.min_score)
+    return det if det.entities else None
+
+
+def _names(cfg: ScrubConfig, names: Sequence[str]) -> Detector | None:
+    return LocalNameDetector(cfg.min_score) if EntityType.PERSON in cfg.entities else None
+
+
+#: The local rules' detector factories, registered by `consentry.scrub.registry`.
+LOCAL_FACTORIES: dict[str, Callable[[ScrubConfig, Sequence[str]], Detector | None]] = {
+    "national_ids": _national_ids,
+    "local_phones": _phones,
+    "local_formats": _formats,
+    "local_names": _names,
+}
+
+
+def detect_localized(
+    det: LocalizedDetector, texts: Sequence[str], languages: Sequence[str], countries: Countries
+) -> list[list[Finding]]:
+    """`det`'s findings in each text, under the rules its language and its member's country select."""
+    out: list[list[Finding]] = []
+    for i, (text, lang) in enumerate(zip(texts, languages, strict=True)):
+        country = countries[i] if countries is not None else None
+        profiles = profiles_for(lang, country)
+        out.append(det.detect_local(text, profiles, region_for(lang, country)) if profiles or country else [])
+    return out
+
+
+def local_rules_digest() -> str:
+    """A digest of the profiles and identifier schemes, for the scrubber's version."""
+    h = hashlib.sha256()
+    h.update(json.dumps({c: repr(p) for c, p in sorted(load_profiles().items())}, sort_keys=True).encode())
+    for s in SCHEMES:
+        h.update(f"{s.name}\x00{s.regex}\x00{s.score}\x00{s.context}\n".encode())
+    return h.hexdigest()[:10]
+
+
+def count_languages(done: Iterable[tuple[str, int]]) -> dict[str, dict[str, int]]:
+    """Records and findings per language code, from (language, findings) per scrubbed record."""
+    out: dict[str, dict[str, int]] = {}
+    for lang, n in done:
+        entry = out.setdefault(lang, {"records": 0, "detections": 0})
+        entry["records"] += 1
+        entry["detections"] += n
+    return {k: out[k] for k in count_order(out)}
+
+
+def count_order(codes: Iterable[str]) -> list[str]:
+    """Language codes in the manifest's order (`LANGUAGES`, then any other alphabetically)."""
+    return sorted(codes, key=_language_rank)
+
+
+def _language_rank(code: str) -> tuple[int, str]:
+    return (LANGUAGES.index(code), code) if code in LANGUAGES else (len(LANGUAGES), code)
