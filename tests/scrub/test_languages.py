@@ -101,7 +101,8 @@ def test_national_ids_valid_found_invalid_checksum_not(
     assert _spans(found, good) == {(valid, entity.value)}
     assert found[0].validated is True and "stdnum" in found[0].explanation
     assert det.detect_local(bad, profiles, None) == []
-    assert det.detect_local(good, profiles_for("en"), None) == []  # another language's rules: not this scheme
+    # English rules, the scheme not named: not checked
+    assert det.detect_local(f"number {valid}", profiles_for("en"), None) == []
 
 
 def test_low_prior_ids_need_their_word(scrubber: Scrubber) -> None:
@@ -253,3 +254,10 @@ def test_scrub_batch_counts_records_and_detections_per_language(scrubber: Scrubb
     }
     assert list(res.languages) == ["de", "pt-BR", "en"]  # the manifest's order
     assert count_languages([("und", 1), ("und", 2)]) == {"und": {"records": 2, "detections": 3}}
+
+
+def test_a_scheme_named_in_the_text_is_checked_whatever_the_language() -> None:
+    det = NationalIdDetector(frozenset(E))
+    text = "my codice fiscale: RSSMRA85T10A562S"
+    assert _spans(det.detect_local(text, profiles_for("en"), None), text) == {("RSSMRA85T10A562S", "IT_FISCAL_CODE")}
+    assert det.detect_local("my code: RSSMRA85T10A562S", profiles_for("en"), None) == []

@@ -100,7 +100,10 @@ class BuildManifest:
         return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
 
     def to_json(self) -> bytes:
-        """The manifest as canonical JSON bytes (without `shards` when unsharded, `canaries` when none, `languages` when unscrubbed)."""
+        """The manifest as canonical JSON bytes.
+
+        Without `shards` when unsharded, `canaries` when none planted, `languages` when unscrubbed.
+        """
         data = asdict(self)
         for optional in ("shards", "canaries", "languages"):
             if data[optional] is None:

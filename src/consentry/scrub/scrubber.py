@@ -218,9 +218,7 @@ class Scrubber:
             return None
         return value
 
-    def _detect_safely(
-        self, texts: list[str], countries: Countries
-    ) -> tuple[list[list[Finding] | None], list[str]]:
+    def _detect_safely(self, texts: list[str], countries: Countries) -> tuple[list[list[Finding] | None], list[str]]:
         try:
             found, languages = self.detect_languages(texts, countries)
             return list(found), languages

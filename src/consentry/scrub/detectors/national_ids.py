@@ -2,7 +2,8 @@
 
 Each scheme belongs to one language profile (the country whose members write it).
 A candidate the scheme's stdnum module rejects (check digit, date, holder type) is
-dropped before anything else is computed. Schemes whose check digit passes by chance
+dropped before anything else is computed. A text that names a scheme ("CPF", "codice
+fiscale", "BSN", …) is checked for that scheme whatever its language. Schemes whose check digit passes by chance
 too often for digits alone (BSN's 11-proof, the Steuer-IdNr, a bare 12-digit Aadhaar)
 need a word naming them shortly before, or a score lower than the configured minimum.
 """
@@ -136,6 +137,8 @@ SCHEMES: tuple[IdScheme, ...] = (
         r"[0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?![\w-])",
         codicefiscale,
         0.97,
+        ("codice fiscale", "cod. fiscale", "C.F.", "CF"),
+        0.02,
     ),
     IdScheme(
         "nl_bsn",
@@ -179,18 +182,21 @@ class NationalIdDetector(LocalizedDetector):
         self.min_score = min_score
         self.schemes = tuple(s for s in SCHEMES if s.entity in entities)
         self.entities = frozenset(s.entity for s in self.schemes) & LOCAL_ID_ENTITIES
+        self._any_cue = words_regex(w for s in self.schemes for w in s.context)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (NationalIdDetector, (self.entities, self.min_score))
 
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
-        """Validated identifiers of the schemes of `profiles`."""
+        """Validated identifiers of the schemes of `profiles`, and of any scheme named in the text
+        ("codice fiscale …" in a text read as another language)."""
         if not any(c.isdigit() for c in text):
             return []
         codes = {p.code for p in profiles}
+        named = self._any_cue.search(text) is not None
         out: list[Finding] = []
         for s in self.schemes:
-            if s.language in codes:
+            if s.language in codes or (named and s.cue is not None and s.cue.search(text)):
                 out.extend(self._scheme(s, text))
         return out
 
