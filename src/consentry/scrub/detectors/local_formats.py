@@ -46,12 +46,17 @@ _STREETS: dict[str, str] = {
     rf"route|cours|passage|square)[ ]{_WORDS}",
     "es": rf"(?i:calle|c/|avenida|avda\.?|av\.|paseo|plaza|camino|carretera|ronda|rambla|travesía|pasaje)[ ]?"
     rf"{_WORDS},?[ ]{_NO}{_NUM}(?:,?[ ][0-9]{{1,2}}(?:º|ª|°)[ ]?[A-Z]?)?",
-    "pt-BR": rf"(?i:rua|r\.|avenida|av\.|travessa|alameda|praça|praca|estrada|rodovia|largo)[ ]{_WORDS},?[ ]"
+    "pt-BR": rf"(?i:rua|r\.|avenida|av\.|travessa|alameda|praça|praca|estrada|rodovia|largo|esplanada|setor|quadra|"
+    rf"fazenda|lago|lagoa|vereda|viela|via|conjunto|chácara|sítio|loteamento|residencial|parque|jardim|ladeira)"
+    rf"[ ]{_WORDS},?[ ]"
     rf"{_NO}{_NUM}(?:,?[ ](?i:apto|apt|ap|casa|bloco|sala)\.?[ ]?[0-9]{{1,5}})?",
     "it": rf"(?i:via|viale|piazza|piazzale|corso|vicolo|largo|strada)[ ]{_WORDS},?[ ]{_NO}{_NUM}",
-    "nl": rf"{_UP}{_LOW}{{1,30}}(?:straat|laan|weg|plein|gracht|kade|singel|dijk|steeg|hof|park)[ ]{_NUM}"
+    "nl": rf"{_UP}{_LOW}{{1,30}}(?:straat|laan|baan|weg|plein|gracht|kade|singel|dijk|steeg|hof|park|ring|boulevard|"
+    rf"pad)[ ]{_NUM}"
     rf"|{_CAPW}(?:[ ]{_CAPW})?[ ](?:Straat|Laan|Weg|Plein|Gracht|Kade)[ ]{_NUM}",
-    "en-IN": rf"(?:(?:Flat|House|H\.?[ ]?No\.?|Plot|Door)[ ]?(?:No\.?[ ]?)?[0-9A-Z/-]{{1,8}},?[ ])?"
+    "en-IN": rf"(?:Flat|House|H\.?[ ]?No\.?|Plot|Door)[ ]?(?:No\.?[ ]?)?[0-9A-Z/-]{{1,8}}"
+    rf"|[0-9]{{1,4}}(?:/[0-9]{{1,4}})?,[ ]{_WORDS}|"
+    rf"(?:(?:Flat|House|H\.?[ ]?No\.?|Plot|Door)[ ]?(?:No\.?[ ]?)?[0-9A-Z/-]{{1,8}},?[ ])?"
     rf"(?:{_NUM},?[ ])?{_WORDS}[ ](?:Road|Rd\.?|Marg|Nagar|Colony|Street|Lane|Chowk|Bazaar|Bazar|Layout|Enclave"
     rf"|Vihar|Sector[ ][0-9]{{1,3}})",
 }
@@ -63,8 +68,8 @@ def _address_regex(code: str) -> re.Pattern[str]:
     postcode = load_profiles()[code].postcode
     part = rf"(?:{_PLACE}(?:[ ]?[-–/][ ]?[A-Z]{{2}})?|\([A-Z]{{2}}\))"
     tail = (
-        rf"(?:,?[ ]{{1,2}}{part}){{0,3}}[ ,]{{1,3}}(?:[A-Z]{{1,2}}-)?(?:{postcode})(?![\w-])"
-        rf"(?:[ ]{{1,2}}{_PLACE}(?:[ ]\([A-Z]{{2}}\)|[ ]?[-–/][ ]?[A-Z]{{2}}(?!\w))?)?"
+        rf"(?:,?[ ]{{1,2}}{part}){{0,3}}[ ,-]{{1,3}}(?:[A-Z]{{1,2}}-)?(?:{postcode})(?![\w-])"
+        rf"(?:,?[ ]{{1,2}}{_PLACE}(?:[ ]\([A-Z]{{2}}\)|[ ]?[-–/][ ]?[A-Z]{{2}}(?!\w))?)?"
     )
     return re.compile(rf"(?<![\w.-])(?:{_STREETS[code]}){tail}")
 

@@ -26,11 +26,13 @@ from consentry.scrub.languages import LanguageProfile
 __all__ = ["LocalPhoneDetector", "valid_in_region"]
 
 _CANDIDATE = re.compile(
-    r"(?<![\w+/.:,-])(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\(0?[0-9]{1,5}\)[ .-]?)?[0-9]{1,6}"
+    r"(?<![\w+/.:,-])(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\(0?[0-9]{1,5}\)[ .-]?)?[0-9]{1,14}"
     r"(?:(?:[ .-]|/|[ ]/[ ])[0-9]{1,8}){0,6}(?![0-9])(?![-.:/,][0-9])"
 )
 _DATE_LIKE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}")
 _SCORE = 0.88
+#: A bare run of digits (no separator, no + code) valid as a number: kept, with less confidence.
+_BARE_SCORE = 0.6
 
 
 @functools.lru_cache(maxsize=65536)
@@ -64,7 +66,7 @@ class LocalPhoneDetector(LocalizedDetector):
 
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Numbers valid in `region`, else in one of the profiles' regions."""
-        if sum(c.isdigit() for c in text) < 6 or self.min_score > _SCORE:
+        if sum(c.isdigit() for c in text) < 6:
             return []
         regions: list[str | None] = [region] if region else list(dict.fromkeys(p.region for p in profiles))
         regions = regions or [None]
@@ -77,5 +79,7 @@ class LocalPhoneDetector(LocalizedDetector):
             if where == "":
                 continue
             note = f"valid number in {where or 'its country code'} (phonenumbers)"
-            out.append(Finding(m.start(), m.end(), EntityType.PHONE, _SCORE, self.name, "local_phone", True, note))
+            score = _BARE_SCORE if value.isdigit() else _SCORE
+            if score >= self.min_score:
+                out.append(Finding(m.start(), m.end(), EntityType.PHONE, score, self.name, "local_phone", True, note))
         return out
