@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from consentry.scrub import EntityType, OperatorName, Scrubber, ScrubConfig
 from consentry.scrub.config import Surrogates
 from consentry.scrub.operators import PseudonymOperator
@@ -68,3 +71,15 @@ def test_build_surrogates_config_rewrites_names_and_contacts_consistently() -> N
     assert a is not None and b is not None and "Weber" not in a + b and "<EMAIL>" not in b
     surrogate_family = a.split()[2]
     assert surrogate_family in b  # the same family name, in the other record
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=8, max_size=16), word=st.sampled_from(["Weber", "Anna", "Müller", "Silva", "Rossi"]))
+def test_a_surrogate_never_reads_as_the_value_it_replaces(key: bytes, word: str) -> None:
+    """Whatever the key, a name never draws itself and a phone keeps only its country code."""
+    op = PseudonymOperator(key)
+    assert word not in op.apply(word, E.PERSON).split()
+    assert word not in op.apply(f"Anna {word}", E.PERSON).split()[1:]
+    phone = op.apply("+1 415 555 0132", E.PHONE)
+    assert phone.startswith("+1 ") and phone != "+1 415 555 0132"
+    assert op.apply("+353 1 234 5678", E.PHONE).startswith("+353 ")

@@ -22,6 +22,8 @@ import hmac
 import re
 import unicodedata
 
+import phonenumbers
+
 from consentry.scrub.entities import EntityType
 
 __all__ = ["SCRUB_KEY_LABEL", "PseudonymNames", "pseudonym_apply", "scrub_key"]
@@ -133,7 +135,12 @@ def _token(key: bytes, names: PseudonymNames, token: str, family: bool) -> str:
         letter = _LOWER[_digest(key, "initial", token.casefold())[0] % 26]
         return _like_case(token or "A", letter.upper())
     role = "family" if family else "given"
-    return _like_case(token, _pick(names.pool(family, script_of(token)), _digest(key, role, token.casefold())))
+    pool = names.pool(family, script_of(token))
+    digest = _digest(key, role, token.casefold())
+    picked = _pick(pool, digest)
+    if picked.casefold() == token.casefold() and len(pool) > 1:  # a surrogate never reads as the original
+        picked = pool[(pool.index(picked) + 1) % len(pool)]
+    return _like_case(token, picked)
 
 
 def _email(key: bytes, names: PseudonymNames, value: str) -> str:
@@ -146,9 +153,18 @@ def _email(key: bytes, names: PseudonymNames, value: str) -> str:
 
 
 def _digits(key: bytes, entity: EntityType, value: str, keep: int) -> str:
-    """`value` with every digit after the first `keep` replaced by keyed digits; the rest kept."""
+    """`value` with every digit after the first `keep` replaced by keyed digits; the rest kept. Never `value`
+    itself: a draw that repeats every replaced digit is drawn again."""
     # a phone is the same number however it is written; other values are keyed as written (case aside)
     ident = re.sub(r"\D", "", value) if entity is EntityType.PHONE else " ".join(value.split()).casefold()
+    for attempt in range(8):
+        out = _draw(key, entity, value, keep, ident if attempt == 0 else f"{ident}\x00{attempt}")
+        if out != value:
+            break
+    return out
+
+
+def _draw(key: bytes, entity: EntityType, value: str, keep: int, ident: str) -> str:
     stream = hashlib.sha256(_digest(key, entity.value, ident)).digest() * (len(value) // 32 + 1)
     out, seen = [], 0
     for i, c in enumerate(value):
@@ -171,6 +187,14 @@ def pseudonym_apply(key: bytes, names: PseudonymNames, value: str, entity: Entit
         return _email(key, names, value)
     if entity is EntityType.PHONE:
         stripped = value.lstrip()
-        keep = 2 if stripped.startswith("+") else 1 if stripped.startswith("0") else 0
+        keep = _country_code_digits(stripped) if stripped.startswith("+") else 1 if stripped.startswith("0") else 0
         return _digits(key, entity, value, keep)  # the country code or trunk prefix stays
     return _digits(key, entity, value, 0)
+
+
+def _country_code_digits(number: str) -> int:
+    """How many leading digits of an international `number` are its country code (1 to 3)."""
+    try:
+        return len(str(phonenumbers.parse(number, None).country_code))
+    except phonenumbers.NumberParseException:
+        return 1  # unknown: keep only the first digit, which every country code has
