@@ -12,7 +12,7 @@ import pytest
 
 from consentry.errors import InputError
 from consentry.pipeline import build, read_manifest, rebuild
-from consentry.pipeline.build import scrub_step
+from consentry.pipeline.steps import scrub_step
 from consentry.store.protocol import Member, NewEvent
 from consentry.vocab import Choice, Source
 from pipeline.lake import AS_OF, GENAI, KEY, Platform, record, t, write_parquet

@@ -20,7 +20,7 @@ import os
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -31,18 +31,18 @@ import pyarrow.compute as pc
 
 import consentry
 from consentry.decide import decide_members
-from consentry.errors import BuildError, InputError
+from consentry.errors import InputError
 from consentry.pipeline.canaries import plant_canaries
 from consentry.pipeline.engines import DEFAULT_MEMORY_LIMIT, BuildPlan, Decided, Engine, open_engine
 from consentry.pipeline.keys import resolve_key
 from consentry.pipeline.lineage_run import LineageConfig, LineageRun, run_info
-from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest
+from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_digest, newest_checkpoint_for
 from consentry.pipeline.metadata import write_metadata
 from consentry.pipeline.progress import BuildProgress, BuildStage
 from consentry.pipeline.registry import BuildRecord, EarlyRegistration, reconcile
 from consentry.pipeline.shards import CarryOver, check_shards
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
-from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, ScrubStep, Step, chain
+from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, Step, chain, scrub_step
 from consentry.pipeline.writer import OutputDir, ShardFile, ShardWriter
 from consentry.rules.reservations import CAUSES as RESERVATION_CAUSES
 from consentry.store.protocol import Store
@@ -173,7 +173,7 @@ def build(
         on_rows=written.add,
         build_id=build_id,
         engine=engine,
-        scrub=scrub_step(pseudonym_key, surrogates, carry) if scrub else None,
+        scrub=scrub_step(pseudonym_key, surrogates, carry.manifest if carry else None) if scrub else None,
         predecessor=predecessor,
         progress=report,
         shards=shards,
@@ -191,24 +191,6 @@ def build(
             raise
     run.complete(iso(utcnow()) or "", result.out_dir, result.manifest_sha256)
     return replace(result, lineage=run.report())
-
-
-def scrub_step(pseudonym_key: bytes, surrogates: str, carry: CarryOver | None = None) -> ScrubStep:
-    """The build's scrub step. "store": today's default, surrogates of names under the pseudonym key.
-    "build": consistent surrogates under HMAC(pseudonym key, label + a new random salt), the salt
-    recorded in the manifest (a partial rebuild reuses its original's, so carried shards agree)."""
-    from consentry.scrub.config import ScrubConfig, Surrogates
-    from consentry.scrub.operators.pseudonym import scrub_key
-
-    try:
-        scope = Surrogates(surrogates)
-    except ValueError:
-        raise InputError(f"unknown surrogates {surrogates!r}; use store or build", field="--surrogates") from None
-    if scope is Surrogates.STORE:
-        return ScrubStep(pseudonym_key)
-    salt = carry.manifest["scrubber"].get("surrogate_salt") if carry is not None else None
-    salt = salt or secrets.token_hex(16)
-    return ScrubStep(scrub_key(pseudonym_key, salt), config=ScrubConfig.for_surrogates(scope), salt=salt)
 
 
 def _lineage_run(config: LineageConfig, plan: BuildPlan, out: Path) -> LineageRun:
@@ -238,7 +220,7 @@ def _run(store: Store, plan: BuildPlan, target: OutputDir, written: _WriteProgre
 
     hashed = start_source_hashes(plan)
     plan = replace(plan, sources=stage_text_sources(plan.sources, plan.pass_through, target.work / "staged"))
-    plan = replace(plan, ledger=store.head(), checkpoint=_newest_checkpoint(store))
+    plan = replace(plan, ledger=store.head(), checkpoint=newest_checkpoint_for(store))
     early: EarlyRegistration | None = None
     try:
         with open_engine(plan.engine, plan) as eng:
@@ -338,24 +320,6 @@ def _record(
         ledger=plan.ledger,
         shards=plan.shards,
     )
-
-
-def _newest_checkpoint(store: Store, environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
-    """The newest signed checkpoint in CONSENTRY_CHECKPOINT_DIR, for the manifest; a ledger that no longer
-    holds it (truncated, rolled back, rewritten) stops the build: its decisions could miss withdrawals."""
-    directory = (os.environ if environ is None else environ).get("CONSENTRY_CHECKPOINT_DIR")
-    if not directory:
-        return None
-    from consentry.store.anchors import extends
-    from consentry.store.checkpoints import newest_checkpoint
-
-    newest = newest_checkpoint(Path(directory))
-    if newest is None:
-        return None
-    problem = extends(store, newest)
-    if problem:
-        raise BuildError(f"{problem}; run `consentry ledger verify --checkpoints {directory}` before building")
-    return {"file": Path(newest.source).name, "key_id": newest.key_id, **newest.checkpoint.body()}
 
 
 def _verdicts(store: Store, plan: BuildPlan) -> pa.Table:

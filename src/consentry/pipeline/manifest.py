@@ -19,9 +19,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from consentry.errors import BuildError
 from consentry.pipeline.writer import ShardFile
+from consentry.store.protocol import Store
 
-__all__ = ["MANIFEST_NAME", "BuildManifest", "members_digest", "output_columns", "read_manifest"]
+__all__ = [
+    "MANIFEST_NAME",
+    "BuildManifest",
+    "members_digest",
+    "newest_checkpoint_for",
+    "output_columns",
+    "read_manifest",
+]
 
 MANIFEST_NAME = "manifest.json"
 
@@ -136,3 +145,21 @@ def output_columns(directory: Path, manifest: Mapping[str, Any]) -> list[tuple[s
         return []
     schema = pq.read_schema(directory / files[0]["path"])
     return [(f.name, str(f.type)) for f in schema]
+
+
+def newest_checkpoint_for(store: Store, environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The newest signed checkpoint in CONSENTRY_CHECKPOINT_DIR, for the manifest; a ledger that no longer
+    holds it (truncated, rolled back, rewritten) stops the build: its decisions could miss withdrawals."""
+    directory = (os.environ if environ is None else environ).get("CONSENTRY_CHECKPOINT_DIR")
+    if not directory:
+        return None
+    from consentry.store.anchors import extends
+    from consentry.store.checkpoints import newest_checkpoint
+
+    newest = newest_checkpoint(Path(directory))
+    if newest is None:
+        return None
+    problem = extends(store, newest)
+    if problem:
+        raise BuildError(f"{problem}; run `consentry ledger verify --checkpoints {directory}` before building")
+    return {"file": Path(newest.source).name, "key_id": newest.key_id, **newest.checkpoint.body()}

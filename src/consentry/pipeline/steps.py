@@ -9,8 +9,9 @@ which lets a step that drops rows say whose rows it dropped.
 from __future__ import annotations
 
 import os
+import secrets
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,11 +19,11 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from consentry.errors import BuildError
+from consentry.errors import BuildError, InputError
 from consentry.vocab import ReasonCode
 from consentry.workers import worker_initializer
 
-__all__ = ["Project", "Rechunk", "ScrubStep", "Step", "StepStats", "scrubber_available"]
+__all__ = ["Project", "Rechunk", "ScrubStep", "Step", "StepStats", "scrub_step", "scrubber_available"]
 
 MEMBER_COLUMN = "_member_id"
 
@@ -253,3 +254,22 @@ def chain(batches: Iterator[pa.RecordBatch], steps: Sequence[Step]) -> Iterator[
     for step in steps:
         batches = step.run(batches)
     return batches
+
+
+def scrub_step(pseudonym_key: bytes, surrogates: str, carried: Mapping[str, Any] | None = None) -> ScrubStep:
+    """The build's scrub step. "store": today's default, surrogates of names under the pseudonym key.
+    "build": consistent surrogates under HMAC(pseudonym key, label + a new random salt), the salt
+    recorded in the manifest (a partial rebuild passes its original's manifest as `carried` and reuses
+    that salt, so carried shards agree)."""
+    from consentry.scrub.config import ScrubConfig, Surrogates
+    from consentry.scrub.operators.pseudonym import scrub_key
+
+    try:
+        scope = Surrogates(surrogates)
+    except ValueError:
+        raise InputError(f"unknown surrogates {surrogates!r}; use store or build", field="--surrogates") from None
+    if scope is Surrogates.STORE:
+        return ScrubStep(pseudonym_key)
+    salt = carried["scrubber"].get("surrogate_salt") if carried is not None else None
+    salt = salt or secrets.token_hex(16)
+    return ScrubStep(scrub_key(pseudonym_key, salt), config=ScrubConfig.for_surrogates(scope), salt=salt)
