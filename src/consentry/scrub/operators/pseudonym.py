@@ -25,41 +25,17 @@ import unicodedata
 import phonenumbers
 
 from consentry.scrub.entities import EntityType
+from consentry.scrub.languages import load_profiles
 
 __all__ = ["SCRUB_KEY_LABEL", "PseudonymNames", "pseudonym_apply", "scrub_key"]
 
 #: The label that separates the scrub key from every other key derived from the pseudonym key.
 SCRUB_KEY_LABEL = b"consentry/scrub-surrogates/v1\x00"
 
+#: Particles kept as written between surrogate name words ("van den", "de la"): every language profile's
+#: single-word particles, and the Arabic and Spanish articles of names ("al", "el").
 _PARTICLES = frozenset(
-    [
-        "van",
-        "von",
-        "der",
-        "den",
-        "de",
-        "da",
-        "das",
-        "do",
-        "dos",
-        "di",
-        "del",
-        "della",
-        "la",
-        "le",
-        "du",
-        "des",
-        "ten",
-        "ter",
-        "y",
-        "e",
-        "bin",
-        "al",
-        "el",
-        "zu",
-        "dei",
-        "degli",
-    ]
+    {p.casefold() for profile in load_profiles().values() for p in profile.particles if " " not in p} | {"al", "el"}
 )
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 
