@@ -67,3 +67,9 @@ def run_audit_step(store: Store, model_ref: str, build_dir: Path, directory: Pat
         f"report: {escape(str(html))}",
         soft_wrap=True,
     )
+    if outcome.releasable and not outcome.record.passed:  # releasable although failed: the audit is not required
+        console.print(
+            "  (the reference policy does not require this audit for the model's purpose; "
+            "`audit: {required: true}` on the purpose would hold this version back)",
+            soft_wrap=True,
+        )
