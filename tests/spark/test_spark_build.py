@@ -100,7 +100,11 @@ def test_scrubbed_spark_build_equals_local_build(spark: Any, spark_lake: Lake) -
     counts = manifest["counts"]
     assert counts["excluded"]["SCRUB_FAILED"] == 1
     assert counts["included"] == EXPECTED["ALLOWED"] - 1
-    assert set(manifest["pii"]) == {e.value for e in EntityType}
+    # every entity type the lake carries; of the national identifiers with local rules, its one text
+    # names a BSN and a CPF, read by their local rules (so none is left to the generic NATIONAL_ID)
+    not_in_lake = {"NATIONAL_ID", "DE_TAX_ID", "FR_NIR", "ES_DNI", "ES_NIE", "BR_CNPJ", "IT_FISCAL_CODE"}
+    not_in_lake |= {"IN_AADHAAR", "IN_PAN"}
+    assert set(manifest["pii"]) == {e.value for e in EntityType} - not_in_lake
     assert manifest["scrubber"]["enabled"] is True
     texts = " ".join(_rows(out).column("text").to_pylist())
     for secret in ("ada.lovelace@example.com", "4111 1111 1111 1111", "123-45-6789", "DE89 3704", "192.168.10.20"):

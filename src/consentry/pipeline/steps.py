@@ -170,6 +170,11 @@ class ScrubStep:
         known = members.select(["member_id", "country"]).filter(pc.is_valid(members.column("country")))
         self._countries = known if known.num_rows else None
 
+    @property
+    def countries(self) -> pa.Table | None:
+        """member_id, country of the members whose country is known (set by `set_countries`), or None."""
+        return self._countries
+
     def _hints(self, batch: pa.RecordBatch) -> list[str | None] | None:
         """The country of each row's member, when the build knows members' countries."""
         if self._countries is None or MEMBER_COLUMN not in batch.schema.names:

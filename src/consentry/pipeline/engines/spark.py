@@ -45,7 +45,14 @@ import pyarrow.parquet as pq
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided, split_causes, split_tally
 from consentry.pipeline.engines.spark_io import quoted, records_frame
-from consentry.pipeline.engines.spark_scrub import FAILED, LANGUAGE_KEY, ScrubInArrow, ScrubTally, member_key_of
+from consentry.pipeline.engines.spark_scrub import (
+    COUNTRY_COLUMN,
+    FAILED,
+    LANGUAGE_KEY,
+    ScrubInArrow,
+    ScrubTally,
+    member_key_of,
+)
 from consentry.pipeline.engines.spark_tally import class_tally
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
@@ -368,21 +375,29 @@ class SparkEngine:
         )
         return _collect(tally)
 
-    def _included_frame(self) -> DataFrame:
-        """The allowed rows with their member keys, in a fixed order (see `write_output`)."""
-        if self._keys is None:
+    def _included_frame(self, countries: pa.Table | None = None) -> DataFrame:
+        """The allowed rows with their member keys, in a fixed order (see `write_output`); with `countries`
+        (member_id, country), each row also carries its member's country as COUNTRY_COLUMN."""
+        if self._keys is None or self._keyed is None:
             raise BuildError("the Spark engine was asked for rows before deciding")
         plan, pt = self.plan, [quoted(c) for c in self.plan.pass_through]
+        keys_frame, extra = self._keys, []
+        if countries is not None:
+            with_country = self._keyed.join(
+                countries.select(["member_id", "country"]), "member_id", join_type="left outer"
+            )
+            keys_frame = self._small_frame(with_country, "member_keys_countries.parquet")
+            extra = [f"k.country AS {COUNTRY_COLUMN}"]
         if self._decided is not None:
             rows = self._decided.where(_ALLOWED)
         else:  # read the sources again: only the allowed members' records pass the inner join below
             allowed = record_allowed_sql(plan.policy, plan.purpose, at=plan.as_of, now=plan.now, dialect="spark")
             rows = records_frame(self.spark, plan.sources, plan.pass_through).alias("r").where(allowed)
-        rows, keys = rows.alias("d"), self._keys.alias("k")
+        rows, keys = rows.alias("d"), keys_frame.alias("k")
         # a broadcast hash join streams the rows through in the scan's order
         out = rows.join(keys, rows["member_id"] == keys["member_id"], "inner").selectExpr(
             "d.record_id", "k.member_key", "d.kind", "d.created_at", "d.text", *(f"d.{c}" for c in pt),
-            f"d.member_id AS {MEMBER_COLUMN}",
+            f"d.member_id AS {MEMBER_COLUMN}", *extra,
         )  # fmt: skip
         if not self._shuffled:
             return out
@@ -415,14 +430,17 @@ class SparkEngine:
         `directory` as part-NNNNN.parquet and hashed. `scrub.stats` is filled
         exactly as the local scrub step fills it.
         """
-        frame = self._included_frame()
+        countries = scrub.countries if scrub is not None else None  # the local rules' region hints, as locally
+        frame = self._included_frame(countries)
         tally = None
         if scrub is not None:
             from pyspark.sql.types import StructType
 
-            out_schema = StructType([f for f in frame.schema.fields if f.name != MEMBER_COLUMN])
+            dropped = {MEMBER_COLUMN, COUNTRY_COLUMN}
+            out_schema = StructType([f for f in frame.schema.fields if f.name not in dropped])
             tally = self.spark.sparkContext.accumulator(_empty_tally(), ScrubTally())  # type: ignore[arg-type]
-            body = ScrubInArrow(scrub.config.model_dump_json(), scrub.key, tally, MEMBER_COLUMN)
+            country = COUNTRY_COLUMN if countries is not None else None
+            body = ScrubInArrow(scrub.config.model_dump_json(), scrub.key, tally, MEMBER_COLUMN, country)
             frame = frame.mapInArrow(body, out_schema)
         else:
             frame = frame.drop(MEMBER_COLUMN)

@@ -18,10 +18,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["FAILED", "LANGUAGE_KEY", "ScrubInArrow", "ScrubTally", "entity_key", "member_key_of"]
+__all__ = ["COUNTRY_COLUMN", "FAILED", "LANGUAGE_KEY", "ScrubInArrow", "ScrubTally", "entity_key", "member_key_of"]
 
 #: accumulator keys: FAILED, "entity:<TYPE>", "member:<member_id>" (rows of that member that failed)
 FAILED = "failed"
+#: the column that carries each row's member's country into the scrub (dropped before the write)
+COUNTRY_COLUMN = "_consentry_country"
 _ENTITY = "entity:"
 _MEMBER = "member:"
 #: accumulator keys "language:<code>:records" and "language:<code>:detections"
@@ -65,17 +67,19 @@ def _scrubber(config_json: str, key: bytes) -> Any:
 
 
 class ScrubInArrow:
-    """Scrub the `text` column of each batch, drop failures, drop `member_column`.
+    """Scrub the `text` column of each batch (with `country_column` as the region hints), drop failures,
+    drop `member_column` and `country_column`.
 
     Picklable (it carries only the scrubber's configuration, its key and the
     accumulator); the scrubber itself is built in the worker.
     """
 
-    def __init__(self, config_json: str, key: bytes, tally: Any, member_column: str):
+    def __init__(self, config_json: str, key: bytes, tally: Any, member_column: str, country_column: str | None = None):
         self.config_json = config_json
         self.key = key
         self.tally = tally
         self.member_column = member_column
+        self.country_column = country_column  # each row's member's country: the local rules' region hint
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """The mapInArrow body."""
@@ -84,7 +88,8 @@ class ScrubInArrow:
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            res = scrubber.scrub_batch(batch.column("text"))
+            hints = None if self.country_column is None else batch.column(self.country_column).to_pylist()
+            res = scrubber.scrub_batch(batch.column("text"), hints)
             for entity, n in res.counts.items():
                 local[entity_key(entity)] += int(n)
             for lang, tally in res.languages.items():
@@ -100,5 +105,5 @@ class ScrubInArrow:
                 for member in pc.filter(batch.column(self.member_column), failed).to_pylist():
                     local[_MEMBER + str(member)] += 1
                 out = out.filter(pc.invert(failed))
-            yield out.drop_columns([self.member_column])
+            yield out.drop_columns([c for c in (self.member_column, self.country_column) if c is not None])
         self.tally.add(local)
