@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -45,17 +44,10 @@ import pyarrow.parquet as pq
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided, split_causes, split_tally
 from consentry.pipeline.engines.spark_io import quoted, records_frame
-from consentry.pipeline.engines.spark_scrub import (
-    COUNTRY_COLUMN,
-    FAILED,
-    LANGUAGE_KEY,
-    ScrubInArrow,
-    ScrubTally,
-    member_key_of,
-)
+from consentry.pipeline.engines.spark_scrub import COUNTRY_COLUMN, ScrubInArrow, ScrubTally, empty_tally, fill_stats
 from consentry.pipeline.engines.spark_tally import class_tally
 from consentry.pipeline.keys import keyed_members
-from consentry.pipeline.steps import MEMBER_COLUMN, StepStats
+from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import ShardFile, commit_files
 from consentry.rules import (
     CLASS_COUNTS,
@@ -65,7 +57,6 @@ from consentry.rules import (
     record_class_sql,
     record_reason_sql,
 )
-from consentry.vocab import ReasonCode
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -438,7 +429,7 @@ class SparkEngine:
 
             dropped = {MEMBER_COLUMN, COUNTRY_COLUMN}
             out_schema = StructType([f for f in frame.schema.fields if f.name not in dropped])
-            tally = self.spark.sparkContext.accumulator(_empty_tally(), ScrubTally())  # type: ignore[arg-type]
+            tally = self.spark.sparkContext.accumulator(empty_tally(), ScrubTally())  # type: ignore[arg-type]
             country = COUNTRY_COLUMN if countries is not None else None
             body = ScrubInArrow(scrub.config.model_dump_json(), scrub.key, tally, MEMBER_COLUMN, country)
             frame = frame.mapInArrow(body, out_schema)
@@ -451,7 +442,7 @@ class SparkEngine:
             raise BuildError("Spark wrote no output file; see the Spark driver log")
         files = commit_files(parts, directory)
         if scrub is not None and tally is not None:
-            _fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
+            fill_stats(scrub.stats, tally.value, sum(f.rows for f in files))
         return files
 
 
@@ -461,29 +452,6 @@ def _input_bytes(frame: DataFrame, fallback: int) -> int:
         return int(frame._jdf.queryExecution().optimizedPlan().stats().sizeInBytes().longValue())
     except Exception:  # not a classic JVM-backed session (e.g. Spark Connect): the local files' sizes
         return fallback
-
-
-def _empty_tally() -> Any:
-    from collections import Counter
-
-    return Counter()
-
-
-def _fill_stats(stats: StepStats, tally: Mapping[str, int], written: int) -> None:
-    failed = int(tally.get(FAILED, 0))
-    stats.rows_in += written + failed
-    stats.forwarded += written
-    if failed:
-        stats.dropped[ReasonCode.SCRUB_FAILED] += failed
-    for key, n in tally.items():
-        member = member_key_of(key)
-        if member is not None:
-            stats.dropped_members[member] += int(n)
-        elif key.startswith("entity:"):
-            stats.entities[key[len("entity:") :]] += int(n)
-        elif key.startswith(LANGUAGE_KEY):  # "language:<code>:<records|detections>"
-            lang, _, what = key[len(LANGUAGE_KEY) :].rpartition(":")
-            stats.languages.setdefault(lang, Counter())[what] += int(n)
 
 
 def _collect(frame: DataFrame) -> pa.Table:

@@ -12,13 +12,26 @@ output (a result stage), where Spark applies each task's update once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["COUNTRY_COLUMN", "FAILED", "LANGUAGE_KEY", "ScrubInArrow", "ScrubTally", "entity_key", "member_key_of"]
+from consentry.pipeline.steps import StepStats
+from consentry.vocab import ReasonCode
+
+__all__ = [
+    "COUNTRY_COLUMN",
+    "FAILED",
+    "LANGUAGE_KEY",
+    "ScrubInArrow",
+    "ScrubTally",
+    "empty_tally",
+    "entity_key",
+    "fill_stats",
+    "member_key_of",
+]
 
 #: accumulator keys: FAILED, "entity:<TYPE>", "member:<member_id>" (rows of that member that failed)
 FAILED = "failed"
@@ -107,3 +120,26 @@ class ScrubInArrow:
                 out = out.filter(pc.invert(failed))
             yield out.drop_columns([c for c in (self.member_column, self.country_column) if c is not None])
         self.tally.add(local)
+
+
+def empty_tally() -> Counter[str]:
+    """The accumulator's zero."""
+    return Counter()
+
+
+def fill_stats(stats: StepStats, tally: Mapping[str, int], written: int) -> None:
+    """Fill the scrub step's `stats` from the executors' tally, as the local scrub step fills them."""
+    failed = int(tally.get(FAILED, 0))
+    stats.rows_in += written + failed
+    stats.forwarded += written
+    if failed:
+        stats.dropped[ReasonCode.SCRUB_FAILED] += failed
+    for key, n in tally.items():
+        member = member_key_of(key)
+        if member is not None:
+            stats.dropped_members[member] += int(n)
+        elif key.startswith(_ENTITY):
+            stats.entities[key[len(_ENTITY) :]] += int(n)
+        elif key.startswith(LANGUAGE_KEY):  # "language:<code>:<records|detections>"
+            lang, _, what = key[len(LANGUAGE_KEY) :].rpartition(":")
+            stats.languages.setdefault(lang, Counter())[what] += int(n)
