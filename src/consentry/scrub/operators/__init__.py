@@ -88,9 +88,7 @@ class SurrogateOperator(_Keyed, Operator):
 
     def __init__(self, key: bytes) -> None:
         super().__init__(key)
-        lex = load_lexicon()
-        self._given = sorted(n for n in lex.given if n.isascii() and n.isalpha() and n.lower() not in lex.common)
-        self._family = sorted(n for n in lex.family if n.isascii() and n.isalpha() and n.lower() not in lex.common)
+        self._given, self._family = _surrogate_names()
 
     def apply(self, value: str, entity: EntityType) -> str:
         """A fake value of the same entity and shape."""
@@ -176,3 +174,13 @@ def build_operators(key: bytes, mask_char: str = "*") -> dict[OperatorName, Oper
         OperatorName.SURROGATE: SurrogateOperator(key),
         OperatorName.PSEUDONYM: PseudonymOperator(key),
     }
+
+
+@functools.cache
+def _surrogate_names() -> tuple[list[str], list[str]]:
+    """The ASCII given and family names surrogates draw from, sorted; filtered once per process, since every
+    operator (one per key) draws from the same lists."""
+    lex = load_lexicon()
+    given = sorted(n for n in lex.given if n.isascii() and n.isalpha() and n.lower() not in lex.common)
+    family = sorted(n for n in lex.family if n.isascii() and n.isalpha() and n.lower() not in lex.common)
+    return given, family
