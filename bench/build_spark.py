@@ -161,12 +161,10 @@ def main() -> None:
         n = 200_000 if args.quick else args.scrub_records
         scrubbed = {c: side_by_side(n, c, True, runs, with_local=c == 2) for c in args.scrub_cores}
         results += scrubbed.values()
-        two, one = scrubbed[2], scrubbed[1]
-        print(
-            json.dumps(
-                {"scrubbed_local1_vs_local2": round(one["spark_build_s"]["total"] / two["spark_build_s"]["total"], 2)}
-            )
-        )
+        if 1 in scrubbed and 2 in scrubbed:
+            two, one = scrubbed[2], scrubbed[1]
+            ratio = round(one["spark_build_s"]["total"] / two["spark_build_s"]["total"], 2)
+            print(json.dumps({"scrubbed_local1_vs_local2": ratio}))
     for r in results:
         print(json.dumps(r))
 
