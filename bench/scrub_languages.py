@@ -1,15 +1,16 @@
 """Scrubbing per language, side by side with Presidio, on the seeded multilingual corpus.
 
-    .venv/bin/python bench/scrub_languages.py [--n N] [--seed S] [--no-presidio]
+    .venv/bin/python bench/scrub_languages.py [--n N] [--seed S] [--no-presidio] [--no-country]
 
 The corpus (bench/corpora/multilingual.py) is generated at run time: N texts per language
 (de, fr, es, pt-BR, it, nl, en-IN, en), about a fifth of them negatives. Both systems see the
 same texts; figures are `consentry.scrub.evaluation.evaluate_by_language`'s: leak (gold
 personal-data characters left unredacted), charP (redacted characters that were gold), the
-negatives flagged, and per entity the leak. Presidio runs its predefined recognizers for
-every language with the English spaCy model (the only one installed offline), mapped to
-each language code so its country recognizers (ES_NIF, IT_FISCAL_CODE, IN_AADHAAR, ...)
-are loaded.
+negatives flagged, and per entity the leak. Each text goes to the scrubber with its member's
+country, as a build passes it (`--no-country`: the text alone decides the rules). Presidio
+runs its predefined recognizers for every language with the English spaCy model (the only
+one installed offline), mapped to each language code so its country recognizers (ES_NIF,
+IT_FISCAL_CODE, IN_AADHAAR, ...) are loaded.
 """
 
 from __future__ import annotations
@@ -84,12 +85,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200, help="texts per language")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--no-presidio", action="store_true")
+    ap.add_argument("--no-country", action="store_true", help="no member country: the text alone decides")
     args = ap.parse_args()
     samples = MultilingualCorpus(args.seed).generate(args.n)
-    gold = [GoldText(s.text, tuple(s.spans), s.lang) for s in samples]
+    gold = [GoldText(s.text, tuple(s.spans), s.lang, None if args.no_country else s.country) for s in samples]
     print(f"{len(gold)} texts, {args.n} per language ({', '.join(LANGUAGES)}), seed {args.seed}")
     scrubber = Scrubber(ScrubConfig.default(), key=b"bench")
-    table(f"consentry {scrubber.version}", *evaluate_by_language(gold, scrubber.detect_batch([g.text for g in gold])))
+    countries = None if args.no_country else [g.country for g in gold]
+    found = scrubber.detect_batch([g.text for g in gold], countries)
+    hint = "no country hint" if args.no_country else "member's country as hint"
+    table(f"consentry {scrubber.version} ({hint})", *evaluate_by_language(gold, found))
     if not args.no_presidio:
         table("presidio (predefined recognizers, en_core_web_sm)", *evaluate_by_language(gold, presidio_detect(gold)))
 

@@ -17,8 +17,11 @@ only a link, made of words a name detector could mistake for names (sentence-ini
 capitalised nouns, "Slides:", "Season", English plurals, German nouns that are also
 surnames). Any redaction there is a false positive.
 
-Each line: ``{"lang", "kind", "text", "spans": [{"start", "end", "label"}]}``, the
-format ``consentry scrub eval --corpus`` reads.
+Each text carries its member's country (DE, FR, ES, BR, IT, NL, IN, US), which a build
+passes to the scrubber as the region hint of its local rules.
+
+Each line: ``{"lang", "country", "kind", "text", "spans": [{"start", "end", "label"}]}``,
+the format ``consentry scrub eval --corpus`` reads.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from stdnum.in_ import aadhaar
 from stdnum.iso7064 import mod_11_10
 from stdnum.verhoeff import calc_check_digit as verhoeff_check
 
-#: Our language code → (Faker locale, phone region).
+#: Our language code → (Faker locale, the members' country: phone region and the scrubber's hint).
 LANGUAGES: dict[str, tuple[str, str]] = {
     "de": ("de_DE", "DE"),
     "fr": ("fr_FR", "FR"),
@@ -219,17 +222,20 @@ NEGATIVES: dict[str, list[str]] = {
 
 @dataclass
 class LangSample:
-    """One generated text in `lang` with gold spans (start, end, label)."""
+    """One generated text in `lang` by a member in `country`, with gold spans (start, end, label)."""
 
     lang: str
     kind: str
     text: str
     spans: list[tuple[int, int, str]] = field(default_factory=list)
+    #: the member's country (ISO 3166 alpha-2), as a build passes it to the scrubber
+    country: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The JSONL form ``consentry scrub eval`` reads."""
         return {
             "lang": self.lang,
+            "country": self.country,
             "kind": self.kind,
             "text": self.text,
             "spans": [{"start": s, "end": e, "label": lab} for s, e, lab in self.spans],
@@ -257,9 +263,9 @@ class MultilingualCorpus:
             text = self.rng.choice(NEGATIVES[lang])
             url = re.search(r"https://\S+", text)
             spans = [(url.start(), url.end(), "URL")] if url else []
-            return LangSample(lang, "negative", text, spans)
+            return LangSample(lang, "negative", text, spans, LANGUAGES[lang][1])
         template = self.rng.choice(TEMPLATES[lang])
-        s = LangSample(lang, "pii", "")
+        s = LangSample(lang, "pii", "", country=LANGUAGES[lang][1])
         out: list[str] = []
         pos = 0
         for m in re.finditer(r"\{(\w+)\}", template):

@@ -50,7 +50,7 @@ def test_corpus_is_seeded_and_its_identifiers_pass_their_checks(corpus: list[Lan
     assert [s.to_json() for s in again] == [s.to_json() for s in corpus]
     seen: set[tuple[str, str]] = set()
     for s in again:
-        assert s.lang in LANGUAGES
+        assert s.lang in LANGUAGES and s.country == LANGUAGES[s.lang][1]  # the member's country, as in a build
         for start, end, label in s.spans:
             value = s.text[start:end]
             assert value and value == value.strip()
@@ -89,7 +89,8 @@ def test_per_language_and_per_entity_figures_by_hand() -> None:
 def test_scrub_eval_reports_every_language(tmp_path: Path, corpus: list[LangSample]) -> None:
     path = tmp_path / "gold.jsonl"
     path.write_text("".join(json.dumps(s.to_json()) + "\n" for s in corpus), encoding="utf-8")
-    assert {g.lang for g in read_gold_corpus(path)} == set(LANGUAGES)
+    read = read_gold_corpus(path)
+    assert {g.lang for g in read} == set(LANGUAGES) and {g.country for g in read if g.lang == "en-IN"} == {"IN"}
     res = CliRunner().invoke(app, ["scrub", "eval", "--corpus", str(path)])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
@@ -107,3 +108,22 @@ def test_a_non_string_language_names_the_line(tmp_path: Path) -> None:
     path.write_text('{"text": "a", "spans": [], "lang": 3}\n', encoding="utf-8")
     res = CliRunner().invoke(app, ["scrub", "eval", "--corpus", str(path)])
     assert res.exit_code == 1 and "gold.jsonl:1: lang:" in res.output
+
+
+def test_a_country_that_is_not_an_iso_code_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"text": "a", "spans": [], "lang": "de", "country": "Germany"}\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["scrub", "eval", "--corpus", str(path)])
+    assert res.exit_code == 1 and "gold.jsonl:1: country:" in res.output
+
+
+def test_scrub_eval_passes_each_texts_country_as_the_region_hint(tmp_path: Path) -> None:
+    # English by a member in India: the Indian address rules (PIN code, "Nagar") apply with the hint
+    text = "Our office has shifted to 44, Gera Nagar, Alwar-507569. Do drop by!"
+    line = {"text": text, "spans": [{"start": 26, "end": 54, "label": "STREET_ADDRESS"}]}
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps({**line, "lang": "en-IN", "country": "IN"}) + "\n", encoding="utf-8")
+    hinted = json.loads(CliRunner().invoke(app, ["scrub", "eval", "--corpus", str(path)]).stdout)
+    path.write_text(json.dumps({**line, "lang": "en-IN"}) + "\n", encoding="utf-8")
+    bare = json.loads(CliRunner().invoke(app, ["scrub", "eval", "--corpus", str(path)]).stdout)
+    assert hinted["leak_rate"] < bare["leak_rate"]

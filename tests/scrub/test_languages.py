@@ -261,3 +261,19 @@ def test_a_scheme_named_in_the_text_is_checked_whatever_the_language() -> None:
     text = "my codice fiscale: RSSMRA85T10A562S"
     assert _spans(det.detect_local(text, profiles_for("en"), None), text) == {("RSSMRA85T10A562S", "IT_FISCAL_CODE")}
     assert det.detect_local("my code: RSSMRA85T10A562S", profiles_for("en"), None) == []
+
+
+def test_the_local_rules_digest_is_the_same_in_every_process() -> None:
+    # the scrubber's version (manifest, cache keys) must not depend on the process's hash seed
+    import os
+    import subprocess
+    import sys
+
+    code = "from consentry.scrub.local_rules import local_rules_digest; print(local_rules_digest())"
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1 and digests != {""}

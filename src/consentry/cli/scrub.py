@@ -51,6 +51,7 @@ def eval_command(
 
     gold = read_gold_corpus(corpus)
     scrubber = Scrubber(ScrubConfig(ner=ner))
-    report, per_lang = evaluate_by_language(gold, scrubber.detect_batch([g.text for g in gold]))
+    countries = [g.country for g in gold] if any(g.country for g in gold) else None
+    report, per_lang = evaluate_by_language(gold, scrubber.detect_batch([g.text for g in gold], countries))
     languages = {lang: r.to_dict() for lang, r in per_lang.items() if lang}
     print_json({**report.to_dict(), **({"languages": languages} if languages else {}), "scrubber": scrubber.version})

@@ -57,11 +57,13 @@ class SpanLike(Protocol):
 
 @dataclass(frozen=True)
 class GoldText:
-    """A text and its gold spans as (start, end, label), and its language when the corpus says."""
+    """A text and its gold spans as (start, end, label), and its language and member's country
+    (the scrubber's region hint) when the corpus says."""
 
     text: str
     spans: tuple[tuple[int, int, str], ...]
     lang: str = ""
+    country: str | None = None
 
 
 @dataclass
@@ -212,7 +214,8 @@ def _score_text(report: EvalReport, scores: dict[str, EntityScore], g: GoldText,
 
 
 def read_gold_corpus(path: Path) -> list[GoldText]:
-    """A JSONL corpus of ``{"text": ..., "spans": [{"start", "end", "label"}]}`` (errors name file:line)."""
+    """A JSONL corpus of ``{"text": ..., "spans": [{"start", "end", "label"}]}``, each line maybe with
+    its ``lang`` and member's ``country`` (errors name file:line)."""
     out: list[GoldText] = []
     for where, obj in read_jsonl(path):
         text = obj.get("text")
@@ -228,5 +231,8 @@ def read_gold_corpus(path: Path) -> list[GoldText]:
         lang = obj.get("lang", "")
         if not isinstance(lang, str):
             raise InputError('\'lang\' must be a language code such as "de" or "pt-BR"', where=where, field="lang")
-        out.append(GoldText(text, parsed, lang))
+        country = obj.get("country") or None
+        if country is not None and not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
+            raise InputError("'country' must be an ISO 3166 alpha-2 code such as \"DE\"", where=where, field="country")
+        out.append(GoldText(text, parsed, lang, country))
     return out

@@ -72,7 +72,8 @@ def detect_localized(
 def local_rules_digest() -> str:
     """A digest of the profiles and identifier schemes, for the scrubber's version."""
     h = hashlib.sha256()
-    h.update(json.dumps({c: repr(p) for c, p in sorted(load_profiles().items())}, sort_keys=True).encode())
+    profiles = {c: {**vars(p), "countries": sorted(p.countries)} for c, p in load_profiles().items()}
+    h.update(json.dumps(profiles, sort_keys=True).encode())  # a frozenset's repr changes order between processes
     for s in SCHEMES:
         h.update(f"{s.name}\x00{s.regex}\x00{s.score}\x00{s.context}\n".encode())
     return h.hexdigest()[:10]
