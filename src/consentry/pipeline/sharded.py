@@ -38,6 +38,7 @@ from consentry.pipeline.shards import (
     ASSIGNMENT,
     CarryOver,
     ShardOutput,
+    language_block,
     shard_digests,
     shard_entries,
     source_hashes,
@@ -132,7 +133,8 @@ def seal_shards(
     if plan.carry is not None and split.only is not None:
         carried = {s: e for s, e in plan.carry.entries.items() if s not in split.only}
     digests = split.digests if members is decided.members else None  # nobody lost: the digests stand
-    entries = shard_entries(plan.shards, members, split.outputs, plan.build_id, carried, digests)
+    scrubbed = plan.scrub is not None
+    entries = shard_entries(plan.shards, members, split.outputs, plan.build_id, carried, digests, scrubbed=scrubbed)
     files = _shard_files(entries, split.outputs, plan.carry)
     pii: Counter[str] = Counter()
     for entry in entries:
@@ -147,6 +149,7 @@ def seal_shards(
     }
     digest_of_members = members_digest(members.column("member_key"))
     manifest = _manifest(plan, counts, members, digest_of_members, files, pii=dict(sorted(pii.items())), shards=block)
+    manifest = replace(manifest, languages=_languages(entries) if scrubbed else None)
     manifest = replace(manifest, lineage=run.report())
     manifest = replace(manifest, metadata_files=write_metadata(target.temp, manifest.data()))
     digest = manifest.write(target.temp)
@@ -188,3 +191,17 @@ def _shard_files(
 
 def _carried_file(entry: Mapping[str, Any]) -> ShardFile:
     return ShardFile(str(entry["path"]), int(entry["rows"]), int(entry["bytes"]), str(entry["sha256"]))
+
+
+def _languages(entries: list[dict[str, Any]]) -> dict[str, dict[str, int]] | None:
+    """The build's records and findings per language: every shard's, carried ones included.
+
+    None (no block) when a carried shard's entry predates per-shard languages:
+    its counts are unknown, and a block of the rebuilt shards alone would understate them."""
+    total: dict[str, Counter[str]] = {}
+    for entry in entries:
+        if "languages" not in entry:
+            return None
+        for code, tally in entry["languages"].items():
+            total.setdefault(code, Counter()).update(tally)
+    return language_block(total)

@@ -42,6 +42,7 @@ __all__ = [
     "ShardOutput",
     "check_shards",
     "group_rows",
+    "language_block",
     "shard_dir",
     "shard_entries",
     "shard_of",
@@ -109,6 +110,8 @@ class ShardOutput:
     pii: Counter[str] = field(default_factory=Counter)
     scrub_failed: int = 0
     dropped_members: Counter[str] = field(default_factory=Counter)
+    #: per language code: {"records": n, "detections": m} the scrubber wrote in this shard
+    languages: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 def _regroup(
@@ -177,6 +180,7 @@ def write_sharded(
     parts: dict[int, PartFiles] = {}
     seen: Counter[str] = Counter()
     failed, lost = 0, Counter[str]()
+    read: dict[str, Counter[str]] = {}
     for batch in stream:
         shard = tags.popleft()
         out = outputs[shard]
@@ -187,6 +191,9 @@ def write_sharded(
             out.scrub_failed += now_failed - failed
             out.dropped_members.update(scrub.stats.dropped_members - lost)
             failed, lost = now_failed, Counter(scrub.stats.dropped_members)
+            for lang, tally in scrub.stats.languages.items():
+                out.languages.setdefault(lang, Counter()).update(tally - read.get(lang, Counter()))
+            read = {lang: Counter(tally) for lang, tally in scrub.stats.languages.items()}
         writer = parts.get(shard)
         if writer is None:
             path = directory / shard_dir(shard)
@@ -247,8 +254,11 @@ def shard_entries(
     built_by: str,
     carried: Mapping[int, Mapping[str, Any]] | None = None,
     digests: list[str] | None = None,
+    *,
+    scrubbed: bool = False,
 ) -> list[dict[str, Any]]:
-    """The manifest's entry for every shard: members, records, members digest, files, PII, scrub failures.
+    """The manifest's entry for every shard: members, records, members digest, files, PII, scrub failures,
+    and when `scrubbed` the records and findings per language.
 
     `members` is the build's final member set with member_key and shard;
     shards in `carried` keep the entry of the build they come from;
@@ -275,8 +285,19 @@ def shard_entries(
                 "scrub_failed": out.scrub_failed,
                 "built_by": built_by,
             }
+            | ({"languages": language_block(out.languages)} if scrubbed else {})
         )
     return entries
+
+
+def language_block(tallies: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """`{code: {"records": n, "detections": m}}` in the manifest's order of language codes."""
+    from consentry.scrub.local_rules import count_order
+
+    return {
+        code: {"records": int(tallies[code].get("records", 0)), "detections": int(tallies[code].get("detections", 0))}
+        for code in count_order(tallies)
+    }
 
 
 def source_hashes(paths: Sequence[Path]) -> list[dict[str, str]]:
