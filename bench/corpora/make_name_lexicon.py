@@ -41,7 +41,7 @@ GIVEN_ATTRS = (
 FAMILY_ATTRS = ("last_names", "last_names_male", "last_names_female", "last_romanized_names")
 #: The members' other languages whose spaCy stop words are common words too.
 OTHER_LANGUAGES = ("de", "fr", "es", "pt", "it", "nl")
-#: Greetings, thanks and sign-offs in those languages and in Hinglish (lower case).
+#: Greetings, thanks, congratulations and sign-offs in those languages and in Hinglish (lower case).
 GREETINGS = [
     "gruß",
     "grüße",
@@ -100,6 +100,20 @@ GREETINGS = [
     "bhaiya",
     "didi",
     "ji",
+    # congratulations, which start a line before a name as greetings do ("Gefeliciteerd Yasmin!")
+    "gefeliciteerd",
+    "proficiat",
+    "glückwunsch",
+    "glückwünsche",
+    "félicitations",
+    "felicidades",
+    "felicitaciones",
+    "enhorabuena",
+    "parabéns",
+    "auguri",
+    "complimenti",
+    "congratulazioni",
+    "badhai",
 ]
 #: Stop words that are given names in cultures Faker's lists miss ("Saber" is an Arabic given name;
 #: presidio-evaluator's corpus has two), kept out of the common words.

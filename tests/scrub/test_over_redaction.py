@@ -21,6 +21,13 @@ NEGATIVES = [
     "Ciao a tutti, ci vediamo lunedì.",
     "Groeten uit Utrecht!",
     "Abraço a todos e boa semana.",
+    # German capitalises every noun; nouns that are also surnames ("Koch", "Fischer", "Müller")
+    "Der Koch hat heute frei, also bestellen wir Pizza.",
+    "Fischer und Bauern protestieren in Brüssel.",
+    "Schneider, Weber und Müller sind alte Handwerksberufe.",
+    "Meine Steuer-ID steht auf dem Bescheid.",
+    "Alles Gute zum Geburtstag!",
+    "Gefeliciteerd met de nieuwe baan!",
 ]
 
 
@@ -34,10 +41,10 @@ def test_ordinary_words_are_not_redacted(scrubber: Scrubber) -> None:
         t: [t[f.start : f.end] for f in fs] for t, fs in zip(NEGATIVES, scrubber.detect_batch(NEGATIVES), strict=True)
     }
     assert {t: f for t, f in found.items() if f} == {}
-    slides = "Slides: https://example.org/deck"
-    assert [(f.entity.value, slides[f.start : f.end]) for f in scrubber.detect(slides)] == [
-        ("URL", "https://example.org/deck")
-    ]
+    for slides in ("Slides: https://example.org/deck", "Folien: https://example.org/deck"):
+        assert [(f.entity.value, slides[f.start : f.end]) for f in scrubber.detect(slides)] == [
+            ("URL", "https://example.org/deck")
+        ]
 
 
 @pytest.mark.parametrize(
@@ -48,6 +55,14 @@ def test_ordinary_words_are_not_redacted(scrubber: Scrubber) -> None:
         ("Puoi mandare la fattura? Ciao, Adriana Segni", "Adriana Segni"),
         ("Bedankt Jinthe van den Velden voor de presentatie!", "Jinthe van den Velden"),
         ("Thanks Anna Fernandez for the great panel!", "Anna Fernandez"),
+        # a German noun is a surname after a given name, a title or a cue, and a noun before a particle
+        # and a given name is not part of the name
+        ("Treffen mit Gilbert Koch am Freitag.", "Gilbert Koch"),
+        ("Bitte Herrn Fischer zurückrufen.", "Fischer"),
+        ("Bewerbung von Wolfgang Hamann, eingegangen am Montag.", "Wolfgang Hamann"),
+        ("Candidatura di Simone Scarpa, arrivata ieri.", "Simone Scarpa"),
+        ("Sollicitatie van Zoey Moet, ontvangen gisteren.", "Zoey Moet"),
+        ("Gefeliciteerd Yasmin! Geboren op 2 april 1990.", "Yasmin"),
     ],
 )
 def test_the_name_beside_a_greeting_is_still_found_and_the_greeting_is_not(

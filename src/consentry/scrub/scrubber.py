@@ -88,6 +88,7 @@ class Scrubber:
         for p in PATTERNS:
             h.update(f"{p.name}\x00{p.regex}\x00{p.score}\n".encode())
         h.update(f"{len(lex.given)}/{len(lex.family)}/{len(lex.common)}/{len(lex.surname_lookalikes)}".encode())
+        h.update(f"/{len(lex.nouns)}".encode())
         h.update(f"local:{','.join(LOCAL_FACTORIES)}:{local_rules_digest()}".encode())
         return f"{SCRUBBER_RELEASE}+{h.hexdigest()[:10]}"
 

@@ -4,8 +4,9 @@ Provenance: bench/corpora/make_name_lexicon.py unions the given and family names
 of every Faker locale (Faker is MIT-licensed) and Faker's English word list
 plus spaCy's English stop words (MIT) as `common_words`. `surname_lookalikes` (English words
 that end like family names: "Slides", "Lesson", "Musician") comes from SCOWL and WordNet via
-`data/make_surname_lookalikes.py`; licences in `data/NOTICE.surname_lookalikes.txt`. No download
-at run time.
+`data/make_surname_lookalikes.py`; licences in `data/NOTICE.surname_lookalikes.txt`. `nouns`
+(ordinary German nouns: "Koch", "Bewerbung", "Folien") comes from the German Wiktionary via
+`data/make_german_nouns.py`; licences in `data/NOTICE.german_nouns.txt`. No download at run time.
 """
 
 from __future__ import annotations
@@ -264,6 +265,8 @@ class Lexicon:
     countries: frozenset[str]
     #: Ordinary English words (lower case) that `SURNAME_SHAPE` would read as family names.
     surname_lookalikes: frozenset[str] = frozenset()
+    #: Ordinary German nouns as written, capitalised ("Koch", "Bewerbung"): surnames only when supported.
+    nouns: frozenset[str] = frozenset()
 
     def without_buckets(self, held_out: range) -> Lexicon:
         """This lexicon minus the names whose `name_bucket` falls in `held_out` (for honest evaluation)."""
@@ -295,6 +298,7 @@ def load_lexicon() -> Lexicon:
         places=_places(),
         countries=_countries(),
         surname_lookalikes=frozenset(_read("surname_lookalikes.txt.gz")),
+        nouns=frozenset(_read("german_nouns.txt.gz")),
     )
 
 

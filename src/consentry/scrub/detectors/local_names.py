@@ -6,7 +6,8 @@ A name is a run of capitalised words (accents, hyphens and an elided D'/L' prefi
 allowed) joined by single spaces or by the profile's particles. It is kept when
 a cue of the profile stands right before it (or a cue such as "ji" right after)
 and the shipped lexicon knows one of its words, or, with no cue, when particles
-join it and the lexicon knows its first word: capitalised nouns ("mit Freunden")
+join it, the lexicon knows its first word and none of its words is an ordinary
+German noun ("Alles Gute zum Geburtstag"): capitalised nouns ("mit Freunden")
 are not names.
 """
 
@@ -83,13 +84,14 @@ class LocalNameDetector(LocalizedDetector):
         start = pieces[0].start()
         words = [w.group(1) for w in pieces]
         known = [w for w in words if self._known(w)]
+        nouns = self.lex.nouns
         if not known or words[0].lower() in self.lex.common:
             return None
         cued = before.search(text[max(0, start - 24) : start]) or after.match(text[end : end + 12])
         joined = len(text[start:end].split()) > len(words) or "'" in text[start:end] or "’" in text[start:end]
         if cued:
             score, note = 0.85, f"{code} name cue"
-        elif joined and self._known(words[0]) and len(words) >= 2:
+        elif joined and self._known(words[0]) and len(words) >= 2 and not nouns & set(words):
             score, note = 0.8, f"{code} name with particles"
         else:
             return None

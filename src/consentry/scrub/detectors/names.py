@@ -9,7 +9,7 @@ matches the platform's own member names exactly (Aho-Corasick, case-insensitive)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ahocorasick
@@ -35,6 +35,8 @@ def _upper_class() -> str:
 
 _TOKEN = re.compile(rf"(?<![\w@#/&.'’-]){_upper_class()}[^\W\d_]*(?:['’-][^\W\d_]+)*\.?")
 _PARTS = re.compile(r"[-'’]")
+#: German articles starting a sentence: the noun after them is no surname ("Der Koch hat frei").
+_ARTICLES = frozenset(["Der", "Die", "Das", "Dem", "Den", "Des", "Ein", "Eine", "Einen", "Einem", "Einer"])
 _PARTICLES = frozenset(
     [
         "de",
@@ -92,6 +94,12 @@ class LexiconPersonDetector(Detector):
         kinds_of = self._kinds.get
         for run in self._runs(text):
             kinds = "".join([kinds_of(text[s:e]) or self._kind(text[s:e]) for s, e in run])
+            if "N" in kinds or (kinds[0] == "U" and "G" in kinds):
+                read = _unsupported_words(text, run, kinds, self._plain_kind)
+                if not read.strip("S") and len(run) <= 3 and not kinds.strip("NU"):
+                    pending.append(run)  # nouns alone: a name only when chained to one ("Cannon and Moore")
+                    continue
+                kinds = read
             if kinds.strip("ST"):  # a run of stop words and titles alone holds no name
                 found = self._score_run(text, run, kinds)
                 if found:
@@ -186,7 +194,8 @@ class LexiconPersonDetector(Detector):
 
     def _kind(self, tok: str) -> str:
         """G given, F family, X directory, A name that is also a common word, U unknown,
-        I initial, T title, S stop (common word, organisation word, acronym); cached per token."""
+        N ordinary German noun, I initial, T title, S stop (common word, organisation word,
+        acronym); cached per token."""
         kind = self._kinds.get(tok)
         if kind is None:
             if len(self._kinds) > 200_000:
@@ -219,11 +228,21 @@ class LexiconPersonDetector(Detector):
         parts = [p for p in _PARTS.split(word) if len(p) > 1] or [word]
         if any(p in self.lex.given or p.title() in self.lex.given for p in parts):
             return "G"
+        if _is_noun(word, parts, self.lex.nouns):
+            return "N"  # an ordinary German noun ("Koch", "Bewerbung"): a surname only when supported
         if any(p in self.lex.family or p.title() in self.lex.family for p in parts):
             return "F"
         if SURNAME_SHAPE.match(word) and low not in self.lex.surname_lookalikes:
             return "F"  # a family-name ending ("Jabłońska"), unless an ordinary word ends so ("Slides")
         return "U"
+
+    def _plain_kind(self, tok: str) -> str:
+        """A German noun's kind were it not one: F for a known or surname-shaped family name, else U."""
+        word = tok.rstrip(".")
+        parts = [p for p in _PARTS.split(word) if len(p) > 1] or [word]
+        if any(p in self.lex.family or p.title() in self.lex.family for p in parts):
+            return "F"
+        return "F" if SURNAME_SHAPE.match(word) and word.lower() not in self.lex.surname_lookalikes else "U"
 
     def _named(self, word: str) -> bool:
         lex = self.lex
@@ -323,6 +342,51 @@ class DirectoryDetector(Detector):
 
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]+)")
 _NON_SPACE = re.compile(r"\S+")
+
+
+def _is_noun(word: str, parts: list[str], nouns: frozenset[str]) -> bool:
+    """An ordinary German noun, or a compound of nouns and acronyms ("Steuer-ID")."""
+    if word in nouns:
+        return True
+    return len(parts) > 1 and any(p in nouns for p in parts) and all(p in nouns or p.isupper() for p in parts)
+
+
+def _unsupported_words(text: str, run: list[tuple[int, int]], kinds: str, plain: Callable[[str], str]) -> str:
+    """`kinds` with the words no name supports turned into stop words ("S").
+
+    A German noun (N) can be a surname only after a word of a name (a given, family, directory
+    or unknown name, a title, an initial, but not a German article: "Gilbert Koch", "Herr
+    Koch", "Rudolf Müller", "Hans-H. Ring", not "Der Koch") or after a cue ("Thanks Koch",
+    "with Koch"); then it counts as it would without the noun list (`plain`: F for a known
+    surname, else U). Unknown words and nouns joined by a particle to a given name that
+    follows are not part of the name: "Bewerbung von Wolfgang Hamann", "Candidatura di
+    Simone Scarpa".
+    """
+    out = list(kinds)
+    i = 0
+    while i + 1 < len(run) and kinds[i] in "UN" and kinds[i + 1] in "UN":
+        i += 1
+    if kinds[i] in "UN" and i + 1 < len(run) and kinds[i + 1] == "G" and text[run[i][1] : run[i + 1][0]] != " ":
+        out[: i + 1] = "S" * (i + 1)  # leading words, then a particle, then a given name
+    for j, k in enumerate(kinds):
+        if k != "N" or out[j] == "S":
+            continue
+        if j:
+            supported = out[j - 1] in "GXTIUF" and text[run[j - 1][0] : run[j - 1][1]] not in _ARTICLES
+        else:
+            supported = _initial_before(text, run[0][0]) or _cued(text, run[0][0], run[0][1])
+        out[j] = plain(text[run[j][0] : run[j][1]]) if supported else "S"
+    return "".join(out)
+
+
+def _initial_before(text: str, start: int) -> bool:
+    """An initial ends the word before `start` ("Hans-H. Ring"): a capital letter, a full stop, a space."""
+    return start >= 3 and text[start - 2] == "." and text[start - 3].isupper() and text[start - 1] == " "
+
+
+def _cued(text: str, start: int, end: int) -> bool:
+    """A cue word before text[start:end] ("thanks", "with")."""
+    return bool({"cue before", "weak cue before"} & set(context_score(text, start, end, 1)[1]))
 
 
 def _org_next(text: str, end: int) -> bool:
