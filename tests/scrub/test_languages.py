@@ -6,6 +6,8 @@ Small hand-written texts per language; the seeded per-language corpora live in b
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consentry.scrub import Scrubber
 from consentry.scrub.detectors.local_formats import LocalFormatDetector
@@ -14,7 +16,16 @@ from consentry.scrub.detectors.local_phones import LocalPhoneDetector
 from consentry.scrub.detectors.national_ids import NationalIdDetector
 from consentry.scrub.entities import EntityType as E
 from consentry.scrub.entities import scored_as
-from consentry.scrub.languages import LanguageIdentifier, load_profiles, profiles_for, region_for
+from consentry.scrub.languages import (
+    _FUNCTION_WORDS,
+    _LETTER,
+    _WORD,
+    LanguageIdentifier,
+    _words,
+    load_profiles,
+    profiles_for,
+    region_for,
+)
 from consentry.scrub.local_rules import count_languages
 
 KEY = b"k" * 32
@@ -277,3 +288,16 @@ def test_the_local_rules_digest_is_the_same_in_every_process() -> None:
         for seed in ("1", "2")
     }
     assert len(digests) == 1 and digests != {""}
+
+
+def test_no_function_word_belongs_to_two_languages() -> None:
+    words = [w for fw in _FUNCTION_WORDS.values() for w in fw]
+    assert len(words) == len(set(words))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aZ'’ .,-_9\tß"), max_size=60) | st.text(max_size=60))
+def test_the_word_split_finds_the_words_and_letters_the_regexes_find(text: str) -> None:
+    words, letters = _words(text)
+    assert words == set(_WORD.findall(text.lower()))
+    assert letters is None or letters == len(_LETTER.findall(text))
