@@ -59,11 +59,17 @@ SURNAME_SHAPE = re.compile(
 #: After a name: a comma, "and", "&" or "to" and the next capitalised name of a chain.
 COORDINATED_AFTER = re.compile(r"(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+(?:and|&|or|to|y|und|et|e|i)[ \t]+)")
 
+_LOWER_CUES = (
+    r"(?:my name is|name's|i'm|i am|call me|this is|thanks|thank you|dear|hi|hello|mr\.?|mrs\.?|ms\.?|"
+    r"dr\.?|regards,?|cheers,?)[ \t]"
+)
 _LOWER_CUE = re.compile(
-    r"\b(?:my name is|name's|i'm|i am|call me|this is|thanks|thank you|dear|hi|hello|mr\.?|mrs\.?|ms\.?|"
-    r"dr\.?|regards,?|cheers,?)[ \t]+((?:[a-zà-öø-ÿ][a-zà-öø-ÿ'’-]{1,30})(?:[ \t]+[a-zà-öø-ÿ][a-zà-öø-ÿ'’-]{1,30})?)"
+    rf"\b{_LOWER_CUES}+((?:[a-zà-öø-ÿ][a-zà-öø-ÿ'’-]{{1,30}})(?:[ \t]+[a-zà-öø-ÿ][a-zà-öø-ÿ'’-]{{1,30}})?)"
     r"(?![\w'’-])"
 )
+#: Where `_LOWER_CUE` can match: its cue without the word boundary before it, a search that `re`
+#: runs several times faster (it starts from the cues' first letters).
+_LOWER_CUE_HINT = re.compile(_LOWER_CUES)
 
 
 def context_score(text: str, start: int, end: int, known: int) -> tuple[float, list[str]]:
@@ -104,6 +110,8 @@ def _cue_end(text: str, lo: int, start: int) -> int:
 def lowercase_name_spans(text: str, is_name: Callable[[str], bool]) -> list[tuple[int, int]]:
     """Lower-case names right after a strong cue ("my name is john smith"), when the lexicon knows them."""
     out: list[tuple[int, int]] = []
+    if _LOWER_CUE_HINT.search(text) is None:
+        return out
     for m in _LOWER_CUE.finditer(text):
         end = None
         for w in _NON_SPACE.finditer(m.group(1)):

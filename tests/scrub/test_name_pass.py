@@ -1,0 +1,29 @@
+"""The name pass's and language identification's shortcuts find exactly what their plain forms find."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consentry.scrub.detectors import names, person_cues
+
+_PIECES = ["Ann", "ann", "É", "é", "K", "\u212a", " ", "  ", "\t", "\n", ".", "-", "'", "’", "@", "#", "/", "&", "_"]
+_PIECES += ["9", "de", "van", "Dr.", "Mr", "J.", "hi", "dear", "thanks", "my name is", "ſ", "x", "ǅ", "İ"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=16) | st.lists(st.text(max_size=3), max_size=8))
+def test_capitalised_tokens_equal_the_lookbehind_first_form(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    plain = re.compile(r"(?<![\w@#/&.'’-])" + names._TOKEN.pattern.replace(r"(?<![\w@#/&.'’-].)", "", 1))
+    assert [m.span() for m in names._TOKEN.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*_PIECES, "mr. ", "cheers, ", "i'm ", "call me ", "john"]), max_size=16))
+def test_lowercase_cue_hint_never_hides_a_match(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    if person_cues._LOWER_CUE.search(text):
+        assert person_cues._LOWER_CUE_HINT.search(text)
