@@ -29,6 +29,7 @@ __all__ = ["LocalNameDetector"]
 _UP = r"[A-ZÀ-ÖØ-ÞĀ-Ž]"
 _LOW = r"[a-zß-öø-ÿā-ž]"
 _TOKEN = rf"(?:[DLdl]['’])?{_UP}{_LOW}{{1,30}}(?:-{_UP}{_LOW}{{1,30}})?"
+_CAPITAL = re.compile(_UP)
 _PIECE = re.compile(rf"(?:[DLdl]['’])?({_UP}{_LOW}+)")
 
 
@@ -59,6 +60,8 @@ class LocalNameDetector(LocalizedDetector):
         self.min_score = min_score
         self._own_lexicon = lexicon
         self.lex = lexicon or load_lexicon()
+        #: id(profile) -> (profile, name regex, cue-before regex, cue-after regex)
+        self._by_profile: dict[int, tuple[LanguageProfile, re.Pattern[str], re.Pattern[str], re.Pattern[str]]] = {}
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (LocalNameDetector, (self.min_score, self._own_lexicon))
@@ -66,14 +69,26 @@ class LocalNameDetector(LocalizedDetector):
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Cued or particle-joined names under `profiles`' cues and particles."""
         out: list[Finding] = []
+        capital = _CAPITAL.search(text)
+        if capital is None:  # every name holds a capital
+            return out
+        pos = max(0, capital.start() - 2)  # nor does one start more than an elided "D'" before it
         for p in profiles:
-            before, after = _cue_regexes(p.cues_before, p.cues_after)
-            particles = tuple(x for x in p.particles if x.strip())
-            for m in _name_regex(particles).finditer(text):
+            name, before, after = self._regexes(p)
+            for m in name.finditer(text, pos):
                 f = self._judge(text, m.start(), m.end(), before, after, p.code)
                 if f is not None:
                     out.append(f)
         return out
+
+    def _regexes(self, p: LanguageProfile) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+        """The name, cue-before and cue-after regexes of profile `p`, looked up once per profile object."""
+        found = self._by_profile.get(id(p))
+        if found is None or found[0] is not p:
+            particles = tuple(x for x in p.particles if x.strip())
+            found = (p, _name_regex(particles), *_cue_regexes(p.cues_before, p.cues_after))
+            self._by_profile[id(p)] = found
+        return found[1], found[2], found[3]
 
     def _judge(
         self, text: str, start: int, end: int, before: re.Pattern[str], after: re.Pattern[str], code: str
