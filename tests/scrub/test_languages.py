@@ -158,6 +158,12 @@ def test_phones_without_a_hint_use_the_languages_regions_or_need_a_country_code(
     assert det.detect_local("am 03.04.1985 um 12:00", profiles_for("und"), None) == []  # a date is no phone
 
 
+def test_a_phone_numbers_extension_is_part_of_it(scrubber: Scrubber) -> None:
+    text = "Call me back at 821.564.7100x10934 or (283) 423-7523 ext. 12 today."
+    phones = {text[f.start : f.end] for f in scrubber.detect(text, country="US") if f.entity is E.PHONE}
+    assert phones == {"821.564.7100x10934", "(283) 423-7523 ext. 12"}
+
+
 def test_the_scrubber_reads_a_hinted_number_without_any_phone_word(scrubber: Scrubber) -> None:
     text = "Sí, el 612 34 56 78 es el mío"
     assert [f.entity for f in scrubber.detect(text, "ES")] == [E.PHONE]
@@ -177,6 +183,30 @@ ADDRESSES = [
     ("it", "Abito in Via Roma 3, 00184 Roma da maggio.", "Via Roma 3, 00184 Roma"),
     ("nl", "Ik woon op Kerkstraat 5, 1017 GC Amsterdam sinds mei.", "Kerkstraat 5, 1017 GC Amsterdam"),
     ("en-IN", "I stay at 12, MG Road, Bengaluru 560001 now.", "12, MG Road, Bengaluru 560001"),
+    # street types, units, particles and hyphens of each language
+    ("de", "Neu: Zofia-Sorgatz-Straße 1/1, 84453 Mühldorf am Inn.", "Zofia-Sorgatz-Straße 1/1, 84453 Mühldorf am Inn"),
+    ("nl", "Verhuisd naar Irisdreef 60, 7272XB, Krimpen aan de Lek.", "Irisdreef 60, 7272XB, Krimpen aan de Lek"),
+    ("fr", "Domiciliée avenue Victoire Denis, 30791 Saint-Malo.", "avenue Victoire Denis, 30791 Saint-Malo"),
+    (
+        "it",
+        "Residente in Vicolo Salgari, 45 Appartamento 80, 60039, Staffolo (AN).",
+        "Vicolo Salgari, 45 Appartamento 80, 60039, Staffolo (AN)",
+    ),
+    (
+        "es",
+        "Domicilio en Glorieta de Tadeo Alcalá 36 Piso 3, La Coruña, 17186.",
+        "Glorieta de Tadeo Alcalá 36 Piso 3, La Coruña, 17186",
+    ),
+    (
+        "pt-BR",
+        "Residente em Favela Aparecida, 13, Itatiaia, 12075416 Costela das Pedras / PR.",
+        "Favela Aparecida, 13, Itatiaia, 12075416 Costela das Pedras / PR",
+    ),
+    (
+        "pt-BR",
+        "Mudamos: Rua de Sampaio, Vila Do Pombal, 68233-326 da Paz / MS.",
+        "Rua de Sampaio, Vila Do Pombal, 68233-326 da Paz / MS",
+    ),
 ]
 
 

@@ -45,7 +45,14 @@ _EN_TYPES = (
     "Junction|Knoll|Manor|Orchard|Path|Point|Port|Ranch|Rapids|Run|Shore|Shores|Springs|Summit|Station|"
     "Trace|Track|Village|Ville|Estates|Extension|Fork|Forks|Gateway|Harbor|Harbour|Haven|Hollow|Island|"
     "Islands|Landing|Lodge|Motorway|Oval|Pass|Passage|Pines|Prairie|Ridge|Route|Squares|Bypass|Brook|Dale|"
-    "Viaduct|Crest|Bend|Curve"
+    "Viaduct|Crest|Bend|Curve|"
+    # more USPS street suffixes (Publication 28), but those that are everyday words in posts
+    # ("Club", "Mall", "Center", "Field", "Spring", "Flat", "Garden", "Mount", "Key", "Land")
+    "Alley|Annex|Arcade|Bayou|Beach|Bluff|Bluffs|Branch|Bridge|Brooks|Burg|Burgs|Camp|Canyon|Cape|Cliff|"
+    "Cliffs|Corners|Courts|Coves|Crossroad|Drives|Ferry|Glens|Greens|Groves|Harbors|Hills|Inlet|Isle|Junctions|"
+    "Keys|Knolls|Lakes|Landing|Lock|Manors|Mountain|Mountains|Overpass|Parks|Parkways|Pine|Points|Ports|Rapid|"
+    "Ridges|Roads|Shoal|Shoals|Skyway|Stravenue|Streets|Throughway|Trafficway|Tunnel|Underpass|Valleys|Views|"
+    "Villages|Walks|Ways"
 )
 #: Street types that come before the name (Romance, Slavic, Greek, Malay, Turkish, ...).
 _PREFIX_TYPES = (

@@ -32,33 +32,60 @@ _UP = r"[A-ZÀ-ÖØ-ÞĀ-ſ]"
 _LOW = r"[a-zß-öø-ÿā-ſ]"
 _CAPW = rf"{_UP}(?:{_LOW}|['’.-](?={_LOW})){{0,30}}"
 _NUM = r"[0-9]{1,5}(?:[ ]?[A-Za-z](?![\w'’]))?(?:[-/][0-9]{1,4}[A-Za-z]?)?"
-_LINK = r"(?:de|del|de la|de los|das|da|do|dos|di|della|dei|la|le|les|du|des|von|van|der|den|e|y)"
+_LINK = (
+    r"(?:de|del|de la|de los|das|da|do|dos|di|della|dello|dei|la|le|les|du|des|von|van|der|den|e|y|am|an|im|in|"
+    r"aan|aan de|aan den|op|en|en 't|sur|sous|sul|sulla|al|all'|gem\.)"
+)
 _NAMEW = rf"(?:[A-Z]{{2,4}}(?![\w'’])|{_CAPW})"  # a word of a name, or an acronym ("MG Road")
 _WORDS = rf"(?:{_LINK}[ ])?{_NAMEW}(?:[ ](?:{_LINK}[ ])?(?:{_NAMEW}|[0-9]{{1,2}}(?:º|ª|°)?)){{0,4}}"
-_PLACE = rf"{_CAPW}(?:[ -](?:{_LINK}[ -])?{_CAPW}){{0,3}}"
+_PLACEW = rf"{_CAPW}(?:{_UP}{_LOW}{{2,20}})?"  # "Sainte Alexandrie", "ChartierVille"
+_PLACE = rf"{_PLACEW}(?:[ -](?:{_LINK}[ -])?(?:{_PLACEW}|[0-9]{{1,2}}[ºª°]?)){{0,5}}['’]?"
 _NO = r"(?:n[º°o]\.?[ ]?|nr\.?[ ]?|,[ ]?)?"
+
+#: Units after the house number: "Appartamento 11", "Piano 2", "Piso 3", "Puerta 4", "Apt. 81", "apto 12".
+_UNITS = {
+    "it": r"(?:,?[ ](?:Appartamento|App\.|Piano|Scala|Interno|Int\.)[ ]?[0-9A-Za-z]{1,4})?",
+    "es": r"(?:,?[ ](?:Apt\.|Apto\.?|Piso|Puerta|Pta\.|Esc\.|Escalera|Bajo)[ ]?[0-9A-Za-z]{0,4}"
+    r"|,?[ ][0-9]{1,2}(?:º|ª|°)[ ]?[A-Z]?)?",
+    "pt-BR": r"(?:,?[ ](?i:apto|apt|ap|casa|bloco|sala)\.?[ ]?[0-9]{1,5})?",
+}
+_DE_TYPES = r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Markt|Steig|Pfad"
+_NL_TYPES = (
+    r"straat|laan|baan|weg|plein|gracht|kade|singel|dijk|steeg|hof|park|ring|boulevard|pad|dreef|markt|wal|"
+    r"plantsoen|erf|veld|burg"
+)
+_ES_TYPES = (
+    r"calle|c/|c\.|avenida|avda\.?|av\.|paseo|plaza|camino|carretera|ronda|rambla|travesía|pasaje|pasadizo|"
+    r"glorieta|urbanización|urb\.|callejón|cañada|cuesta|acceso|vial|via|vía|alameda|bulevar|carrera"
+)
+_PT_TYPES = (
+    r"rua|r\.|avenida|av\.|travessa|alameda|praça|praca|estrada|rodovia|largo|esplanada|setor|quadra|fazenda|"
+    r"lago|lagoa|vereda|viela|via|conjunto|chácara|sítio|loteamento|residencial|parque|jardim|ladeira|aeroporto|"
+    r"área|campo|colônia|condomínio|distrito|estação|favela|feira|morro|núcleo|passarela|pátio|praia|recanto|"
+    r"trecho|trevo|vale|viaduto|vila"
+)
+_IT_TYPES = (
+    r"via|viale|piazza|piazzale|corso|vicolo|largo|strada|borgo|contrada|rotonda|incrocio|stretto|canale|"
+    r"lungomare|lungotevere|salita|traversa|località|loc\.|frazione|fraz\."
+)
 
 #: Each profile's street lines: the part before the rest of the block.
 _STREETS: dict[str, str] = {
     "de": rf"(?:{_CAPW}[ -])?{_UP}{_LOW}{{1,30}}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer)"
-    rf"[ ]{{1,2}}{_NUM}|{_CAPW}(?:[ ]{_CAPW})?[ ](?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring)[ ]{_NUM}",
-    "fr": rf"{_NUM},?[ ](?:bis[ ]|ter[ ])?(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|impasse|quai|chemin|"
-    rf"route|cours|passage|square)[ ]{_WORDS}",
-    "es": rf"(?i:calle|c/|avenida|avda\.?|av\.|paseo|plaza|camino|carretera|ronda|rambla|travesía|pasaje)[ ]?"
-    rf"{_WORDS},?[ ]{_NO}{_NUM}(?:,?[ ][0-9]{{1,2}}(?:º|ª|°)[ ]?[A-Z]?)?",
-    "pt-BR": rf"(?i:rua|r\.|avenida|av\.|travessa|alameda|praça|praca|estrada|rodovia|largo|esplanada|setor|quadra|"
-    rf"fazenda|lago|lagoa|vereda|viela|via|conjunto|chácara|sítio|loteamento|residencial|parque|jardim|ladeira)"
-    rf"[ ]{_WORDS},?[ ]"
-    rf"{_NO}{_NUM}(?:,?[ ](?i:apto|apt|ap|casa|bloco|sala)\.?[ ]?[0-9]{{1,5}})?",
-    "it": rf"(?i:via|viale|piazza|piazzale|corso|vicolo|largo|strada)[ ]{_WORDS},?[ ]{_NO}{_NUM}",
-    "nl": rf"{_UP}{_LOW}{{1,30}}(?:straat|laan|baan|weg|plein|gracht|kade|singel|dijk|steeg|hof|park|ring|boulevard|"
-    rf"pad)[ ]{_NUM}"
-    rf"|{_CAPW}(?:[ ]{_CAPW})?[ ](?:Straat|Laan|Weg|Plein|Gracht|Kade)[ ]{_NUM}",
+    rf"[ ]{{1,2}}{_NUM}|{_CAPW}(?:[ ]{_CAPW})?[ ](?:{_DE_TYPES})[ ]{_NUM}"
+    rf"|(?:{_CAPW}-){{1,3}}(?:{_DE_TYPES})[ ]{_NUM}",  # "Zofia-Sorgatz-Straße 1/1"
+    "fr": rf"(?:{_NUM},?[ ](?:bis[ ]|ter[ ])?)?(?i:rue|avenue|av\.|boulevard|bd|place|allée|allee|impasse|quai|"
+    rf"chemin|route|cours|passage|square)[ ]{_WORDS}",
+    "es": rf"(?i:{_ES_TYPES})[ ]?{_WORDS},?[ ]{_NO}{_NUM}{_UNITS['es']}",
+    "pt-BR": rf"(?i:{_PT_TYPES})[ ]{_WORDS}(?:,?[ ]{_NO}{_NUM}{_UNITS['pt-BR']})?",
+    "it": rf"(?i:{_IT_TYPES})[ ]{_WORDS},?[ ]{_NO}{_NUM}{_UNITS['it']}",
+    "nl": rf"{_UP}{_LOW}{{1,30}}(?:{_NL_TYPES})[ ]{_NUM}"
+    rf"|{_CAPW}(?:[ ]{_CAPW})?[ ](?:Straat|Laan|Weg|Plein|Gracht|Kade|Dreef|Singel)[ ]{_NUM}",
     "en-IN": rf"(?:Flat|House|H\.?[ ]?No\.?|Plot|Door)[ ]?(?:No\.?[ ]?)?[0-9A-Z/-]{{1,8}}"
     rf"|[0-9]{{1,4}}(?:/[0-9]{{1,4}})?,[ ]{_WORDS}|"
     rf"(?:(?:Flat|House|H\.?[ ]?No\.?|Plot|Door)[ ]?(?:No\.?[ ]?)?[0-9A-Z/-]{{1,8}},?[ ])?"
     rf"(?:{_NUM},?[ ])?{_WORDS}[ ](?:Road|Rd\.?|Marg|Nagar|Colony|Street|Lane|Chowk|Bazaar|Bazar|Layout|Enclave"
-    rf"|Vihar|Sector[ ][0-9]{{1,3}})",
+    rf"|Vihar|Ganj|Path|Circle|Zila|Sector[ ][0-9]{{1,3}})",
 }
 
 
@@ -69,7 +96,7 @@ def _address_regex(code: str) -> re.Pattern[str]:
     part = rf"(?:{_PLACE}(?:[ ]?[-–/][ ]?[A-Z]{{2}})?|\([A-Z]{{2}}\))"
     tail = (
         rf"(?:,?[ ]{{1,2}}{part}){{0,3}}[ ,-]{{1,3}}(?:[A-Z]{{1,2}}-)?(?:{postcode})(?![\w-])"
-        rf"(?:,?[ ]{{1,2}}{_PLACE}(?:[ ]\([A-Z]{{2}}\)|[ ]?[-–/][ ]?[A-Z]{{2}}(?!\w))?)?"
+        rf"(?:,?[ ]{{1,2}}(?:{_LINK}[ ])?{_PLACE}(?:[ ]\([A-Z]{{2}}\)|[ ]?[-–/][ ]?[A-Z]{{2}}(?!\w))?)?"
     )
     return re.compile(rf"(?<![\w.-])(?:{_STREETS[code]}){tail}")
 

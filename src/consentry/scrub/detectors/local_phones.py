@@ -4,7 +4,8 @@ The region is the member's country when the build knows it (the region hint),
 else the region of each of the record's language profiles. A candidate that
 `phonenumbers` finds valid in that region's numbering plan is a phone number
 without any supporting word ("030 12345678" in DE, "06 12 34 56 78" in FR);
-dates and candidates valid nowhere are dropped. Without a region (English or an
+dates and candidates valid nowhere are dropped; an extension written after a
+valid number ("(283) 423-7523x4931", "ext. 12") is part of it. Without a region (English or an
 undecided language with no hint) only numbers written with a +country code
 are read here; the catalogue's phone pattern covers the rest.
 """
@@ -26,13 +27,16 @@ from consentry.scrub.languages import LanguageProfile
 __all__ = ["LocalPhoneDetector", "valid_in_region"]
 
 _CANDIDATE = re.compile(
-    r"(?<![\w+/.:,-])(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\(0?[0-9]{1,5}\)[ .-]?)?[0-9]{1,14}"
-    r"(?:(?:[ .-]|/|[ ]/[ ])[0-9]{1,8}){0,6}(?![0-9])(?![-.:/,][0-9])"
+    r"(?<![\w+/.:,-])(?P<number>(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\(0?[0-9]{1,5}\)[ .-]?)?[0-9]{1,14}"
+    r"(?:(?:[ .-]|/|[ ]/[ ])[0-9]{1,8}){0,6}(?![0-9])(?![-.:/,][0-9]))"
+    r"(?:[ ]?(?:x|ext\.?|extension|poste)[ ]?[0-9]{1,6}(?!\w))?"  # an extension, kept with the number: "…7523x49"
 )
 _DATE_LIKE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}")
 _SCORE = 0.88
 #: A bare run of digits (no separator, no + code) valid as a number: kept, with less confidence.
 _BARE_SCORE = 0.6
+#: A valid number and its extension ("x4931", "ext. 12"): the catalogue's pattern stops before the extension.
+_EXTENSION_SCORE = 1.0
 
 
 @functools.lru_cache(maxsize=65536)
@@ -72,7 +76,7 @@ class LocalPhoneDetector(LocalizedDetector):
         regions = regions or [None]
         out: list[Finding] = []
         for m in _CANDIDATE.finditer(text):
-            value = m.group()
+            value = m.group("number")
             if sum(c.isdigit() for c in value) < 6:
                 continue
             where = next((r for r in regions if valid_in_region(value, r)), "")
@@ -80,6 +84,8 @@ class LocalPhoneDetector(LocalizedDetector):
                 continue
             note = f"valid number in {where or 'its country code'} (phonenumbers)"
             score = _BARE_SCORE if value.isdigit() else _SCORE
+            if m.end() > m.end("number"):  # with its extension: outranks the catalogue's number without it
+                score, note = _EXTENSION_SCORE, note + " with its extension"
             if score >= self.min_score:
                 out.append(Finding(m.start(), m.end(), EntityType.PHONE, score, self.name, "local_phone", True, note))
         return out

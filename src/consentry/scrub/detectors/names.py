@@ -37,6 +37,7 @@ def _upper_class() -> str:
 #: capital so that `re` looks for capitals first: the same matches, several times faster).
 _TOKEN = re.compile(rf"{_upper_class()}(?<![\w@#/&.'’-].)[^\W\d_]*(?:['’-][^\W\d_]+)*\.?")
 _PARTS = re.compile(r"[-'’]")
+_NAME_LABEL = re.compile(r"(?i)\b(?:name|nom|nombre|nome|naam)[ \t]*:[ \t]*$")
 #: German articles starting a sentence: the noun after them is no surname ("Der Koch hat frei").
 _ARTICLES = frozenset(["Der", "Die", "Das", "Dem", "Den", "Des", "Ein", "Eine", "Einen", "Einem", "Einer"])
 _PARTICLES = frozenset(
@@ -387,7 +388,9 @@ def _initial_before(text: str, start: int) -> bool:
 
 
 def _cued(text: str, start: int, end: int) -> bool:
-    """A cue word before text[start:end] ("thanks", "with")."""
+    """A cue word ("thanks", "with") or a form's name label ("Name:") before text[start:end]."""
+    if _NAME_LABEL.search(text, max(0, start - 16), start):
+        return True
     return bool({"cue before", "weak cue before"} & set(context_score(text, start, end, 1)[1]))
 
 
