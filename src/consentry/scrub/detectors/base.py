@@ -50,6 +50,8 @@ class Pattern:
     `require_context` drops matches that no positive context rule supports.
     `hint` is a simpler expression every match contains, for Hyperscan's prefilter
     when the full pattern is too large for it (Unicode classes under long repeats).
+    `scan` is a narrower one every match *that can be kept* contains (its validator's
+    necessary condition: "at least 6 digits"): Hyperscan scans for it instead of the pattern.
     `extend(text, end)` returns a later end when the match continues past the pattern
     (an address block over several lines).
     Every pattern must be linear-time: bounded repeats and a left boundary lookbehind.
@@ -67,6 +69,7 @@ class Pattern:
     strip_trailing: str = ""
     hint: str | None = None
     extend: Callable[[str, int], int] | None = None
+    scan: str | None = None
     compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -188,6 +188,7 @@ PATTERNS: tuple[Pattern, ...] = (
         0.8,
         validator=validate_ip,
         hint=r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+        scan=r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",  # the lookahead: narrower than the loosened regex
     ),
     Pattern(
         "card",
@@ -196,6 +197,7 @@ PATTERNS: tuple[Pattern, ...] = (
         0.9,
         validator=validate_card,
         context=(_CARD_CTX,),
+        scan=r"(?<![\d+.-])[1-6](?:[ -]?[0-9]){11}",  # the validator wants 12 digits at least
     ),
     Pattern(
         "iban",
@@ -220,6 +222,7 @@ PATTERNS: tuple[Pattern, ...] = (
         0.6,
         validator=validate_phone_shape,
         context=(_PHONE_CTX,),
+        scan=r"(?<![\w+/.:-])[+(]?[0-9](?:[ ./()-]{0,2}[0-9]){5}",  # the validator wants 6 digits at least
     ),
     Pattern(
         "cpf",

@@ -17,7 +17,7 @@ from consentry.errors import ScrubError
 from consentry.scrub.cache import cache_key, cached_build
 from consentry.scrub.config import Engine
 from consentry.scrub.detectors.base import Detector, Pattern
-from consentry.scrub.detectors.loosen import loosen, unbounded
+from consentry.scrub.detectors.loosen import ascii_classes, loosen, unbounded
 from consentry.scrub.detectors.patterns import PATTERNS
 from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding
@@ -38,27 +38,40 @@ class _Prefilter:
     """A Hyperscan database answering 'which patterns may match this text?'.
 
     Each pattern is scanned for by its loosened form (`loosen`: lookarounds made consuming or
-    dropped), compiled exactly when Hyperscan can, else in prefilter mode; either way it
-    matches wherever the pattern does, so a pattern it does not report cannot match.
+    dropped; `ascii_classes`: classes exact on ASCII), compiled exactly when Hyperscan can, else
+    in prefilter mode; either way it matches wherever the pattern does, so a pattern it does not
+    report cannot match. On ASCII text, a pattern that needs a cue word must also show one of its
+    words (ids n..2n-1).
     """
 
     def __init__(self, patterns: Sequence[Pattern]) -> None:
         import hyperscan
 
+        self.n = len(patterns)
         self.word_checked = frozenset(i for i, p in enumerate(patterns) if _ascii_cue_words(p))
-        parts = [f"{p.hint or p.regex}\x00{p.flags}\x00{_ascii_cue_words(p)}" for p in patterns]
+        parts = [f"{p.scan}\x00{p.regex}\x00{p.hint}\x00{p.flags}\x00{_ascii_cue_words(p)}" for p in patterns]
         key = cache_key("hyperscan", _release(), getattr(hyperscan, "__version__", "?"), _EXPRESSIONS_VERSION, *parts)
         self._db, self.from_cache = cached_build("hyperscan", key, lambda: _compile(patterns), _load)
 
     def candidates(self, text: str) -> list[int]:
-        """Ids of the patterns that may match `text` (a superset of those that do)."""
+        """Ids of the patterns that may match `text` (a superset of those that do), in order."""
         hits: list[int] = []
         self._db.scan(text.encode("utf-8"), match_event_handler=_collect, context=hits)
-        return hits
+        if not hits:
+            return hits
+        n = self.n
+        hits.sort()
+        if not text.isascii():
+            return [i for i in hits if i < n]
+        checked = self.word_checked  # on ASCII text a pattern needing a cue word that occurs nowhere cannot match
+        return [i for i in hits if i < n and (i not in checked or n + i in hits)]
 
 
 #: Bumped whenever the way expressions are derived for Hyperscan changes (part of the cache key).
-_EXPRESSIONS_VERSION = "loosen-1"
+_EXPRESSIONS_VERSION = "ascii-3"
+#: A repeat longer than this (a private key's body) makes a pattern too large to scan for by its
+#: regex at all: its size hint alone is scanned for.
+_HUGE_REPEAT = re.compile(r"(?<!\\)\{\d*,\d{4,}\}")
 
 
 def _release() -> str:
@@ -77,6 +90,32 @@ def _compiles(expr: bytes, flags: int) -> bool:
     return True
 
 
+def _forms(source: str, caseless: bool) -> list[str]:
+    """`source` loosened (`loosen`), exact on ASCII (`ascii_classes`), then with long repeats open."""
+    exact = ascii_classes(loosen(source), caseless)
+    return list(dict.fromkeys([exact, unbounded(exact, 8)]))
+
+
+def _scan_sources(p: Pattern) -> list[str]:
+    """What `p` may be scanned for, narrowest first: its `scan` expression or its regex (unless
+    huge), then its size hint."""
+    huge = p.scan is None and p.hint is not None and _HUGE_REPEAT.search(p.regex) is not None
+    first = [] if huge else [p.scan or p.regex]
+    return first + ([p.hint] if p.hint is not None else [])
+
+
+def _scan_expression(sources: Sequence[str], flags: int) -> tuple[str, int]:
+    """The first form of `sources` Hyperscan compiles exactly, else the last source in prefilter mode."""
+    import hyperscan
+
+    caseless = bool(flags & hyperscan.HS_FLAG_CASELESS)
+    for source in sources:
+        for form in _forms(source, caseless):
+            if _compiles(form.encode("utf-8"), flags):
+                return form, flags
+    return sources[-1], flags | hyperscan.HS_FLAG_PREFILTER  # too large even so: Hyperscan's approximation
+
+
 def _compile(patterns: Sequence[Pattern]) -> tuple[Any, bytes]:
     """The database of every pattern's scan expression and every cue-word check, and its bytes."""
     import hyperscan
@@ -85,12 +124,10 @@ def _compile(patterns: Sequence[Pattern]) -> tuple[Any, bytes]:
     exact = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP | hs.HS_FLAG_ALLOWEMPTY
     exprs, ids, all_flags = [], [], []
     for i, p in enumerate(patterns):
-        flags = exact | (hyperscan.HS_FLAG_CASELESS if p.flags & re.IGNORECASE else 0)
-        loose = loosen(p.hint or p.regex)
-        chosen = next((e for e in (loose, unbounded(loose)) if _compiles(e.encode("utf-8"), flags)), None)
-        if chosen is None:  # too large even so: Hyperscan's own approximation
-            chosen, flags = p.hint or p.regex, flags | hyperscan.HS_FLAG_PREFILTER
-        exprs.append(chosen.encode("utf-8"))
+        expr, flags = _scan_expression(
+            _scan_sources(p), exact | (hs.HS_FLAG_CASELESS if p.flags & re.IGNORECASE else 0)
+        )
+        exprs.append(expr.encode("utf-8"))
         ids.append(i)
         all_flags.append(flags)
     for i, p in enumerate(patterns):  # id n+i: a cue word of pattern i occurs (caseless, anywhere)
@@ -169,11 +206,7 @@ class PatternDetector(Detector):
             ids = self._prefilter.candidates(text)
             if not ids:
                 return []
-            ids.sort()
-            n, checked = len(self.patterns), self._prefilter.word_checked
-            if text.isascii():  # a pattern needing a cue word that occurs nowhere cannot match
-                ids = [i for i in ids if i < n and (i not in checked or n + i in ids)]
-            pats: Sequence[Pattern] = [self.patterns[i] for i in ids if i < n]
+            pats: Sequence[Pattern] = [self.patterns[i] for i in ids]
         else:
             pats = self.patterns
         out: list[Finding] = []
