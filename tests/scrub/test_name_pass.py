@@ -27,3 +27,37 @@ def test_lowercase_cue_hint_never_hides_a_match(pieces: list[str]) -> None:
     text = "".join(pieces)
     if person_cues._LOWER_CUE.search(text):
         assert person_cues._LOWER_CUE_HINT.search(text)
+
+
+def _plain_runs(text: str) -> list[list[tuple[int, int]]]:
+    """The run builder as first written: token by token, the gap read each time."""
+    runs: list[list[tuple[int, int]]] = []
+    cur: list[tuple[int, int]] = []
+    prev, end = "", 0
+    for m in names._TOKEN.finditer(text):
+        s, e = m.span()
+        if cur and not (prev[-1] == "." and len(prev) > 2 and prev[:-1] not in names.TITLES):
+            gap = text[end:s]
+            if (s == end + 1 and text[end] == " ") or (
+                gap.strip() and gap[0] == " " and all(w in names._PARTICLES for w in gap.split())
+            ):
+                cur.append((s, e))
+                prev, end = m.group(), e
+                continue
+        if cur:
+            runs.append(cur)
+        cur = [(s, e)]
+        prev, end = m.group(), e
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+_RUN_PIECES = [*_PIECES, "Mrs.", "Smith.", " de la ", " von\n", "Anne-Marie", " ", ", "]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_RUN_PIECES), max_size=16))
+def test_runs_equal_the_token_by_token_builder(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert names.LexiconPersonDetector()._runs(text) == _plain_runs(text)

@@ -96,7 +96,13 @@ class LexiconPersonDetector(Detector):
         pending: list[list[tuple[int, int]]] = []
         kinds_of = self._kinds.get
         for run in self._runs(text):
-            kinds = "".join([kinds_of(text[s:e]) or self._kind(text[s:e]) for s, e in run])
+            if len(run) == 1:
+                tok = text[run[0][0] : run[0][1]]
+                kinds = kinds_of(tok) or self._kind(tok)
+                if kinds in "ST":  # a stop word or title alone ("The", "Thanks", "Dr.")
+                    continue
+            else:
+                kinds = "".join([kinds_of(text[s:e]) or self._kind(text[s:e]) for s, e in run])
             if "N" in kinds or (kinds[0] == "U" and "G" in kinds):
                 read = _unsupported_words(text, run, kinds, self._plain_kind)
                 if not read.strip("S") and len(run) <= 3 and not kinds.strip("NU"):
@@ -163,26 +169,17 @@ class LexiconPersonDetector(Detector):
         and never across a sentence end (a token ending in "." that is not a title)."""
         runs: list[list[tuple[int, int]]] = []
         cur: list[tuple[int, int]] = []
-        prev = ""
         end = 0
+        ends_sentence = True  # no run yet to join
         for m in _TOKEN.finditer(text):
             s, e = m.span()
-            if cur and not (prev[-1] == "." and len(prev) > 2 and prev[:-1] not in TITLES):
-                if s == end + 1 and text[end] == " ":
-                    cur.append((s, e))
-                    prev, end = m.group(), e
-                    continue
-                gap = text[end:s]
-                if gap.strip() and gap[0] == " " and all(w in _PARTICLES for w in gap.split()):
-                    cur.append((s, e))
-                    prev, end = m.group(), e
-                    continue
-            if cur:
+            if ends_sentence or text[end] != " " or (s != end + 1 and not _particles_between(text[end:s])):
+                cur = [(s, e)]
                 runs.append(cur)
-            cur = [(s, e)]
-            prev, end = m.group(), e
-        if cur:
-            runs.append(cur)
+            else:
+                cur.append((s, e))
+            ends_sentence = text[e - 1] == "." and e - s > 2 and text[s : e - 1] not in TITLES
+            end = e
         return runs
 
     def _not_a_name(self, text: str, run: list[tuple[int, int]]) -> bool:
@@ -228,7 +225,7 @@ class LexiconPersonDetector(Detector):
             return "A" if named else "S"
         if word in self.extra:
             return "X"
-        parts = [p for p in _PARTS.split(word) if len(p) > 1] or [word]
+        parts = _name_parts(word)
         if any(p in self.lex.given or p.title() in self.lex.given for p in parts):
             return "G"
         if _is_noun(word, parts, self.lex.nouns):
@@ -242,7 +239,7 @@ class LexiconPersonDetector(Detector):
     def _plain_kind(self, tok: str) -> str:
         """A German noun's kind were it not one: F for a known or surname-shaped family name, else U."""
         word = tok.rstrip(".")
-        parts = [p for p in _PARTS.split(word) if len(p) > 1] or [word]
+        parts = _name_parts(word)
         if any(p in self.lex.family or p.title() in self.lex.family for p in parts):
             return "F"
         return "F" if SURNAME_SHAPE.match(word) and word.lower() not in self.lex.surname_lookalikes else "U"
@@ -251,6 +248,8 @@ class LexiconPersonDetector(Detector):
         lex = self.lex
         if word in lex.given or word in lex.family or word in self.extra:
             return True
+        if not _joined(word):
+            return False
         parts = [p for p in _PARTS.split(word) if len(p) > 1]
         return len(parts) > 1 and any(p in lex.given or p in lex.family for p in parts)
 
@@ -282,9 +281,9 @@ class LexiconPersonDetector(Detector):
         start, end = toks[0][0], toks[-1][1]
         if text[end - 1] == "." and text[start:end].count(".") and kinds[-1] != "I":
             end -= 1
-        known = sum(k in "GFX" for k in kinds)
         if len(kinds) > 4:
             return None
+        known = kinds.count("G") + kinds.count("F") + kinds.count("X")
         if known and len(kinds) >= 2:
             score = 0.85 if known >= 2 or "U" not in kinds else 0.7
         elif known:
@@ -392,6 +391,24 @@ def _cued(text: str, start: int, end: int) -> bool:
     if _NAME_LABEL.search(text, max(0, start - 16), start):
         return True
     return bool({"cue before", "weak cue before"} & set(context_score(text, start, end, 1)[1]))
+
+
+def _joined(word: str) -> bool:
+    """True when `word` has parts joined by a hyphen or an apostrophe."""
+    return "-" in word or "'" in word or "’" in word
+
+
+def _name_parts(word: str) -> list[str]:
+    """The parts of `word` a lexicon may know: those of two letters or more between hyphens and
+    apostrophes, else the word itself."""
+    if not _joined(word):
+        return [word]
+    return [p for p in _PARTS.split(word) if len(p) > 1] or [word]
+
+
+def _particles_between(gap: str) -> bool:
+    """True when `gap` (between two capitalised tokens) starts with a space and holds particles only."""
+    return gap[:1] == " " and bool(gap.strip()) and all(w in _PARTICLES for w in gap.split())
 
 
 def _org_next(text: str, end: int) -> bool:
