@@ -61,3 +61,20 @@ _RUN_PIECES = [*_PIECES, "Mrs.", "Smith.", " de la ", " von\n", "Anne-Marie", " 
 def test_runs_equal_the_token_by_token_builder(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert names.LexiconPersonDetector()._runs(text) == _plain_runs(text)
+
+
+_CUE_PIECES = [*_PIECES, "@", ", ", ": ", "Mr. ", "FT.", "thank you ", "I'm", "with ", "\u212a", "ſ", "tell", "O'"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(_CUE_PIECES), max_size=12))
+def test_cue_spellings_never_hide_a_cue(pieces: list[str]) -> None:
+    text = "".join(pieces) + "Ann Lee"
+    start = len(text) - 7
+    lo = max(0, start - 24)
+    j = person_cues._cue_end(text, lo, start)
+    strong = person_cues._CUE_BEFORE.search(text, max(lo, j - person_cues._CUE_MAX), start)
+    weak = person_cues._WEAK_CUE_BEFORE.search(text, max(lo, j - person_cues._WEAK_CUE_MAX), start)
+    notes = person_cues.context_score(text, start, len(text), 1)[1]
+    assert ("cue before" in notes) == bool(strong)
+    assert ("weak cue before" in notes) == (not strong and bool(weak))

@@ -77,9 +77,15 @@ def context_score(text: str, start: int, end: int, known: int) -> tuple[float, l
     delta, notes = 0.0, []
     lo = max(0, start - 24)
     j = _cue_end(text, lo, start)
-    if _CUE_BEFORE.search(text, max(lo, j - _CUE_MAX), start):
+    pos = max(lo, j - _CUE_MAX)
+    before = text[pos:j]
+    strong = weak = True
+    if before.isascii():  # the searches below can only match where a cue's spelling ends at j
+        low = before.lower()
+        strong, weak = low.endswith(_CUE_SPELLINGS) or "@" in text[pos:start], low.endswith(_WEAK_CUE_SPELLINGS)
+    if strong and _CUE_BEFORE.search(text, pos, start):
         delta, notes = 0.3, ["cue before"]
-    elif _WEAK_CUE_BEFORE.search(text, max(lo, j - _WEAK_CUE_MAX), start):
+    elif weak and _WEAK_CUE_BEFORE.search(text, max(lo, j - _WEAK_CUE_MAX), start):
         delta, notes = 0.15, ["weak cue before"]
     elif (start == 0 or text[start - 1] == "\n") and _LINE_ALONE.match(text, end) and " " in text[start:end]:
         delta, notes = 0.3, ["a line of its own"]
@@ -92,6 +98,28 @@ def context_score(text: str, start: int, end: int, known: int) -> tuple[float, l
         delta -= 0.3 if known >= 2 else 0.5
         notes.append("'the' before")
     return delta, notes
+
+
+def _spellings(rx: re.Pattern[str]) -> tuple[str, ...]:
+    """Every spelling of the cue words in `rx` (``\\b(?:a|b'?c|d\\.?)[\\s,:]*``), optional characters
+    both ways, in lower case: ``("a", "b'c", "bc", "d.", "d")``."""
+    words = rx.pattern.split(r"\b(?:", 1)[1].rsplit(r")[\s,:]*", 1)[0]
+    out: list[str] = []
+    for alt in words.split("|"):
+        forms, i = [""], 0
+        while i < len(alt):
+            ch, i = (alt[i + 1], i + 2) if alt[i] == "\\" else (alt[i], i + 1)
+            optional = alt[i : i + 1] == "?"
+            forms = [f + ch for f in forms] + (forms if optional else [])
+            i += optional
+        out += forms
+    return tuple(out)
+
+
+#: The cue patterns' words spelled out: on ASCII text a pattern matches before a name only when
+#: one of them ends where `_cue_end` says (or, for `_CUE_BEFORE`, an "@" is there).
+_CUE_SPELLINGS = _spellings(_CUE_BEFORE)
+_WEAK_CUE_SPELLINGS = _spellings(_WEAK_CUE_BEFORE)
 
 
 def _cue_end(text: str, lo: int, start: int) -> int:
