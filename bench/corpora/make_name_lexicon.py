@@ -114,6 +114,20 @@ GREETINGS = [
     "complimenti",
     "congratulazioni",
     "badhai",
+    # Hinglish function words, which follow "mera naam" as a name would ("mera naam kya hai?")
+    "kya",
+    "hai",
+    "hain",
+    "nahi",
+    "mera",
+    "meri",
+    "naam",
+    "aap",
+    "aapka",
+    "kaun",
+    "kaise",
+    "accha",
+    "theek",
 ]
 #: Stop words that are given names in cultures Faker's lists miss ("Saber" is an Arabic given name;
 #: presidio-evaluator's corpus has two), kept out of the common words.

@@ -113,7 +113,8 @@ def test_national_ids_valid_found_invalid_checksum_not(
     assert found[0].validated is True and "stdnum" in found[0].explanation
     assert det.detect_local(bad, profiles, None) == []
     # English rules, the scheme not named: not checked
-    assert det.detect_local(f"number {valid}", profiles_for("en"), None) == []
+    if entity is not E.IN_PAN:  # a PAN is checked in every record (`IdScheme.anywhere`)
+        assert det.detect_local(f"number {valid}", profiles_for("en"), None) == []
 
 
 def test_low_prior_ids_need_their_word(scrubber: Scrubber) -> None:
@@ -299,9 +300,9 @@ def test_scrub_batch_counts_records_and_detections_per_language(scrubber: Scrubb
 
 def test_a_scheme_named_in_the_text_is_checked_whatever_the_language() -> None:
     det = NationalIdDetector(frozenset(E))
-    text = "my codice fiscale: RSSMRA85T10A562S"
-    assert _spans(det.detect_local(text, profiles_for("en"), None), text) == {("RSSMRA85T10A562S", "IT_FISCAL_CODE")}
-    assert det.detect_local("my code: RSSMRA85T10A562S", profiles_for("en"), None) == []
+    text = "my codice fiscale: RSSMRA85T10A562S"  # English by a member in the US
+    assert _spans(det.detect_local(text, profiles_for("en"), "US"), text) == {("RSSMRA85T10A562S", "IT_FISCAL_CODE")}
+    assert det.detect_local("my code: RSSMRA85T10A562S", profiles_for("en"), "US") == []
 
 
 def test_the_local_rules_digest_is_the_same_in_every_process() -> None:
@@ -331,3 +332,33 @@ def test_the_word_split_finds_the_words_and_letters_the_regexes_find(text: str) 
     words, letters = _words(text)
     assert words == set(_WORD.findall(text.lower()))
     assert letters is None or letters == len(_LETTER.findall(text))
+
+
+def test_indian_ids_of_an_unambiguous_form_need_no_hint(scrubber: Scrubber) -> None:
+    # English text, no member country: a PAN (shape and holder type) anywhere, an Aadhaar after its name
+    text = "Updated my details: ref GESBY0199C, Aadhaar 2345 6789 0124."
+    found = {text[f.start : f.end]: scored_as(f.entity) for f in scrubber.detect(text)}
+    assert found == {"GESBY0199C": "NATIONAL_ID", "2345 6789 0124": "NATIONAL_ID"}
+    assert scrubber.detect("Order ref GESBY0199 shipped, code ABCDE12345.") == []  # no PAN shape
+
+
+def test_a_birth_word_of_another_language_brings_its_dates() -> None:
+    det = LocalFormatDetector(frozenset(E))
+    text = "Candidatura di Nicolò Geraci, nato il 8 ottobre 1985, residente a Roma."
+    assert _spans(det.detect_local(text, profiles_for("pt-BR"), None), text) == {("8 ottobre 1985", "DATE_OF_BIRTH")}
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "name"),
+    [
+        ("en-IN", "mera naam priya sharma hai, pune se", "priya sharma"),
+        ("fr", "salut, je m'appelle marie", "marie"),
+        ("nl", "mijn naam is jan de vries", "jan"),
+    ],
+)
+def test_lower_case_names_after_a_naming_phrase(code: str, text: str, name: str) -> None:
+    assert (name, "PERSON") in _spans(LocalNameDetector().detect_local(text, profiles_for(code), None), text)
+
+
+def test_a_naming_phrase_in_a_question_names_no_one() -> None:
+    assert LocalNameDetector().detect_local("mera naam kya hai?", profiles_for("en-IN"), None) == []

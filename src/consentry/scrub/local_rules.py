@@ -65,7 +65,8 @@ def detect_localized(
     for i, (text, lang) in enumerate(zip(texts, languages, strict=True)):
         country = countries[i] if countries is not None else None
         profiles = profiles_for(lang, country)
-        out.append(det.detect_local(text, profiles, region_for(lang, country)) if profiles or country else [])
+        asked = profiles or country or det.unhinted
+        out.append(det.detect_local(text, profiles, region_for(lang, country)) if asked else [])
     return out
 
 
@@ -75,7 +76,7 @@ def local_rules_digest() -> str:
     profiles = {c: {**vars(p), "countries": sorted(p.countries)} for c, p in load_profiles().items()}
     h.update(json.dumps(profiles, sort_keys=True).encode())  # a frozenset's repr changes order between processes
     for s in SCHEMES:
-        h.update(f"{s.name}\x00{s.regex}\x00{s.score}\x00{s.context}\n".encode())
+        h.update(f"{s.name}\x00{s.regex}\x00{s.score}\x00{s.context}\x00{s.anywhere}\x00{s.unhinted_words}\n".encode())
     return h.hexdigest()[:10]
 
 

@@ -8,9 +8,10 @@ A street line without a postcode is left to the catalogue's address patterns.
 
 Dates of birth: a date after one of the profile's birth words within 40 characters
 ("geboren am 3. März 1985", "né le 3 mars 1985", "nacido el 3 de marzo de 1985",
-"DOB: 03/04/1985"). Month names are the profile's; a numeric date must be a real
-date read day first (every profiled language writes day first), or either way round
-when the language is undecided.
+"DOB: 03/04/1985"); a birth word of another profile in the text brings that profile's
+date rules too ("nato il 8 ottobre 1985" in a text read as Portuguese). Month names are
+the profile's; a numeric date must be a real date read day first (every profiled language
+writes day first), or either way round when the language is undecided.
 """
 
 from __future__ import annotations
@@ -151,11 +152,12 @@ class LocalFormatDetector(LocalizedDetector):
         return [f for f in out if f.score >= self.min_score]
 
     def _births(self, text: str, profiles: Sequence[LanguageProfile]) -> list[Finding]:
+        either_way = len(profiles) > 1
+        profiles = _with_birth_words_in(text, profiles)
         cue = _birth_words(tuple(p.code for p in profiles))
         if cue.search(text) is None:
             return []
         out: list[Finding] = []
-        either_way = len(profiles) > 1
         for m in _NUMERIC.finditer(text):
             a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
             if (real_date(a, b, y) or (either_way and real_date(b, a, y))) and words_before(cue, text, m.start()):
@@ -186,6 +188,16 @@ class LocalFormatDetector(LocalizedDetector):
                         )
                     )
         return out
+
+
+def _with_birth_words_in(text: str, profiles: Sequence[LanguageProfile]) -> Sequence[LanguageProfile]:
+    """`profiles`, plus those whose birth words the text uses ("nato il" in a text read as Portuguese)."""
+    every = load_profiles()
+    if len(profiles) == len(every) or _birth_words(tuple(every)).search(text) is None:
+        return profiles
+    have = {p.code for p in profiles}
+    extra = [p for c, p in every.items() if c not in have and _birth_words((c,)).search(text)]
+    return [*profiles, *extra] if extra else profiles
 
 
 @functools.cache

@@ -50,6 +50,24 @@ def _cue_regexes(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[re.Pa
     )
 
 
+#: Cue words that name ("mera naam", "je m'appelle", "mijn naam is"): after them a lower-case word can be a name.
+_NAMING = re.compile(r"(?i)\b(?:naam|name|nome|heet|heiße|appelle|llamo|chiamo|chamo)\b")
+
+
+#: Words that follow a naming phrase in a question, some of them also given names ("mera naam kya hai?").
+_ASKING = frozenset(["kya", "hai", "kaun", "kuch", "what", "was", "quoi", "qual", "qué", "cosa", "wat"])
+
+
+@functools.cache
+def _naming_regex(cues: tuple[str, ...]) -> re.Pattern[str]:
+    naming = sorted((c for c in cues if _NAMING.search(c)), key=len, reverse=True)
+    if not naming:
+        return re.compile(r"(?!)")
+    alts = "|".join(re.escape(c) for c in naming)
+    word = r"[a-zß-öø-ÿā-ž]{2,30}"
+    return re.compile(rf"(?<!\w)(?i:{alts})[ ,:]{{1,2}}({word}(?:[ ]{word})?)(?![\w'’-])")
+
+
 class LocalNameDetector(LocalizedDetector):
     """Names after (or before) a profile's cue words, and particle-joined names the lexicon knows."""
 
@@ -69,8 +87,10 @@ class LocalNameDetector(LocalizedDetector):
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Cued or particle-joined names under `profiles`' cues and particles."""
         out: list[Finding] = []
+        for p in profiles:
+            out.extend(self._lowercase(text, p))
         capital = _CAPITAL.search(text)
-        if capital is None:  # every name holds a capital
+        if capital is None:  # every name but a lower-case one after a naming phrase holds a capital
             return out
         pos = max(0, capital.start() - 2)  # nor does one start more than an elided "D'" before it
         for p in profiles:
@@ -122,6 +142,22 @@ class LocalNameDetector(LocalizedDetector):
             None,
             f"{note}; {len(known)} of {len(words)} words known",
         )
+
+    def _lowercase(self, text: str, p: LanguageProfile) -> list[Finding]:
+        """Lower-case names the lexicon knows after a naming phrase of `p` ("mera naam priya sharma")."""
+        rx = _naming_regex(p.cues_before)
+        out: list[Finding] = []
+        for m in rx.finditer(text):
+            words = m.group(1).split()
+            if words[0].title() not in self.lex.given or words[0] in self.lex.common or words[0] in _ASKING:
+                continue
+            second = words[1] if len(words) > 1 else ""
+            if second and (second in self.lex.common or second in p.particles or not self._known(second.title())):
+                words = words[:1]
+            end = m.start(1) + len(" ".join(words))
+            note = f"{p.code} lower-case name after a naming phrase"
+            out.append(Finding(m.start(1), end, EntityType.PERSON, 0.8, self.name, f"name_{p.code}", None, note))
+        return [f for f in out if f.score >= self.min_score]
 
     def _known(self, word: str) -> bool:
         parts = word.split("-")

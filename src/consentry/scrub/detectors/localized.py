@@ -22,6 +22,10 @@ __all__ = ["LocalizedDetector", "words_before", "words_regex"]
 class LocalizedDetector(Detector):
     """A detector applying the local rules of the language profiles it is given."""
 
+    #: Asked even when no profile applies and no country is known (English text, no hint): for rules
+    #: that need none, such as identifiers named in the text or of a format no other use shares.
+    unhinted: bool = False
+
     @abstractmethod
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Findings in `text` under `profiles`' rules, phone numbers read in `region`."""

@@ -6,6 +6,10 @@ dropped before anything else is computed. A text that names a scheme ("CPF", "co
 fiscale", "BSN", …) is checked for that scheme whatever its language. Schemes whose check digit passes by chance
 too often for digits alone (BSN's 11-proof, the Steuer-IdNr, a bare 12-digit Aadhaar)
 need a word naming them shortly before, or a score lower than the configured minimum.
+A PAN (five letters, four digits, a letter, its fourth letter the holder type) is checked in
+every record, with or without a hint: no other common token has its shape. A record with no
+rules and no hint (English by a member of unknown country) is checked only for those and for
+an Aadhaar after its name.
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ class IdScheme:
     score: float
     context: tuple[str, ...] = ()
     boost: float = 0.4
+    #: Checked in every record, whatever its language and country: a shape and check no other use shares.
+    anywhere: bool = False
+    #: Lower-case words that, in a record with no rules and no hint (English), have the scheme checked.
+    unhinted_words: tuple[str, ...] = ()
     compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
     cue: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
@@ -159,6 +167,7 @@ SCHEMES: tuple[IdScheme, ...] = (
         0.55,
         ("Aadhaar", "Aadhar", "Adhaar", "UID", "UIDAI", "आधार"),
         0.4,
+        unhinted_words=("aadhaar", "aadhar", "adhaar", "uidai", "आधार"),
     ),
     IdScheme(
         "in_pan",
@@ -169,20 +178,27 @@ SCHEMES: tuple[IdScheme, ...] = (
         0.9,
         ("PAN", "permanent account"),
         0.07,
+        anywhere=True,
     ),
 )
+
+
+_DIGIT = re.compile(r"[0-9]")
 
 
 class NationalIdDetector(LocalizedDetector):
     """National identifiers of the record's language profiles, each confirmed by python-stdnum."""
 
     name = "national_ids"
+    unhinted = True  # schemes named in the text, and those checked anywhere (PAN)
 
     def __init__(self, entities: frozenset[EntityType], min_score: float = 0.5) -> None:
         self.min_score = min_score
         self.schemes = tuple(s for s in SCHEMES if s.entity in entities)
         self.entities = frozenset(s.entity for s in self.schemes) & LOCAL_ID_ENTITIES
         self._any_cue = words_regex(w for s in self.schemes for w in s.context)
+        self._anywhere = tuple(s for s in self.schemes if s.anywhere)
+        self._by_word = tuple(s for s in self.schemes if s.unhinted_words and not s.anywhere)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (NationalIdDetector, (self.entities, self.min_score))
@@ -190,13 +206,20 @@ class NationalIdDetector(LocalizedDetector):
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Validated identifiers of the schemes of `profiles`, and of any scheme named in the text
         ("codice fiscale …" in a text read as another language)."""
-        if not any(c.isdigit() for c in text):
+        if _DIGIT.search(text) is None:  # every identifier holds a digit
             return []
+        if not profiles and region is None:  # no rules and no hint (English): the cheap, unambiguous checks
+            low = text.lower() if self._by_word else ""
+            out = [f for s in self._anywhere for f in self._scheme(s, text)]
+            for s in self._by_word:
+                if any(w in low for w in s.unhinted_words):
+                    out.extend(self._scheme(s, text))
+            return out
         codes = {p.code for p in profiles}
         named = self._any_cue.search(text) is not None
         out: list[Finding] = []
         for s in self.schemes:
-            if s.language in codes or (named and s.cue is not None and s.cue.search(text)):
+            if s.language in codes or s.anywhere or (named and s.cue is not None and s.cue.search(text)):
                 out.extend(self._scheme(s, text))
         return out
 
