@@ -210,11 +210,11 @@ class NationalIdDetector(LocalizedDetector):
             return []
         if not profiles and region is None:  # no rules and no hint (English): the cheap, unambiguous checks
             low = text.lower() if self._by_word else ""
-            out = [f for s in self._anywhere for f in self._scheme(s, text)]
+            found = [f for s in self._anywhere for f in self._scheme(s, text)]
             for s in self._by_word:
                 if any(w in low for w in s.unhinted_words):
-                    out.extend(self._scheme(s, text))
-            return out
+                    found.extend(self._scheme(s, text))
+            return found
         codes = {p.code for p in profiles}
         named = self._any_cue.search(text) is not None
         out: list[Finding] = []
