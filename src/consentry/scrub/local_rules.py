@@ -24,7 +24,15 @@ from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding
 from consentry.scrub.languages import LANGUAGES, load_profiles, profiles_for, region_for
 
-__all__ = ["LOCAL_FACTORIES", "Countries", "count_languages", "count_order", "detect_localized", "local_rules_digest"]
+__all__ = [
+    "LOCAL_FACTORIES",
+    "Countries",
+    "LocalScan",
+    "count_languages",
+    "count_order",
+    "detect_localized",
+    "local_rules_digest",
+]
 
 #: Each text's member's country (ISO 3166 alpha-2, or None), or None when no text has one.
 Countries: TypeAlias = "Sequence[str | None] | None"
@@ -57,16 +65,60 @@ LOCAL_FACTORIES: dict[str, Callable[[ScrubConfig, Sequence[str]], Detector | Non
 }
 
 
+class LocalScan:
+    """One Hyperscan scan per text telling which local detectors may find something in it.
+
+    Each detector's `scan_expressions` are compiled into one database (cached on disk like the
+    catalogue's); a detector that declares none is asked about every text.
+    """
+
+    def __init__(self, detectors: Sequence[LocalizedDetector]) -> None:
+        from consentry.scrub.detectors.structured import scan_database
+
+        entries: list[tuple[str, int]] = []
+        self._owner: list[int] = []  # expression id -> detector index
+        self.detectors = tuple(detectors)
+        self._count = len(detectors)
+        self._always = frozenset(k for k, d in enumerate(detectors) if not d.scan_expressions())
+        for k, det in enumerate(detectors):
+            for entry in det.scan_expressions():
+                entries.append(entry)
+                self._owner.append(k)
+        self._db = scan_database("hyperscan-local", entries) if entries else None
+
+    def asked(self, texts: Sequence[str]) -> list[list[int] | None]:
+        """Per detector, in order, the indices of the texts it may find something in (None: all)."""
+        from consentry.scrub.detectors.structured import scan_ids
+
+        out: list[list[int] | None] = [None if k in self._always else [] for k in range(self._count)]
+        if self._db is None:
+            return out
+        owner = self._owner
+        for i, text in enumerate(texts):
+            hits = scan_ids(self._db, text)
+            if hits:
+                for k in {owner[h] for h in hits}:
+                    out[k].append(i)  # type: ignore[union-attr]
+        return out
+
+
 def detect_localized(
-    det: LocalizedDetector, texts: Sequence[str], languages: Sequence[str], countries: Countries
-) -> list[list[Finding]]:
-    """`det`'s findings in each text, under the rules its language and its member's country select."""
-    out: list[list[Finding]] = []
-    for i, (text, lang) in enumerate(zip(texts, languages, strict=True)):
-        country = countries[i] if countries is not None else None
+    det: LocalizedDetector,
+    texts: Sequence[str],
+    languages: Sequence[str],
+    countries: Countries,
+    asked: Sequence[int] | None = None,
+) -> dict[int, list[Finding]]:
+    """`det`'s findings in each text (by index; texts without any left out), under the rules its
+    language and its member's country select. `asked`: only these texts (the others hold nothing)."""
+    out: dict[int, list[Finding]] = {}
+    for i in range(len(texts)) if asked is None else asked:
+        lang, country = languages[i], countries[i] if countries is not None else None
         profiles = profiles_for(lang, country)
-        asked = profiles or country or det.unhinted
-        out.append(det.detect_local(text, profiles, region_for(lang, country)) if asked else [])
+        if profiles or country or det.unhinted:
+            found = det.detect_local(texts[i], profiles, region_for(lang, country))
+            if found:
+                out[i] = found
     return out
 
 

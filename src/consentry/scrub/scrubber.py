@@ -13,16 +13,18 @@ from typing import Any, TypeAlias
 
 import pyarrow as pa
 
-from consentry.scrub.config import ScrubConfig
+from consentry.scrub.config import Engine, ScrubConfig
 from consentry.scrub.detectors.lexicon import load_lexicon
 from consentry.scrub.detectors.localized import LocalizedDetector
 from consentry.scrub.detectors.patterns import PATTERNS
+from consentry.scrub.detectors.structured import hyperscan_available
 from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding, resolve_overlaps
 from consentry.scrub.languages import UNDETERMINED, LanguageIdentifier
 from consentry.scrub.local_rules import (
     LOCAL_FACTORIES,
     Countries,
+    LocalScan,
     count_languages,
     detect_localized,
     local_rules_digest,
@@ -76,6 +78,9 @@ class Scrubber:
         self.detectors = build_detectors(self.cfg, self.names)
         self._operators = build_operators(self.key, self.cfg.mask_char)
         self._languages = LanguageIdentifier()
+        #: local detectors are asked only about texts their scan expressions occur in (Hyperscan)
+        self._scan_locally = self.cfg.engine is not Engine.PYTHON and hyperscan_available()
+        self._local: LocalScan | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Scrubber, (self.cfg, self.key, self.names))
@@ -113,11 +118,16 @@ class Scrubber:
         views = [detection_view(t) for t in texts]
         languages = self._languages.identify_batch(views, countries)
         per_text: list[list[Finding]] | None = None
+        local = [d for d in self.detectors if isinstance(d, LocalizedDetector)]
+        asked = self._local_scan(local).asked(views) if local and self._scan_locally else [None] * len(local)
         for det in self.detectors:
             if isinstance(det, LocalizedDetector):  # its rules: the language's and the member's country's
-                found = detect_localized(det, views, languages, countries)
-            else:
-                found = det.detect_batch(views)
+                if per_text is None:
+                    per_text = [[] for _ in texts]
+                for i, fs in detect_localized(det, views, languages, countries, asked[local.index(det)]).items():
+                    per_text[i].extend(fs)
+                continue
+            found = det.detect_batch(views)
             if per_text is None:
                 per_text = [list(fs) for fs in found]
             else:
@@ -132,6 +142,12 @@ class Scrubber:
             fs if not fs or (every and len(fs) == 1) else resolve_overlaps([f for f in fs if f.entity in enabled])
             for fs in per_text
         ], languages
+
+    def _local_scan(self, local: list[LocalizedDetector]) -> LocalScan:
+        """The scan of the local detectors in use (rebuilt when they were swapped)."""
+        if self._local is None or self._local.detectors != tuple(local):
+            self._local = LocalScan(local)
+        return self._local
 
     def apply(self, text: str, findings: Sequence[Finding]) -> str:
         """`text` with every finding rewritten by its entity's operator."""

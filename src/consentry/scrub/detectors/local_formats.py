@@ -90,13 +90,17 @@ _STREETS: dict[str, str] = {
 }
 
 
+def _postcode_end(code: str) -> str:
+    """The postcode closing a street line's block (what every address match of the profile holds)."""
+    return rf"[ ,-]{{1,3}}(?:[A-Z]{{1,2}}-)?(?:{load_profiles()[code].postcode})(?![\w-])"
+
+
 @functools.cache
 def _address_regex(code: str) -> re.Pattern[str]:
     """Street line, then up to three parts (district, city, region) and the postcode, then a city."""
-    postcode = load_profiles()[code].postcode
     part = rf"(?:{_PLACE}(?:[ ]?[-–/][ ]?[A-Z]{{2}})?|\([A-Z]{{2}}\))"
     tail = (
-        rf"(?:,?[ ]{{1,2}}{part}){{0,3}}[ ,-]{{1,3}}(?:[A-Z]{{1,2}}-)?(?:{postcode})(?![\w-])"
+        rf"(?:,?[ ]{{1,2}}{part}){{0,3}}{_postcode_end(code)}"
         rf"(?:,?[ ]{{1,2}}(?:{_LINK}[ ])?{_PLACE}(?:[ ]\([A-Z]{{2}}\)|[ ]?[-–/][ ]?[A-Z]{{2}}(?!\w))?)?"
     )
     return re.compile(rf"(?<![\w.-])(?:{_STREETS[code]}){tail}")
@@ -134,6 +138,13 @@ class LocalFormatDetector(LocalizedDetector):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (LocalFormatDetector, (self.entities, self.min_score))
+
+    def scan_expressions(self) -> Sequence[tuple[str, int]]:
+        """Every profile's postcode closing an address block, the numeric date and every profile's written date."""
+        codes = list(load_profiles())
+        addresses = [(_postcode_end(c), 0) for c in codes]
+        dates = [(_text_date(c).pattern, re.IGNORECASE) for c in codes]
+        return (*addresses, (_NUMERIC.pattern, 0), *dates)
 
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Local addresses and dates of birth of `profiles`."""

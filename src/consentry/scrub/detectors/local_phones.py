@@ -31,6 +31,8 @@ _CANDIDATE = re.compile(
     r"(?:(?:[ .-]|/|[ ]/[ ])[0-9]{1,8}){0,6}(?![0-9])(?![-.:/,][0-9]))"
     r"(?:[ ]?(?:x|ext\.?|extension|poste)[ ]?[0-9]{1,6}(?!\w))?"  # an extension, kept with the number: "…7523x49"
 )
+#: What every candidate with 6 digits holds: its first six digits, gaps of at most three of " ./()-" between.
+_SIX_DIGITS = r"(?<![\w+/.:,-])[+(]?[0-9](?:[ ./()-]{0,3}[0-9]){5}"
 _DATE_LIKE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}")
 _SCORE = 0.88
 #: A bare run of digits (no separator, no + code) valid as a number: kept, with less confidence.
@@ -68,10 +70,12 @@ class LocalPhoneDetector(LocalizedDetector):
     def __reduce__(self) -> tuple[Any, ...]:
         return (LocalPhoneDetector, (self.min_score,))
 
+    def scan_expressions(self) -> Sequence[tuple[str, int]]:
+        """A candidate's first six digits."""
+        return ((_SIX_DIGITS, 0),)
+
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Numbers valid in `region`, else in one of the profiles' regions."""
-        if sum(c.isdigit() for c in text) < 6:
-            return []
         regions: list[str | None] = [region] if region else list(dict.fromkeys(p.region for p in profiles))
         regions = regions or [None]
         out: list[Finding] = []

@@ -1,6 +1,7 @@
 """Detectors whose rules depend on the record's language: the hook the scrubber calls them through.
 
-A `LocalizedDetector` is asked, per text, with the language profiles that apply to
+A `LocalizedDetector` declares what every text it can find something in contains
+(`scan_expressions`), and is asked, per such text, with the language profiles that apply to
 it (`consentry.scrub.languages.profiles_for`) and the phone region (the member's
 country, else the language's). Called without them (`detect`), it applies every
 profile's rules and no region: the rules for an undecided language.
@@ -29,6 +30,13 @@ class LocalizedDetector(Detector):
     @abstractmethod
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Findings in `text` under `profiles`' rules, phone numbers read in `region`."""
+
+    def scan_expressions(self) -> Sequence[tuple[str, int]]:
+        """Expressions (Python `re` syntax and flags) one of which matches in every text this
+        detector finds anything in, under any profiles and region: the scrubber scans for them
+        all at once (Hyperscan) and asks the detector only about the texts where one occurs.
+        Empty (the default): it is asked about every text."""
+        return ()
 
     def detect(self, text: str) -> list[Finding]:
         """Findings under every profile's rules (an undecided language), no phone region."""

@@ -203,6 +203,10 @@ class NationalIdDetector(LocalizedDetector):
     def __reduce__(self) -> tuple[Any, ...]:
         return (NationalIdDetector, (self.entities, self.min_score))
 
+    def scan_expressions(self) -> Sequence[tuple[str, int]]:
+        """Each scheme's candidate shape."""
+        return tuple((s.regex, 0) for s in self.schemes)
+
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Validated identifiers of the schemes of `profiles`, and of any scheme named in the text
         ("codice fiscale …" in a text read as another language)."""

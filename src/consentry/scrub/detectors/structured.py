@@ -22,7 +22,7 @@ from consentry.scrub.detectors.patterns import PATTERNS
 from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding
 
-__all__ = ["PatternDetector", "hyperscan_available"]
+__all__ = ["PatternDetector", "hyperscan_available", "scan_database"]
 
 
 def hyperscan_available() -> bool:
@@ -140,6 +140,42 @@ def _compile(patterns: Sequence[Pattern]) -> tuple[Any, bytes]:
         db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=all_flags)
     except hyperscan.error as e:  # pragma: no cover - the catalogue is tested to compile
         raise ScrubError(f"hyperscan cannot compile the pattern catalogue: {e}") from None
+    return db, hyperscan.dumpb(db)
+
+
+def scan_database(kind: str, expressions: Sequence[tuple[str, int]]) -> Any:
+    """A Hyperscan database (cached on disk) reporting id i, once per scan, where `expressions[i]`
+    (a Python `re` expression and its flags) may match: each scanned for by its loosened form,
+    exact on ASCII (see `_Prefilter`). Scan it with `scan_ids`."""
+    import hyperscan
+
+    parts = [f"{rx}\x00{flags}" for rx, flags in expressions]
+    key = cache_key(kind, _release(), getattr(hyperscan, "__version__", "?"), _EXPRESSIONS_VERSION, *parts)
+    return cached_build(kind, key, lambda: _compile_expressions(expressions), _load)[0]
+
+
+def scan_ids(db: Any, text: str) -> list[int]:
+    """The ids `db` (from `scan_database`) reports in `text`."""
+    hits: list[int] = []
+    db.scan(text.encode("utf-8"), match_event_handler=_collect, context=hits)
+    return hits
+
+
+def _compile_expressions(expressions: Sequence[tuple[str, int]]) -> tuple[Any, bytes]:
+    import hyperscan
+
+    hs = hyperscan
+    exact = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP | hs.HS_FLAG_ALLOWEMPTY
+    exprs, all_flags = [], []
+    for rx, re_flags in expressions:
+        expr, flags = _scan_expression([rx], exact | (hs.HS_FLAG_CASELESS if re_flags & re.IGNORECASE else 0))
+        exprs.append(expr.encode("utf-8"))
+        all_flags.append(flags)
+    db = hyperscan.Database()
+    try:
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=all_flags)
+    except hyperscan.error as e:  # pragma: no cover - the local rules are tested to compile
+        raise ScrubError(f"hyperscan cannot compile the local rules' scan expressions: {e}") from None
     return db, hyperscan.dumpb(db)
 
 
