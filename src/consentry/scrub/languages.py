@@ -264,6 +264,8 @@ _HINGLISH = frozenset(
 #: Each function word's language (no word belongs to two), and all of them.
 _FUNCTION_WORD_CODE: dict[str, str] = {w: code for code, fw in _FUNCTION_WORDS.items() for w in fw}
 _ANY_FUNCTION_WORD = frozenset(_FUNCTION_WORD_CODE)
+#: The words identification looks at: function words and Hinglish ones.
+_KNOWN_WORDS = _ANY_FUNCTION_WORD | _HINGLISH
 
 
 @dataclass(frozen=True)
@@ -366,9 +368,10 @@ class LanguageIdentifier:
         """The language code of `text`; `country` (the member's) decides when the text cannot."""
         head = text[:400]
         words, letters = _words(head)
-        if len(words & _HINGLISH) >= 2 or (not text.isascii() and _DEVANAGARI.search(text)):
+        known = _KNOWN_WORDS.intersection(words)
+        if len(known & _HINGLISH) >= 2 or (not text.isascii() and _DEVANAGARI.search(text)):
             return "en-IN"
-        quick = _by_function_words(words)
+        quick = _vote(known, _three_different(words))
         if quick is not None:
             return "en-IN" if quick == ENGLISH and "en-IN" in _country_codes(country) else quick
         if letters is None:
@@ -390,41 +393,59 @@ class LanguageIdentifier:
         return [self.identify(t, c) for t, c in zip(texts, countries, strict=True)]
 
 
-def _words(head: str) -> tuple[set[str], int | None]:
-    """The distinct lower-case words of `head` (as `_WORD` finds them) and, for ASCII text, its letter count.
+def _words(head: str) -> tuple[list[str], int | None]:
+    """The lower-case words of `head` (as `_WORD` finds them, repeats kept) and, for ASCII text, its letter count.
 
     ASCII text is split at its non-letters (apostrophes kept, and only the pieces holding one
     read by `_WORD`): the same words as `_WORD.findall`, at a fraction of its cost.
     """
     low = head.lower()
     if not low.isascii():
-        return set(_WORD.findall(low)), None
-    pieces = low.translate(_ASCII_NON_LETTERS).split()
-    if "'" not in low:
-        return set(pieces), sum(map(len, pieces))
-    words: set[str] = set()
-    letters = 0
+        return _WORD.findall(low), None
+    spaced = low.translate(_ASCII_NON_LETTERS)
+    pieces = spaced.split()
+    letters = len(spaced) - spaced.count(" ") - spaced.count("'")
+    if "'" not in spaced:
+        return pieces, letters
+    words: list[str] = []
     for piece in pieces:
         if "'" in piece:
-            letters += len(piece) - piece.count("'")
-            words.update(_WORD.findall(piece))
+            words += _WORD.findall(piece)
         else:
-            letters += len(piece)
-            words.add(piece)
+            words.append(piece)
     return words, letters
+
+
+def _three_different(words: list[str]) -> bool:
+    """True when `words` holds at least three different words (most texts tell in a few steps)."""
+    if len(words) < 3:
+        return False
+    first, second = words[0], None
+    for w in words:
+        if w != first:
+            if second is None:
+                second = w
+            elif w != second:
+                return True
+    return False
 
 
 def _by_function_words(words: set[str]) -> str | None:
     """The language whose function words a text's `words` clearly use (None when not clear)."""
-    if len(words) < 3:
-        return None
-    hit = words & _ANY_FUNCTION_WORD
-    if not hit:
+    return _vote(words & _ANY_FUNCTION_WORD, len(words) >= 3)
+
+
+def _vote(hit: set[str] | frozenset[str], enough: bool) -> str | None:
+    """The language of the function words `hit` (of a text with `enough` different words), if clear."""
+    if not enough:
         return None
     counts: dict[str, int] = {}
     for w in hit:
-        code = _FUNCTION_WORD_CODE[w]
-        counts[code] = counts.get(code, 0) + 1
+        code = _FUNCTION_WORD_CODE.get(w)
+        if code is not None:
+            counts[code] = counts.get(code, 0) + 1
+    if not counts:
+        return None
     if len(counts) == 1:  # words of one language only
         return next(iter(counts))
     # ties go to the greater code, as a reverse sort of (count, code) over every language orders them
