@@ -11,15 +11,15 @@ from test_engines import PIECES
 
 from consentry.scrub.config import Engine
 from consentry.scrub.detectors.loosen import ascii_classes, loosen, unbounded
-from consentry.scrub.detectors.patterns import PATTERNS
-from consentry.scrub.detectors.structured import PatternDetector, _forms, _scan_sources
+from consentry.scrub.detectors.patterns import PATTERNS, SCAN_MIN_SCORE
+from consentry.scrub.detectors.structured import PatternDetector, _forms, _scan_sources, hyperscan_available
 from consentry.scrub.entities import EntityType
 
 #: Every expression a pattern may be scanned for by, in each form (`_forms`), compiled with `re`.
 SCANS = [
     (p, [re.compile(f, p.flags) for s in _scan_sources(p) for f in _forms(s, bool(p.flags & re.I))]) for p in PATTERNS
 ]
-PYTHON = PatternDetector(frozenset(EntityType), Engine.PYTHON, min_score=0.0)
+PYTHON = PatternDetector(frozenset(EntityType), Engine.PYTHON, min_score=SCAN_MIN_SCORE)
 
 
 def test_assertions_are_made_consuming_at_the_ends_and_dropped_inside() -> None:
@@ -57,8 +57,44 @@ def _kept(p: object, text: str) -> bool:
     return bool(PYTHON._run(p, text))  # type: ignore[arg-type]
 
 
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan wheel not installed")
+def test_below_the_scan_minimum_a_pattern_is_scanned_for_by_its_regex() -> None:
+    text = "order 643-21-6917, ref 643216917; my ssn: 643216917"
+    entities = frozenset(EntityType)
+    for min_score in (0.4, SCAN_MIN_SCORE):
+        hs, py = (
+            PatternDetector(entities, Engine.HYPERSCAN, min_score),
+            PatternDetector(entities, Engine.PYTHON, min_score),
+        )
+        assert hs.detect(text) == py.detect(text)
+        assert [f.end for f in hs.detect(text) if f.pattern == "ssn"] == (
+            [17, 32, 51] if min_score < 0.45 else [17, 51]
+        )
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([*PIECES, "é", "Straße 5", "Via Roma 1", "5f1c0a9e", "x", "-", "_", "K"]), max_size=8))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *PIECES,
+                "é",
+                "Straße 5",
+                "Via Roma 1",
+                "5f1c0a9e",
+                "x",
+                "-",
+                "_",
+                "K",
+                "ssn",
+                "Social",
+                "643216917",
+                "123 45 6789",
+            ]
+        ),
+        max_size=8,
+    )
+)
 def test_a_scan_expression_matches_wherever_its_pattern_keeps_a_match(pieces: list[str]) -> None:
     text = " ".join(pieces)
     for p, forms in SCANS:

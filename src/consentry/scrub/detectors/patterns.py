@@ -21,7 +21,11 @@ from consentry.scrub.detectors.validators import (
 )
 from consentry.scrub.entities import EntityType as E
 
-__all__ = ["PATTERNS"]
+__all__ = ["PATTERNS", "SCAN_MIN_SCORE"]
+
+#: A pattern's `scan` expression holds for the matches kept at this minimum score or above (below it,
+#: the pattern is scanned for by its regex): a bare 9-digit SSN scores 0.45 without its context word.
+SCAN_MIN_SCORE = 0.5
 
 _PHONE_CTX = ContextRule(
     (
@@ -213,6 +217,8 @@ PATTERNS: tuple[Pattern, ...] = (
         0.7,
         validator=validate_ssn,
         context=(_SSN_CTX,),
+        # kept: with two separators, or bare (0.45) after one of its context words within 40 characters
+        scan=r"[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}|(?i:ssn|social security|ss#|ssn#|social)[\s\S]{0,40}[0-9]{9}",
     ),
     Pattern(
         "phone",

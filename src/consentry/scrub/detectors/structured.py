@@ -18,7 +18,7 @@ from consentry.scrub.cache import cache_key, cached_build
 from consentry.scrub.config import Engine
 from consentry.scrub.detectors.base import Detector, Pattern
 from consentry.scrub.detectors.loosen import ascii_classes, loosen, unbounded
-from consentry.scrub.detectors.patterns import PATTERNS
+from consentry.scrub.detectors.patterns import PATTERNS, SCAN_MIN_SCORE
 from consentry.scrub.entities import EntityType
 from consentry.scrub.findings import Finding
 
@@ -44,14 +44,15 @@ class _Prefilter:
     words (ids n..2n-1).
     """
 
-    def __init__(self, patterns: Sequence[Pattern]) -> None:
+    def __init__(self, patterns: Sequence[Pattern], use_scan: bool = True) -> None:
         import hyperscan
 
         self.n = len(patterns)
         self.word_checked = frozenset(i for i, p in enumerate(patterns) if _ascii_cue_words(p))
         parts = [f"{p.scan}\x00{p.regex}\x00{p.hint}\x00{p.flags}\x00{_ascii_cue_words(p)}" for p in patterns]
-        key = cache_key("hyperscan", _release(), getattr(hyperscan, "__version__", "?"), _EXPRESSIONS_VERSION, *parts)
-        self._db, self.from_cache = cached_build("hyperscan", key, lambda: _compile(patterns), _load)
+        version = f"{_EXPRESSIONS_VERSION}/scan={use_scan}"
+        key = cache_key("hyperscan", _release(), getattr(hyperscan, "__version__", "?"), version, *parts)
+        self._db, self.from_cache = cached_build("hyperscan", key, lambda: _compile(patterns, use_scan), _load)
 
     def candidates(self, text: str) -> list[int]:
         """Ids of the patterns that may match `text` (a superset of those that do), in order."""
@@ -68,7 +69,7 @@ class _Prefilter:
 
 
 #: Bumped whenever the way expressions are derived for Hyperscan changes (part of the cache key).
-_EXPRESSIONS_VERSION = "ascii-3"
+_EXPRESSIONS_VERSION = "ascii-4"
 #: A repeat longer than this (a private key's body) makes a pattern too large to scan for by its
 #: regex at all: its size hint alone is scanned for.
 _HUGE_REPEAT = re.compile(r"(?<!\\)\{\d*,\d{4,}\}")
@@ -96,11 +97,12 @@ def _forms(source: str, caseless: bool) -> list[str]:
     return list(dict.fromkeys([exact, unbounded(exact, 8)]))
 
 
-def _scan_sources(p: Pattern) -> list[str]:
-    """What `p` may be scanned for, narrowest first: its `scan` expression or its regex (unless
-    huge), then its size hint."""
-    huge = p.scan is None and p.hint is not None and _HUGE_REPEAT.search(p.regex) is not None
-    first = [] if huge else [p.scan or p.regex]
+def _scan_sources(p: Pattern, use_scan: bool = True) -> list[str]:
+    """What `p` may be scanned for, narrowest first: its `scan` expression (when `use_scan`) or its
+    regex (unless huge), then its size hint."""
+    scan = p.scan if use_scan else None
+    huge = scan is None and p.hint is not None and _HUGE_REPEAT.search(p.regex) is not None
+    first = [] if huge else [scan or p.regex]
     return first + ([p.hint] if p.hint is not None else [])
 
 
@@ -116,7 +118,7 @@ def _scan_expression(sources: Sequence[str], flags: int) -> tuple[str, int]:
     return sources[-1], flags | hyperscan.HS_FLAG_PREFILTER  # too large even so: Hyperscan's approximation
 
 
-def _compile(patterns: Sequence[Pattern]) -> tuple[Any, bytes]:
+def _compile(patterns: Sequence[Pattern], use_scan: bool) -> tuple[Any, bytes]:
     """The database of every pattern's scan expression and every cue-word check, and its bytes."""
     import hyperscan
 
@@ -125,7 +127,7 @@ def _compile(patterns: Sequence[Pattern]) -> tuple[Any, bytes]:
     exprs, ids, all_flags = [], [], []
     for i, p in enumerate(patterns):
         expr, flags = _scan_expression(
-            _scan_sources(p), exact | (hs.HS_FLAG_CASELESS if p.flags & re.IGNORECASE else 0)
+            _scan_sources(p, use_scan), exact | (hs.HS_FLAG_CASELESS if p.flags & re.IGNORECASE else 0)
         )
         exprs.append(expr.encode("utf-8"))
         ids.append(i)
@@ -230,7 +232,9 @@ class PatternDetector(Detector):
             for p in self.patterns
             if p.validator is None and not p.context and not p.require_context and p.extend is None and p.group is None
         }
-        self._prefilter = _Prefilter(self.patterns) if use_hs and self.patterns else None
+        #: `scan` expressions hold for matches kept at SCAN_MIN_SCORE or above
+        scan = min_score >= SCAN_MIN_SCORE
+        self._prefilter = _Prefilter(self.patterns, scan) if use_hs and self.patterns else None
         self.engine = Engine.HYPERSCAN if self._prefilter else Engine.PYTHON
 
     def __reduce__(self) -> tuple[Any, ...]:
