@@ -256,6 +256,9 @@ NAMES = [
     ("nl", "Gisteren met Pieter van der Berg gegeten.", "Pieter van der Berg"),
     ("pt-BR", "Fui ao cinema com João da Silva.", "João da Silva"),
     ("en-IN", "Kal Rahul ji ne call kiya tha.", "Rahul"),
+    # a birthday wish is a cue; a given name after a word and a particle starts a name (though a country ends it)
+    ("es", "¡Feliz cumpleaños, Cesar! Nacido el 26/12/1973.", "Cesar"),
+    ("es", "Solicitud de Alejo Montenegro, recibida ayer.", "Alejo Montenegro"),
 ]
 
 

@@ -45,7 +45,7 @@ def _cue_regexes(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[re.Pa
     b = "|".join(re.escape(w) for w in sorted(before, key=len, reverse=True))
     a = "|".join(re.escape(w) for w in sorted(after, key=len, reverse=True))
     return (
-        re.compile(rf"(?:^|(?<=[\s(\"'“«,]))(?i:{b})[ ,:]{{1,2}}$" if b else r"(?!)"),
+        re.compile(rf"(?:^|(?<=[\s(\"'“«,¡¿]))(?i:{b})[ ,:]{{1,2}}$" if b else r"(?!)"),
         re.compile(rf"^[ ,]{{1,2}}(?i:{a})(?!\w)" if a else r"(?!)"),
     )
 
@@ -114,8 +114,11 @@ class LocalNameDetector(LocalizedDetector):
         self, text: str, start: int, end: int, before: re.Pattern[str], after: re.Pattern[str], code: str
     ) -> Finding | None:
         pieces = list(_PIECE.finditer(text, start, end))
+        dropped = None
         while len(pieces) > 1 and not self._known(pieces[0].group(1)):  # "Kal Rahul ji": a capitalised word first
-            pieces.pop(0)
+            dropped = pieces.pop(0)
+        # "Solicitud de Alejo Montenegro": a word, a particle, then a given name that starts the name
+        after_particle = dropped is not None and text[dropped.end() : pieces[0].start()].strip() != ""
         start = pieces[0].start()
         words = [w.group(1) for w in pieces]
         known = [w for w in words if self._known(w)]
@@ -128,6 +131,8 @@ class LocalNameDetector(LocalizedDetector):
             score, note = 0.85, f"{code} name cue"
         elif joined and self._known(words[0]) and len(words) >= 2 and not nouns & set(words):
             score, note = 0.8, f"{code} name with particles"
+        elif after_particle and words[0] in self.lex.given and len(words) >= 2 and not nouns & set(words):
+            score, note = 0.8, f"{code} given name after a particle"
         else:
             return None
         if score < self.min_score:
