@@ -91,6 +91,28 @@ def test_every_reason_of_a_build_is_counted_once(platform: Platform) -> None:
     assert table.schema.field("member_key").nullable
 
 
+def test_counts_of_members_too_large_to_pack_are_counted_one_class_at_a_time(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counting pass packs a member's counts per class into shared sums while every member has fewer than
+    2^PACK_BITS records; with one bit, any member with two records is too large, and the classes are counted
+    one aggregate each: the same counts, members and rows."""
+    from consentry.pipeline.engines import local, local_sql
+
+    src = write_parquet(platform.root / "lake" / "records.parquet", lake_records())
+    packed = _build(platform, [src], out="packed")
+    monkeypatch.setattr(local_sql, "PACK_BITS", 1)
+    monkeypatch.setattr(local, "PACK_BITS", 1)
+    exact = _build(platform, [src], out="exact")
+    assert exact.counts == packed.counts  # type: ignore[attr-defined]
+    assert _excluded(read_manifest(platform.root / "exact")) == {k: v for k, v in EXPECTED.items() if k != "ALLOWED"}
+    assert (
+        read_manifest(platform.root / "exact")["members_digest"]
+        == read_manifest(platform.root / "packed")["members_digest"]
+    )
+    assert _read(platform.root / "exact").equals(_read(platform.root / "packed"))
+
+
 def test_output_never_holds_member_ids_or_the_key(platform: Platform) -> None:
     src = write_parquet(platform.root / "lake.parquet", lake_records())
     _build(platform, [src])

@@ -8,7 +8,8 @@ reason. Two passes over the sources:
 
 1. an aggregate, started before the verdicts are known (`start`, beside the
    ledger snapshot): each member's records counted per class
-   (`record_class_sql`: the first record-level condition that holds), reading
+   (`record_class_sql`: the first record-level condition that holds; the
+   counts packed a few to a sum, `packed_counts_sql`), reading
    no texts when the files' statistics show them null-free, and not counting
    the signals classes when no source carries signals; joined to the
    verdicts (`class_reason_sql`), one row per member gives the counts per
@@ -40,18 +41,28 @@ import pyarrow.compute as pc
 from consentry.errors import BuildError, InputError
 from consentry.pipeline.engines import BuildPlan, Decided, split_causes, split_tally
 from consentry.pipeline.engines.local_sql import (
+    PACK_BITS,
     ident,
+    packed_counts_sql,
     plan_units,
     quote_path,
     records_sql,
     register_signals,
     signals_possible,
     unit_sql,
+    unpacked_counts_sql,
 )
 from consentry.pipeline.keys import keyed_members
 from consentry.pipeline.steps import MEMBER_COLUMN
 from consentry.pipeline.writer import TARGET_SHARD_BYTES, ShardFile, commit_shards, part_facts
-from consentry.rules import SIGNAL_CLASSES, class_counts, class_tally_sql, record_allowed_sql, record_class_sql
+from consentry.rules import (
+    RECORD_CLASSES,
+    SIGNAL_CLASSES,
+    class_counts,
+    class_tally_sql,
+    record_allowed_sql,
+    record_class_sql,
+)
 
 __all__ = ["LocalEngine", "quote_path", "records_sql"]
 
@@ -118,11 +129,25 @@ class LocalEngine:
             raise _engine_error(e) from None
         classes = f"SELECT member_id, {record_class} AS c FROM r"
         # sources without captured signals give no record a signals class: those are 0, not counted
-        counts = class_counts(() if signals_possible(plan.sources) else SIGNAL_CLASSES)
-        sql = f"CREATE TEMP TABLE f AS SELECT member_id, {', '.join(counts)} FROM ({classes}) GROUP BY member_id"
+        impossible = () if signals_possible(plan.sources) else SIGNAL_CLASSES
         pool = ThreadPoolExecutor(1, thread_name_prefix="consentry-count")
-        self._grouped = pool.submit(self.con.execute, sql)
+        self._grouped = pool.submit(self._count, classes, impossible)
         pool.shutdown(wait=False)
+
+    def _count(self, classes: str, impossible: tuple[str, ...]) -> None:
+        """Table `f`: each member's counts per class, packed (`packed_counts_sql`); view `fc` unpacks them.
+
+        A member with 2^PACK_BITS records or more would not fit: then the
+        classes are counted one aggregate each instead.
+        """
+        counted = [c for c in RECORD_CLASSES if c not in impossible]
+        self.con.execute(f"CREATE TEMP TABLE f AS {packed_counts_sql(classes, counted)}")
+        row = self.con.execute("SELECT coalesce(max(n), 0) FROM f").fetchone()
+        if row is not None and row[0] < 1 << PACK_BITS:
+            self.con.execute(f"CREATE TEMP VIEW fc AS {unpacked_counts_sql('f', counted)}")
+            return
+        counts = ", ".join(class_counts(impossible))
+        self.con.execute(f"CREATE TEMP TABLE fc AS SELECT member_id, {counts} FROM ({classes}) GROUP BY member_id")
 
     def decide(self, members: pa.Table) -> Decided:
         """Counts per reason and the allowed members (see `Engine.decide`)."""
@@ -132,7 +157,7 @@ class LocalEngine:
         try:
             self._grouped.result()
             self.con.register("m", members)
-            tally = self.con.sql(class_tally_sql("f", "m")).to_arrow_table()
+            tally = self.con.sql(class_tally_sql("fc", "m")).to_arrow_table()
         except duckdb.Error as e:
             raise _engine_error(e) from None
         counts, allowed = split_tally(tally)

@@ -22,14 +22,17 @@ import pyarrow.parquet as pq
 
 from consentry.errors import InputError
 from consentry.pipeline.sources import SourceFile, SourceFormat, SourceSet
+from consentry.rules import RECORD_CLASSES
 from consentry.rules.records import RECORD_COLUMNS, malformed_sql, typed_columns_sql
 
 if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
+    "PACK_BITS",
     "Slice",
     "has_signals",
+    "packed_counts_sql",
     "plan_units",
     "quote_path",
     "records_sql",
@@ -37,6 +40,7 @@ __all__ = [
     "signals_possible",
     "signals_sql",
     "unit_sql",
+    "unpacked_counts_sql",
 ]
 
 #: Smallest and largest unit, in bytes of source Parquet; a lake is cut into about 4 units per thread
@@ -45,6 +49,10 @@ MAX_UNIT_BYTES = 256 * 1024 * 1024
 _UNITS_PER_THREAD = 4
 
 _CONTRACT = ", ".join(c.name for c in RECORD_COLUMNS)
+
+#: Bits of one class count in a packed sum: three to a BIGINT, exact while a member has fewer than 2^21 records
+PACK_BITS = 21
+_PER_SUM = 63 // PACK_BITS
 
 
 def quote_path(path: Path) -> str:
@@ -218,3 +226,31 @@ def unit_sql(unit: Sequence[Slice], pass_through: tuple[str, ...]) -> str:
         for s in unit
     ]
     return "\nUNION ALL\n".join(f"SELECT *, {n} AS _slice FROM ({part})" for n, part in enumerate(parts))
+
+
+def packed_counts_sql(classes: str, counted: Sequence[str]) -> str:
+    """Per member of `classes` (rows of member_id, class `c`): its records `n`, and its counts per class of `counted`.
+
+    The counts are packed PACK_BITS bits apiece into a few sums (`p0`,
+    `p1`, …): one aggregate per three classes, not one per class. A count
+    cannot carry into the next while the member's records `n` are below
+    2^PACK_BITS; `unpacked_counts_sql` reads them back.
+    """
+    sums = ["count(*) AS n"]
+    for k in range(0, len(counted), _PER_SUM):
+        whens = " ".join(f"WHEN '{c}' THEN {1 << (PACK_BITS * j)}" for j, c in enumerate(counted[k : k + _PER_SUM]))
+        sums.append(f"sum(CASE c {whens} ELSE 0 END)::BIGINT AS p{k // _PER_SUM}")
+    return f"SELECT member_id, {', '.join(sums)} FROM ({classes}) GROUP BY member_id"
+
+
+def unpacked_counts_sql(table: str, counted: Sequence[str]) -> str:
+    """member_id and a count per RECORD_CLASSES entry, from `packed_counts_sql`'s rows (0: not counted)."""
+    mask = (1 << PACK_BITS) - 1
+    columns = []
+    for c in RECORD_CLASSES:
+        if c in counted:
+            i = list(counted).index(c)
+            columns.append(f"((p{i // _PER_SUM} >> {PACK_BITS * (i % _PER_SUM)}) & {mask}) AS {c}")
+        else:
+            columns.append(f"0::BIGINT AS {c}")
+    return f"(SELECT member_id, {', '.join(columns)} FROM {table})"
