@@ -90,6 +90,12 @@ def test_below_the_scan_minimum_a_pattern_is_scanned_for_by_its_regex() -> None:
                 "Social",
                 "643216917",
                 "123 45 6789",
+                "2125551234",
+                "004930123456",
+                "1234567",
+                "tel:",
+                "ph",
+                "55 1234",
             ]
         ),
         max_size=8,

@@ -144,6 +144,24 @@ _NATID_CTX = ContextRule(
 )
 _IP_NEG = ContextRule(("version", "v", "release", "build"), -0.5, before=12)
 
+
+def _phone_scan() -> str:
+    """What a phone match kept at `SCAN_MIN_SCORE` holds. The validator wants 6 digits; a bare run of
+    digits scores 0.4 unless international ("00…") or of the NANP's shape (ten digits), so it
+    needs a context word within 40 characters before or 12 after; a separated number scores 0.6."""
+    gap, more = r"[ ./()-]{1,2}", r"(?:[ ./()-]{0,2}[0-9])"
+    separated = [r"[+(][0-9]" + more + "{5}"]  # "+49 30…", "(415) 555…"
+    separated += [rf"[0-9]{{{k}}}{gap}[0-9]{more * (5 - k)}" for k in range(1, 6)]  # a gap within six digits
+    separated += [rf"[0-9]{{6,14}}{gap}[0-9]"]  # a gap after six digits
+    bare = [r"00[0-9]{4}", r"[2-9][0-9]{2}[2-9][0-9]{6}(?![0-9])"]  # international, NANP
+    words = "|".join(re.escape(w) for w in _PHONE_CTX.words)
+    cued = [rf"(?i:{words})[\s\S]{{0,40}}[0-9]{{7}}", rf"[0-9]{{7}}[\s\S]{{0,19}}(?i:{words})"]
+    return rf"(?<![\w+/.:-])(?:{'|'.join(separated + bare)})|{'|'.join(cued)}"
+
+
+_PHONE_SCAN = _phone_scan()
+
+
 _MONTHS = (
     "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
     "Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
@@ -228,7 +246,7 @@ PATTERNS: tuple[Pattern, ...] = (
         0.6,
         validator=validate_phone_shape,
         context=(_PHONE_CTX,),
-        scan=r"(?<![\w+/.:-])[+(]?[0-9](?:[ ./()-]{0,2}[0-9]){5}",  # the validator wants 6 digits at least
+        scan=_PHONE_SCAN,
     ),
     Pattern(
         "cpf",
