@@ -96,6 +96,9 @@ def test_below_the_scan_minimum_a_pattern_is_scanned_for_by_its_regex() -> None:
                 "tel:",
                 "ph",
                 "55 1234",
+                "6759 6498 2643 8453",
+                "5012345678901236",
+                "paid by card:",
             ]
         ),
         max_size=8,

@@ -69,7 +69,7 @@ class _Prefilter:
 
 
 #: Bumped whenever the way expressions are derived for Hyperscan changes (part of the cache key).
-_EXPRESSIONS_VERSION = "ascii-5"
+_EXPRESSIONS_VERSION = "ascii-6"
 #: A repeat longer than this (a private key's body) makes a pattern too large to scan for by its
 #: regex at all: its size hint alone is scanned for.
 _HUGE_REPEAT = re.compile(r"(?<!\\)\{\d*,\d{4,}\}")

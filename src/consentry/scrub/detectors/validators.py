@@ -22,6 +22,7 @@ from stdnum.us import ssn
 __all__ = [
     "Verdict",
     "card_scheme",
+    "strong_card_prefixes",
     "validate_card",
     "validate_iban",
     "validate_ip",
@@ -87,6 +88,16 @@ def card_scheme(digits: str) -> tuple[str, bool] | None:
                 return name, True
             best = best or (name, False)
     return best
+
+
+def strong_card_prefixes() -> tuple[str, ...]:
+    """The two-digit starts of every number in a strong scheme's issuer ranges (found without context)."""
+    out: set[str] = set()
+    for _name, lo, hi, _lengths, strong in _IIN_RANGES:
+        if strong:
+            width = len(str(lo))
+            out.update(f"{x}{d}"[:2] for x in range(lo, hi + 1) for d in ("0123456789" if width == 1 else "0"))
+    return tuple(sorted(out))
 
 
 def validate_card(value: str) -> Verdict:
