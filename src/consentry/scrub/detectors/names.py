@@ -125,18 +125,19 @@ class LexiconPersonDetector(Detector):
         self, text: str, found: list[Finding], pending: list[list[tuple[int, int]]]
     ) -> list[Finding]:
         """Runs chained to a found name by a list separator, or repeating its tokens (linear time)."""
+        candidates = [r for r in pending if self._could_be_name(text, r)]
+        out: list[Finding] = []
+        if not candidates:
+            return out
         tokens = {text[s:e].rstrip(".") for f in found for s, e in _token_spans(text, f.start, f.end)}
         tokens = {t for t in tokens if len(t) >= 3 and t.lower() not in self.lex.common}
         starts, ends = {f.start for f in found}, {f.end for f in found}
-        candidates = [r for r in pending if self._could_be_name(text, r)]
-        out: list[Finding] = []
         for _ in range(3):  # a chain grows from a found name a link at a time
             rest = []
             for run in candidates:
                 s, e = run[0][0], run[-1][1]
-                chained = any(_chained(text, p, s) for p in range(max(0, s - 8), s + 1) if p in ends) or any(
-                    _chained(text, e, p) for p in range(e, e + 9) if p in starts
-                )
+                # _chained holds the spans at most 8 characters apart
+                chained = any(_chained(text, p, s) for p in ends) or any(_chained(text, e, p) for p in starts)
                 if chained or all(text[a:b].rstrip(".") in tokens for a, b in run):
                     note = "chained to a found name" if chained else "repeats a found name"
                     out.append(Finding(s, e, EntityType.PERSON, 0.7, self.name, "name_chain", None, note))
