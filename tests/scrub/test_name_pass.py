@@ -7,7 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consentry.scrub.detectors import names, person_cues
+from consentry.scrub.detectors import local_names, names, person_cues
+from consentry.scrub.languages import load_profiles
 
 _PIECES = ["Ann", "ann", "É", "é", "K", "\u212a", " ", "  ", "\t", "\n", ".", "-", "'", "’", "@", "#", "/", "&", "_"]
 _PIECES += ["9", "de", "van", "Dr.", "Mr", "J.", "hi", "dear", "thanks", "my name is", "ſ", "x", "ǅ", "İ"]
@@ -78,3 +79,20 @@ def test_cue_spellings_never_hide_a_cue(pieces: list[str]) -> None:
     notes = person_cues.context_score(text, start, len(text), 1)[1]
     assert ("cue before" in notes) == bool(strong)
     assert ("weak cue before" in notes) == (not strong and bool(weak))
+
+
+_NAMING_PIECES = ["Mein Name ist ", "ICH HEIßE ", "ich heisse ", "Je m'appelle ", "ME LLAMO ", "me chamo "]
+_NAMING_PIECES += ["mi chiamo "]
+_NAMING_PIECES += ["Ik heet ", "mijn naam is ", "Mera Naam ", "naam: ", "priya", " sharma", "x", ", ", "Anna"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_NAMING_PIECES), max_size=8))
+def test_naming_spellings_never_hide_a_naming_phrase_in_ascii_text(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    if not text.isascii():
+        return
+    for p in load_profiles().values():
+        spellings = local_names._naming_spellings(p.cues_before)
+        if spellings is not None and local_names._naming_regex(p.cues_before).search(text):
+            assert any(w in text.lower() for w in spellings)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from consentry.scrub.detectors.lexicon import Lexicon, load_lexicon
 from consentry.scrub.detectors.localized import LocalizedDetector
@@ -58,6 +58,35 @@ _NAMING = re.compile(r"(?i)\b(?:naam|name|nome|heet|heiße|appelle|llamo|chiamo|
 _ASKING = frozenset(["kya", "hai", "kaun", "kuch", "what", "was", "quoi", "qual", "qué", "cosa", "wat"])
 
 
+#: Letters no ASCII letter matches, in either case, even case-insensitively.
+_NEVER_ASCII = frozenset("àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ")
+
+
+def _naming_spellings(cues: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The naming phrases of `cues` an ASCII text can hold, in lower case: wherever `_naming_regex`
+    matches (case-insensitively) in ASCII text, one of them is in the text's lower case. Phrases
+    with a letter such as "ß" or "é" are left out (no ASCII text matches them); None when a phrase
+    holds another non-ASCII character (the regex then runs on every text)."""
+    out: list[str] = []
+    for cue in (c for c in cues if _NAMING.search(c)):
+        if cue.isascii():
+            out.append(cue.lower())
+        elif not any(ch in _NEVER_ASCII for ch in cue):
+            return None
+    return tuple(out)
+
+
+class _Rules(NamedTuple):
+    """One profile's regexes, built once per profile object."""
+
+    profile: LanguageProfile
+    name: re.Pattern[str]
+    before: re.Pattern[str]
+    after: re.Pattern[str]
+    naming: re.Pattern[str]
+    naming_spellings: tuple[str, ...] | None
+
+
 @functools.cache
 def _naming_regex(cues: tuple[str, ...]) -> re.Pattern[str]:
     naming = sorted((c for c in cues if _NAMING.search(c)), key=len, reverse=True)
@@ -78,8 +107,7 @@ class LocalNameDetector(LocalizedDetector):
         self.min_score = min_score
         self._own_lexicon = lexicon
         self.lex = lexicon or load_lexicon()
-        #: id(profile) -> (profile, name regex, cue-before regex, cue-after regex)
-        self._by_profile: dict[int, tuple[LanguageProfile, re.Pattern[str], re.Pattern[str], re.Pattern[str]]] = {}
+        self._by_profile: dict[int, _Rules] = {}  # by id(profile)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (LocalNameDetector, (self.min_score, self._own_lexicon))
@@ -87,28 +115,32 @@ class LocalNameDetector(LocalizedDetector):
     def detect_local(self, text: str, profiles: Sequence[LanguageProfile], region: str | None) -> list[Finding]:
         """Cued or particle-joined names under `profiles`' cues and particles."""
         out: list[Finding] = []
-        for p in profiles:
-            out.extend(self._lowercase(text, p))
+        rules = [self._rules(p) for p in profiles]
+        low = text.lower() if text.isascii() else None
+        for r in rules:
+            if low is None or r.naming_spellings is None or any(w in low for w in r.naming_spellings):
+                out.extend(self._lowercase(text, r.profile, r.naming))
         capital = _CAPITAL.search(text)
         if capital is None:  # every name but a lower-case one after a naming phrase holds a capital
             return out
         pos = max(0, capital.start() - 2)  # nor does one start more than an elided "D'" before it
-        for p in profiles:
-            name, before, after = self._regexes(p)
-            for m in name.finditer(text, pos):
-                f = self._judge(text, m.start(), m.end(), before, after, p.code)
+        for r in rules:
+            for m in r.name.finditer(text, pos):
+                f = self._judge(text, m.start(), m.end(), r.before, r.after, r.profile.code)
                 if f is not None:
                     out.append(f)
         return out
 
-    def _regexes(self, p: LanguageProfile) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-        """The name, cue-before and cue-after regexes of profile `p`, looked up once per profile object."""
+    def _rules(self, p: LanguageProfile) -> _Rules:
+        """Profile `p`'s regexes, looked up once per profile object."""
         found = self._by_profile.get(id(p))
-        if found is None or found[0] is not p:
+        if found is None or found.profile is not p:
             particles = tuple(x for x in p.particles if x.strip())
-            found = (p, _name_regex(particles), *_cue_regexes(p.cues_before, p.cues_after))
+            before, after = _cue_regexes(p.cues_before, p.cues_after)
+            naming = _naming_regex(p.cues_before)
+            found = _Rules(p, _name_regex(particles), before, after, naming, _naming_spellings(p.cues_before))
             self._by_profile[id(p)] = found
-        return found[1], found[2], found[3]
+        return found
 
     def _judge(
         self, text: str, start: int, end: int, before: re.Pattern[str], after: re.Pattern[str], code: str
@@ -148,9 +180,8 @@ class LocalNameDetector(LocalizedDetector):
             f"{note}; {len(known)} of {len(words)} words known",
         )
 
-    def _lowercase(self, text: str, p: LanguageProfile) -> list[Finding]:
-        """Lower-case names the lexicon knows after a naming phrase of `p` ("mera naam priya sharma")."""
-        rx = _naming_regex(p.cues_before)
+    def _lowercase(self, text: str, p: LanguageProfile, rx: re.Pattern[str]) -> list[Finding]:
+        """Lower-case names the lexicon knows after a naming phrase of `p` (`rx`: "mera naam priya sharma")."""
         out: list[Finding] = []
         for m in rx.finditer(text):
             words = m.group(1).split()
