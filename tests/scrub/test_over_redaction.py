@@ -76,3 +76,23 @@ def test_name_particles_are_never_common_words() -> None:
     common = load_lexicon().common
     assert not {"van", "von", "der", "den", "de", "da", "di", "del", "dos", "du", "le", "la"} & common
     assert {"gruß", "groet", "bises", "ciao", "abraço", "unser", "alles"} <= common
+
+
+#: Hexadecimal ids (commit hashes, md5 sums) whose digit runs pass a phone, card or Aadhaar check on their own.
+HEX_WORDS = [
+    "5737034557ef5b8c02c0e4",  # a NANP-shaped run, then letters
+    "333222170ab9edca4785c",  # a French number's shape
+    "2838023a778dfaecdc2",  # a German one
+    "38840678620308eadd98d8632d",  # a Diners number, Luhn-valid
+    "5e062929d32a333868084286bb68",  # a valid Aadhaar inside the word
+]
+
+
+@pytest.mark.parametrize("country", [None, "US", "FR", "DE", "IN"])
+def test_digits_running_into_a_hexadecimal_word_are_not_numbers(scrubber: Scrubber, country: str | None) -> None:
+    texts = [f"the build {w} passed" for w in HEX_WORDS]
+    found = scrubber.detect_batch(texts, None if country is None else [country] * len(texts))
+    assert found == [[] for _ in texts]
+    # the same digits standing alone, or with an extension, are still numbers
+    alone = scrubber.detect_batch(["call 573-703-4557 today", "call 573-703-4557x12 today"], ["US", "US"])
+    assert [[f.entity.value for f in fs] for fs in alone] == [["PHONE"], ["PHONE"]]

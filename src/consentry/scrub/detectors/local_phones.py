@@ -30,6 +30,7 @@ _CANDIDATE = re.compile(
     r"(?<![\w+/.:,-])(?P<number>(?:(?:\+|00)[1-9][0-9]{0,2}[ .-]?)?(?:\(0?[0-9]{1,5}\)[ .-]?)?[0-9]{1,14}"
     r"(?:(?:[ .-]|/|[ ]/[ ])[0-9]{1,8}){0,6}(?![0-9])(?![-.:/,][0-9]))"
     r"(?:[ ]?(?:x|ext\.?|extension|poste)[ ]?[0-9]{1,6}(?!\w))?"  # an extension, kept with the number: "…7523x49"
+    r"(?![A-Za-z])"  # digits run into a word ("2838023a778…", a hexadecimal id) are not a number
 )
 #: What every candidate with 6 digits holds: its first six digits, gaps of at most three of " ./()-" between.
 _SIX_DIGITS = r"(?<![\w+/.:,-])[+(]?[0-9](?:[ ./()-]{0,3}[0-9]){5}"
