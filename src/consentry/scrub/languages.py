@@ -202,6 +202,7 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
 }
 _DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 _LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
 #: ASCII text's non-letters but the apostrophe, as spaces: its words are then split() away (`_words`).
 _ASCII_NON_LETTERS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalpha() and c != "'"})
 #: Hinglish function words: two different ones in a text decide ``en-IN``.
@@ -394,12 +395,15 @@ class LanguageIdentifier:
 
 
 def _words(head: str) -> tuple[list[str], int | None]:
-    """The lower-case words of `head` (as `_WORD` finds them, repeats kept) and, for ASCII text, its letter count.
+    """The lower-case words of `head` (as `_WORD` finds them in its tokens without a digit, repeats kept) and,
+    for ASCII text, their letter count.
 
     ASCII text is split at its non-letters (apostrophes kept, and only the pieces holding one
     read by `_WORD`): the same words as `_WORD.findall`, at a fraction of its cost.
     """
     low = head.lower()
+    if _DIGIT.search(low) is not None:  # a token holding a digit (an id, a hash, "10am") is not a word
+        low = " ".join(t for t in low.split() if _DIGIT.search(t) is None)
     if not low.isascii():
         return _WORD.findall(low), None
     spaced = low.translate(_ASCII_NON_LETTERS)
