@@ -403,7 +403,7 @@ def _words(head: str) -> tuple[list[str], int | None]:
     """
     low = head.lower()
     if _DIGIT.search(low) is not None:  # a token holding a digit (an id, a hash, "10am") is not a word
-        low = " ".join(t for t in low.split() if _DIGIT.search(t) is None)
+        low = " ".join([t for t in low.split() if t.isalpha() or _DIGIT.search(t) is None])
     if not low.isascii():
         return _WORD.findall(low), None
     spaced = low.translate(_ASCII_NON_LETTERS)
