@@ -25,7 +25,7 @@ from typing import Any
 from consentry.audit.canaries import FORMAT
 from consentry.audit.memorisation import AuditOutcome, Measured, measure_canaries, one_model, shown_scorer
 from consentry.audit.release import release_status
-from consentry.audit.report import REPORT_SCHEMA
+from consentry.audit.report import REPORT_SCHEMA, model_summary
 from consentry.errors import InputError, ModelError
 from consentry.store.audits import AuditRecord, audit_id_for
 from consentry.store.canaries import CanaryRecord
@@ -150,12 +150,7 @@ def _report(
     return {
         "schema": REPORT_SCHEMA,
         "kind": FORGETTING,
-        "model": {
-            "model_id": after.model_id,
-            "name": after.name,
-            "version": after.version,
-            "builds": list(after.builds),
-        },
+        "model": model_summary(after),
         "before": {"model_id": before.model_id, "name": before.name, "version": before.version},
         "created_at": iso(now),
         **scoring,

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from consentry.audit.canaries import FORMAT, measure
 from consentry.audit.release import MEMORISATION, release_status, thresholds_for
-from consentry.audit.report import REPORT_SCHEMA, Thresholds, memorisation_checks
+from consentry.audit.report import REPORT_SCHEMA, Thresholds, memorisation_checks, model_summary
 from consentry.errors import InputError, ModelError, NotFoundError
 from consentry.store.audits import AuditRecord, audit_id_for
 from consentry.store.canaries import CanaryRecord
@@ -221,12 +221,7 @@ def memorisation_report(
     return {
         "schema": REPORT_SCHEMA,
         "kind": MEMORISATION,
-        "model": {
-            "model_id": model.model_id,
-            "name": model.name,
-            "version": model.version,
-            "builds": list(model.builds),
-        },
+        "model": model_summary(model),
         "created_at": iso(now),
         "scorer": shown_scorer(scorer_spec),
         "candidates": candidates,

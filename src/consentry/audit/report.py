@@ -14,7 +14,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from consentry.store.models import ModelRecord
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -23,10 +26,16 @@ __all__ = [
     "exposure_histogram",
     "html_report",
     "memorisation_checks",
+    "model_summary",
 ]
 
 #: The version of the report's JSON layout (docs/audit.md)
 REPORT_SCHEMA = "consentry.audit/1"
+
+
+def model_summary(model: ModelRecord) -> dict[str, Any]:
+    """The report's `model` block: the audited model version and the builds it was trained on."""
+    return {"model_id": model.model_id, "name": model.name, "version": model.version, "builds": list(model.builds)}
 
 
 @dataclass(frozen=True)

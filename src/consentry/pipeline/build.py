@@ -40,7 +40,7 @@ from consentry.pipeline.manifest import MANIFEST_NAME, BuildManifest, members_di
 from consentry.pipeline.metadata import write_metadata
 from consentry.pipeline.progress import BuildProgress, BuildStage
 from consentry.pipeline.registry import BuildRecord, EarlyRegistration, reconcile
-from consentry.pipeline.shards import CarryOver, check_shards
+from consentry.pipeline.shards import CarryOver, check_shards, language_block
 from consentry.pipeline.sources import resolve_sources, stage_text_sources
 from consentry.pipeline.steps import MEMBER_COLUMN, Project, Rechunk, Step, chain, scrub_step
 from consentry.pipeline.writer import OutputDir, ShardFile, ShardWriter
@@ -429,12 +429,7 @@ def _pii(plan: BuildPlan) -> dict[str, int]:
 
 def _languages(plan: BuildPlan) -> dict[str, dict[str, int]] | None:
     """Records scrubbed and findings, per language code the scrubber read them in (None unscrubbed)."""
-    if plan.scrub is None:
-        return None
-    from consentry.scrub.local_rules import count_order
-
-    stats = plan.scrub.stats.languages
-    return {k: {"records": stats[k]["records"], "detections": stats[k]["detections"]} for k in count_order(stats)}
+    return None if plan.scrub is None else language_block(plan.scrub.stats.languages)
 
 
 def _manifest(
