@@ -35,7 +35,8 @@ from consentry.workers import worker_initializer
 
 __all__ = ["SCRUBBER_RELEASE", "ScrubResult", "Scrubber", "TextsLike", "detection_view", "scrub_parallel"]
 
-SCRUBBER_RELEASE = "1.1"
+#: Bumped when findings change in ways the version's digest cannot see (detector logic, language identification)
+SCRUBBER_RELEASE = "1.2"
 TextsLike: TypeAlias = "pa.Array | pa.ChunkedArray | Sequence[str | bytes | None]"
 
 
